@@ -1,0 +1,97 @@
+"""Fixtures: a tmp corpus and index with a fake encoder (fast), and the real model on the real corpus."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import create_app
+from bot.build import build_index
+
+from .fakes import FakeEncoder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev.jsonl"
+
+SMALL_DOC = """---
+title: "Hong Kong and Chongqing sign a memorandum"
+date: 2023-05-11
+source: "Test wire"
+---
+# Finance
+
+Hong Kong and Chongqing agreed to strengthen exchanges between the HKEX and the Chongqing Share Transfer Center. Both sides will share investment information.
+
+# Youth Development
+
+Promote exchanges between Hong Kong and Chongqing youths. Support internships for Hong Kong youths in Chongqing.
+"""
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "small-doc.md").write_text(SMALL_DOC, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, corpus_dir: Path, fake_encoder: FakeEncoder) -> Path:
+    folder = tmp_path / "index"
+    build_index(corpus_dir, folder, fake_encoder)
+    return folder
+
+
+@pytest.fixture
+def app(corpus_dir: Path, index_dir: Path, fake_encoder: FakeEncoder):
+    return create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
+                       "ENCODER": fake_encoder})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# The real model on the real corpus, built once per test session.
+@pytest.fixture(scope="session")
+def real_encoder():
+    from bot.encoder import SentenceTransformerEncoder
+    from bot.settings import default_model
+    return SentenceTransformerEncoder(default_model())
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory, real_encoder) -> Path:
+    folder = tmp_path_factory.mktemp("real") / "index"
+    corpus = tmp_path_factory.mktemp("real-corpus") / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    build_index(corpus, folder, real_encoder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_bot(real_index, real_encoder):
+    from bot.engine import Bot
+    return Bot.open(real_index, real_encoder)
+
+
+@pytest.fixture(scope="session")
+def real_app(real_index, real_encoder):
+    return create_app({"TESTING": True, "CORPUS_DIR": str(CORPUS), "INDEX_DIR": str(real_index),
+                       "ENCODER": real_encoder})
