@@ -19,6 +19,18 @@ QUESTION_START = {"what", "which", "who", "whom", "whose", "when", "where", "why
                   "tell", "and", "also", "please", "give", "list", "show", "explain", "describe"}
 
 
+# Verbs of the earlier question describe what was asked then, not what "it" or "he" is.
+COMMON_VERBS = {"attend", "attended", "say", "said", "sign", "signed", "meet", "met", "visit",
+                "visited", "go", "went", "do", "done", "make", "made", "take", "took", "hold",
+                "held", "lead", "led", "see", "saw", "agree", "agreed", "give", "gave", "plan",
+                "planned", "announce", "announced", "launch", "launched", "happen", "happened"}
+
+
+def _is_verb_like(word: str) -> bool:
+    w = word.lower()
+    return w in COMMON_VERBS or (len(w) > 5 and w.endswith(("ed", "ing")))
+
+
 def _words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
@@ -62,7 +74,8 @@ def resolve(question: str, history: Sequence[str]) -> str:
         carried = [n for n in names_in(context) if n.lower() not in question.lower()]
     else:
         names = names_in(context)
-        rest = [w for w in _content(context) if not any(w in n.split() for n in names)]
+        rest = [w for w in _content(context)
+                if not any(w in n.split() for n in names) and not _is_verb_like(w)]
         carried = [n for n in names + rest if n.lower() not in question.lower()]
     if not carried:
         return question

@@ -34,12 +34,19 @@ SPELLING = [(re.compile(r"\b(\w{3,})is(e|es|ed|ing|ation|ations)\b", re.I), r"\1
             (re.compile(r"\b(\w{2,})tre(s?)\b", re.I), r"\1ter\2"),
             (re.compile(r"\b(\w{3,})our(s?)\b", re.I), r"\1or\2"),
             (re.compile(r"\bprogrammes?\b", re.I), "program")]
+# Irregular past forms the stemmer leaves alone: "What did he say" must find "he said".
+IRREGULAR = {"said": "say", "says": "say", "met": "meet", "held": "hold", "led": "lead",
+             "took": "take", "went": "go", "saw": "see", "seen": "see", "gave": "give",
+             "given": "give", "made": "make", "spoke": "speak", "spoken": "speak",
+             "began": "begin", "begun": "begin", "chose": "choose", "chosen": "choose",
+             "built": "build", "brought": "bring", "sought": "seek", "won": "win", "paid": "pay"}
+IRREGULAR_RE = re.compile(r"\b(" + "|".join(IRREGULAR) + r")\b", re.I)
 
 
 def fold_spelling(text: str) -> str:
     for pattern, repl in SPELLING:
         text = pattern.sub(repl, text)
-    return text
+    return IRREGULAR_RE.sub(lambda m: IRREGULAR[m.group(1).lower()], text)
 
 
 def _prepare(texts: Sequence[str]) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+import re
 from functools import lru_cache
 
 import pysbd
@@ -43,9 +44,20 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+LONG_SENTENCE = 300   # characters; longer run-on sentences are cut at semicolons
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A run-on sentence's semicolon clauses, so an answer can quote the one that matters."""
+    if len(sentence) <= LONG_SENTENCE or "; " not in sentence:
+        return [sentence]
+    parts = [p.strip() for p in re.split(r"(?<=;)\s+", sentence)]
+    return [p for p in parts if p]
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a paragraph, stripped; together they hold every word of it."""
-    return [s.strip() for s in _segmenter().segment(paragraph) if s.strip()]
+    return [c for s in _segmenter().segment(paragraph) if s.strip() for c in _clauses(s.strip())]
 
 
 def _words(text: str) -> int:

@@ -10,6 +10,9 @@ from .corpus_index import CorpusIndex
 
 CANDIDATES = 50     # from each ranking; the fused list is cut from their union
 RRF_K = 60          # Cormack et al.'s constant: damps the weight of the very first ranks
+# Two families of evidence count equally: lexical (BM25) and dense, the dense one seen both
+# as whole passages and as their best sentence (a long passage's one matching sentence).
+WEIGHTS = {"lexical": 1.0, "dense": 0.5, "sentence": 0.5}
 FILTER_KEYS = ("source", "doc_id", "date_from", "date_to")
 
 
@@ -79,10 +82,10 @@ class Retriever:
         sentence_rank = {r: rank for rank, r in enumerate(sentence_order, 1)}
 
         def fused(r: int) -> float:
-            score = 1 / (RRF_K + dense_rank.get(r, 10 * CANDIDATES))
-            score += 1 / (RRF_K + sentence_rank[r])
-            score += 1 / (RRF_K + lexical_rank.get(r, 10 * CANDIDATES))
-            return score
+            missing = 10 * CANDIDATES
+            return (WEIGHTS["dense"] / (RRF_K + dense_rank.get(r, missing))
+                    + WEIGHTS["sentence"] / (RRF_K + sentence_rank[r])
+                    + WEIGHTS["lexical"] / (RRF_K + lexical_rank.get(r, missing)))
 
         ranked = sorted(candidates, key=lambda r: -fused(r))
         hits: list[Hit] = []

@@ -13,6 +13,7 @@ from .passages import Passage
 VARIANTS_FILE = "variants.yaml"
 TYPES = {"person", "place", "organisation", "term"}
 MAX_ALTERNATIVES = 4
+COMMON_SHARE = 0.2   # a name in more passages than this already finds them; expanding it adds noise
 
 # "the Secretary for Commerce and Economic Development, Mr Algernon Yau" and
 # "Secretary for Commerce and Economic Development, Yau Ying-wah" name one office-holder.
@@ -115,7 +116,9 @@ def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[di
         for name, hits in found.items():
             if hits:
                 others = set().union(*(h for n, h in found.items() if n != name))
-                group["in_corpus"][name] = len(hits - others)
+                group["in_corpus"][name] = {"passages": len(hits), "only_name": len(hits - others)}
+        group["common"] = [n for n, c in group["in_corpus"].items()
+                           if c["passages"] > COMMON_SHARE * max(len(passages), 1)]
     return groups
 
 
@@ -147,8 +150,10 @@ class Expander:
                 continue
             seen.add(gi)
             group = self.groups[gi]
-            alts = [n for n, unique in group.get("in_corpus", {}).items()
-                    if unique and _key(n) not in mentioned
+            if _key(m.group(0)) in {_key(n) for n in group.get("common", [])}:
+                continue
+            alts = [n for n, counts in group.get("in_corpus", {}).items()
+                    if counts["only_name"] and _key(n) not in mentioned
                     and _key(n) not in _key(question)][:MAX_ALTERNATIVES]
             if not alts:
                 continue

@@ -1,5 +1,7 @@
-"""The HTTP API of shared/API.md: /api/ask and /api/health."""
+"""The public HTTP API of shared/API.md: /api/ask, /api/health and /api/documents."""
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, jsonify, request
 
@@ -10,13 +12,14 @@ from .validation import parse_ask
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def json_body():
+def json_body() -> object:
+    """The parsed JSON body; 415 for another content type, 400 for JSON that does not parse."""
     if not request.is_json:
         raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "The body is not valid JSON.")
-    return body
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
 
 
 @bp.post("/ask")
@@ -31,10 +34,23 @@ def ask():
 def health():
     h = holder()
     if h.bot is None:
+        # Monitors read the status fields; every other client reads the usual error shape.
+        message = f"The index is not available: {h.problem or 'no index is loaded'}"
         return jsonify({"status": "unavailable", "problem": h.problem, "documents": 0,
                         "passages": 0, "model": h.encoder.name, "index_version": None,
-                        "built_at": None}), 503
+                        "built_at": None,
+                        "error": {"code": "index_unavailable", "message": message}}), 503
     m = h.bot.index.manifest
     return jsonify({"status": "ok", "documents": len(m["corpus"]["documents"]),
                     "passages": m["passages"], "model": m["model"]["name"],
+                    "index_version": m["version"], "built_at": m["built_at"]})
+
+
+@bp.get("/documents")
+def documents():
+    bot = holder().get()
+    m = bot.index.manifest
+    docs = [{"doc_id": d["doc_id"], "title": d["title"], "source": d["source"], "date": d["date"],
+             "passages": d["passages"]} for d in m["corpus"]["documents"]]
+    return jsonify({"documents": docs, "count": len(docs), "passages": m["passages"],
                     "index_version": m["version"], "built_at": m["built_at"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import IndexUnavailable
@@ -18,22 +18,40 @@ MESSAGES = {
     404: "There is nothing at this address; see /openapi.json for the endpoints.",
     405: "This endpoint does not accept that method; see /openapi.json.",
     413: "The request body is too large.",
+    415: "Send the body as JSON with 'Content-Type: application/json'.",
 }
 
 
 class ApiError(Exception):
+    """An error reply: its status picks the code, its message tells the person what to do."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
 
 
-def error_response(status: int, message: str):
+def error_response(status: int, message: str) -> tuple[Response, int]:
+    """The one error shape, {"error": {"code", "message"}}, with the status it belongs to."""
     body = {"error": {"code": CODES.get(status, "bad_request" if status < 500 else "internal"),
                       "message": message}}
-    return jsonify(body), status
+    response = jsonify(body)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="accord"'
+    return response, status
+
+
+def refuse_large_body() -> None:
+    """Refuse a body over MAX_CONTENT_LENGTH from its declared size, before anything reads it."""
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"The request body is {request.content_length} bytes; the limit is "
+                            f"{limit} bytes.")
 
 
 def init_app(app: Flask) -> None:
+    """Route every exception, HTTP or not, to the JSON error shape; nothing else reaches a client."""
+    app.before_request(refuse_large_body)
+
     @app.errorhandler(ApiError)
     def _api(exc: ApiError):
         return error_response(exc.status, exc.message)
@@ -45,6 +63,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
+        if status < 400:  # routing redirects are replies, not errors
+            return exc.get_response()
         message = MESSAGES.get(status) or (exc.description or exc.name)
         response, status = error_response(status, message)
         if status == 405 and exc.valid_methods:

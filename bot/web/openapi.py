@@ -1,0 +1,318 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at /openapi.json."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from .. import __version__
+from ..retrieval import FILTER_KEYS
+from .errors import CODES
+from .validation import MAX_K, MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS, ROLES
+
+bp = Blueprint("openapi", __name__)
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "Turn": {
+        "type": "object",
+        "required": ["text"],
+        "properties": {
+            "role": {"type": "string", "enum": list(ROLES), "default": "user"},
+            "text": {"type": "string", "maxLength": MAX_TURN_CHARS},
+        },
+    },
+    "Filters": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Only passages matching every given filter are searched.",
+        "properties": {
+            "source": {"type": "string", "minLength": 1},
+            "doc_id": {"type": "string", "minLength": 1},
+            "date_from": {"type": "string", "format": "date"},
+            "date_to": {"type": "string", "format": "date"},
+        },
+    },
+    "AskRequest": {
+        "type": "object",
+        "required": ["question"],
+        "additionalProperties": False,
+        "properties": {
+            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION,
+                         "description": f"1 to {MAX_QUESTION} characters after trimming."},
+            "history": {"type": "array", "maxItems": MAX_TURNS, "items": _ref("Turn"),
+                        "description": "Earlier turns, oldest first; follow-ups are resolved "
+                                       "against them."},
+            "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5,
+                  "description": "How many citations at most."},
+            "filters": _ref("Filters"),
+        },
+        "example": {"question": "What is Hong Kong's rank among Chongqing's trading partners?",
+                    "history": [], "k": 5},
+    },
+    "DocumentRef": {
+        "type": "object",
+        "required": ["passage_id", "doc_id", "title", "source", "date"],
+        "properties": {
+            "passage_id": {"type": "string"},
+            "doc_id": {"type": "string"},
+            "title": {"type": "string"},
+            "source": {"type": "string"},
+            "date": NULLABLE_STRING,
+        },
+    },
+    "Citation": {
+        "type": "object",
+        "required": ["n", "doc_id", "title", "source", "date", "passage_id", "text",
+                     "highlights", "score"],
+        "properties": {
+            "n": {"type": "integer", "minimum": 1, "description": "The [n] marker in the answer."},
+            "doc_id": {"type": "string"},
+            "title": {"type": "string"},
+            "source": {"type": "string"},
+            "date": NULLABLE_STRING,
+            "passage_id": {"type": "string"},
+            "section": NULLABLE_STRING,
+            "text": {"type": "string", "description": "The whole passage, as stored."},
+            "highlights": {
+                "type": "array",
+                "description": "[start, end) character offsets into text of the answering "
+                               "sentences.",
+                "items": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                          "minItems": 2, "maxItems": 2},
+            },
+            "score": {"type": "number"},
+            "also_in": {"type": "array", "items": _ref("DocumentRef"),
+                        "description": "Other passages with the same text."},
+        },
+    },
+    "AskReply": {
+        "type": "object",
+        "required": ["answered", "answer", "citations", "query", "took_ms"],
+        "properties": {
+            "answered": {"type": "boolean",
+                         "description": "False when the documents hold no answer; then "
+                                        "citations is empty."},
+            "answer": {"type": "string",
+                       "description": "Sentences from the cited passages, each followed by "
+                                      "its [n] marker."},
+            "citations": {"type": "array", "items": _ref("Citation")},
+            "query": {"type": "string", "description": "The standalone query that was searched."},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "took_ms": {"type": "number"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "documents", "passages", "model", "index_version", "built_at"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "documents": {"type": "integer", "minimum": 0},
+            "passages": {"type": "integer", "minimum": 0},
+            "model": {"type": "string"},
+            "index_version": NULLABLE_STRING,
+            "built_at": NULLABLE_STRING,
+            "problem": {"type": "string", "description": "Why the index is unavailable."},
+            "error": _ref("ErrorDetail"),
+        },
+    },
+    "Document": {
+        "type": "object",
+        "required": ["doc_id", "title", "source", "date", "passages"],
+        "properties": {
+            "doc_id": {"type": "string"},
+            "title": {"type": "string"},
+            "source": {"type": "string"},
+            "date": NULLABLE_STRING,
+            "passages": {"type": "integer", "minimum": 0},
+        },
+    },
+    "DocumentList": {
+        "type": "object",
+        "required": ["documents", "count", "passages", "index_version", "built_at"],
+        "properties": {
+            "documents": {"type": "array", "items": _ref("Document")},
+            "count": {"type": "integer", "minimum": 0},
+            "passages": {"type": "integer", "minimum": 0},
+            "index_version": {"type": "string"},
+            "built_at": {"type": "string"},
+        },
+    },
+    "NewDocument": {
+        "type": "object",
+        "required": ["id", "title", "text"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "title": {"type": "string", "minLength": 1},
+            "text": {"type": "string", "minLength": 1},
+            "source": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+        },
+    },
+    "AddDocumentsRequest": {
+        "type": "object",
+        "required": ["documents"],
+        "properties": {"documents": {"type": "array", "minItems": 1,
+                                     "items": _ref("NewDocument")}},
+    },
+    "IndexUpdate": {
+        "type": "object",
+        "description": "The index now being served.",
+        "properties": {
+            "status": {"type": "string"},
+            "index_version": {"type": "string"},
+            "documents": {"type": "integer", "minimum": 0},
+            "passages": {"type": "integer", "minimum": 0},
+        },
+    },
+    "ErrorDetail": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string", "enum": sorted(set(CODES.values()))},
+            "message": {"type": "string", "minLength": 1,
+                        "description": "What went wrong and what to do about it."},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": _ref("ErrorDetail")},
+    },
+}
+
+ERRORS = {
+    "400": _error("bad_request: the body breaks a rule; the message names it."),
+    "401": _error("unauthorized: missing or wrong admin token, or no token configured."),
+    "404": _error("not_found"),
+    "405": _error("method_not_allowed"),
+    "413": _error("payload_too_large: the body is over the server's limit."),
+    "415": _error("unsupported_media_type: the body is not sent as application/json."),
+    "500": _error("internal: the message repeats the request id the server logged."),
+    "503": _error("index_unavailable: no usable index is loaded."),
+}
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    return {status: ERRORS[status] for status in statuses}
+
+
+ADMIN = {"security": [{"bearerAuth": []}], "tags": ["admin"]}
+
+
+def paths() -> dict[str, Any]:
+    """Every route the app serves, with the replies it can give."""
+    return {
+        "/api/ask": {"post": {
+            "operationId": "ask", "tags": ["api"],
+            "summary": "Answer a question from the documents, with numbered citations.",
+            "requestBody": {"required": True,
+                            "content": {JSON: {"schema": _ref("AskRequest")}}},
+            "responses": {"200": _json(_ref("AskReply"), "The answer, or answered=false."),
+                          **_errors("400", "413", "415", "500", "503")},
+        }},
+        "/api/health": {"get": {
+            "operationId": "health", "tags": ["api"],
+            "summary": "Whether the index is loaded, and what it holds.",
+            "responses": {"200": _json(_ref("Health"), "The index is loaded."),
+                          "503": _json(_ref("Health"), "No usable index: status is "
+                                                       "'unavailable' and error says why.")},
+        }},
+        "/api/documents": {
+            "get": {
+                "operationId": "listDocuments", "tags": ["api"],
+                "summary": "The indexed documents with their metadata and passage counts.",
+                "responses": {"200": _json(_ref("DocumentList"), "The documents."),
+                              **_errors("500", "503")},
+            },
+            "post": {
+                "operationId": "addDocuments", **ADMIN,
+                "summary": "Add or replace documents, then update the index while serving.",
+                "requestBody": {"required": True, "content": {
+                    JSON: {"schema": _ref("AddDocumentsRequest")},
+                    "multipart/form-data": {"schema": {
+                        "type": "object", "required": ["files"],
+                        "properties": {"files": {
+                            "type": "array", "description": ".txt, .md or .html files",
+                            "items": {"type": "string", "contentMediaType":
+                                      "application/octet-stream"}}}}},
+                }},
+                "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
+                              **_errors("400", "401", "413", "415", "500", "503")},
+            },
+        },
+        "/api/documents/{doc_id}": {"delete": {
+            "operationId": "deleteDocument", **ADMIN,
+            "summary": "Remove a document from the index.",
+            "parameters": [{"name": "doc_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
+                          **_errors("401", "404", "500", "503")},
+        }},
+        "/api/index/rebuild": {"post": {
+            "operationId": "rebuildIndex", **ADMIN,
+            "summary": "Rebuild the index from the corpus folder.",
+            "responses": {"200": _json(_ref("IndexUpdate"), "The rebuilt index."),
+                          **_errors("401", "500", "503")},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "openapi", "tags": ["meta"],
+            "summary": "This document.",
+            "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                  "content": {JSON: {"schema": {"type": "object"}}}}},
+        }},
+        "/": {"get": {
+            "operationId": "chatPage", "tags": ["pages"],
+            "summary": "The full-page chat.",
+            "responses": {"200": {"description": "HTML page",
+                                  "content": {"text/html": {"schema": {"type": "string"}}}}},
+        }},
+        "/widget.js": {"get": {
+            "operationId": "widget", "tags": ["pages"],
+            "summary": "The embeddable chat widget: one script, configured by data- attributes "
+                       "(data-title, data-accent, data-position, data-greeting).",
+            "responses": {"200": {"description": "JavaScript",
+                                  "content": {"application/javascript":
+                                              {"schema": {"type": "string"}}}}},
+        }},
+    }
+
+
+def spec() -> dict[str, Any]:
+    """The whole OpenAPI document; the server URL is wherever the app is mounted."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Accord API", "version": __version__,
+                 "description": "Cited answers from the texts about Hong Kong's cooperation "
+                                "agreements. Every 4xx and 5xx reply has the Error shape."},
+        "servers": [{"url": request.script_root or "/"}],
+        "tags": [{"name": "api"}, {"name": "admin", "description": "Needs the bearer token "
+                                                                    "of ACCORD_ADMIN_TOKEN."},
+                 {"name": "pages"}, {"name": "meta"}],
+        "paths": paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(spec())
