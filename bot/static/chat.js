@@ -193,7 +193,7 @@ var AccordChat = (function () {
     input.id = prefix + "-input";
     input.rows = 1;
     input.maxLength = MAX_QUESTION;
-    input.placeholder = options.placeholder || "Ask a question about the documents…";
+    input.placeholder = options.placeholder || "Ask a question…";
     input.setAttribute("enterkeyhint", "send");
     var send = el("button", "ac-send", "Send");
     send.type = "submit";
@@ -226,7 +226,7 @@ var AccordChat = (function () {
           var li = el("li");
           var b = el("button", "ac-suggestion", q);
           b.type = "button";
-          b.addEventListener("click", function () { ask(q); });
+          b.addEventListener("click", function () { ask(q); input.focus(); });
           li.appendChild(b);
           list.appendChild(li);
         });
@@ -284,7 +284,7 @@ var AccordChat = (function () {
       msg.removeAttribute("aria-busy");
       msg.textContent = "";
       msg.setAttribute("role", "alert");
-      msg.appendChild(el("p", "ac-label", "No answer"));
+      msg.appendChild(el("p", "ac-label", "Could not get an answer"));
       msg.appendChild(el("p", "ac-text", message));
       var retry = el("button", "ac-retry", "Try again");
       retry.type = "button";
@@ -330,6 +330,7 @@ var AccordChat = (function () {
       var mine = addMessage("user");
       mine.appendChild(el("p", "ac-text", question));
       input.value = "";
+      input.style.height = "";
       return request(question);
     }
 
@@ -338,6 +339,12 @@ var AccordChat = (function () {
       ask(input.value);
       input.focus();
     });
+    function fitInput() {
+      // Grow with the text up to the CSS max-height, then scroll.
+      input.style.height = "auto";
+      input.style.height = input.scrollHeight + 2 + "px";
+    }
+    input.addEventListener("input", fitInput);
     input.addEventListener("keydown", function (event) {
       // Enter sends; Shift+Enter makes a new line; never interrupt an IME composition.
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
