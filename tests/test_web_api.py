@@ -106,6 +106,11 @@ def test_cors_refuses_other_origins(cors_client):
         assert "Access-Control-Allow-Origin" not in reply.headers
 
 
+def test_no_cors_headers_without_an_origin(cors_client):
+    reply = cors_client.get("/api/health")
+    assert not [h for h in reply.headers.keys() if h.lower().startswith("access-control-")]
+
+
 def test_no_cross_origin_access_by_default(client):
     reply = client.post("/api/ask", json={"question": "HKEX?"}, headers={"Origin": ALLOWED})
     assert reply.status_code == 200

@@ -12,6 +12,8 @@ PREFLIGHT_MAX_AGE = 600
 def init_app(app: Flask) -> None:
     origins = app.config["ALLOWED_ORIGINS"]
     resources = {path: {"origins": origins} for path in CORS_PATHS}
-    # An empty origin list matches nothing, so the default is same origin only.
-    CORS(app, resources=resources, max_age=PREFLIGHT_MAX_AGE,
-         allow_headers=["Content-Type", "Authorization"], supports_credentials=False)
+    # An empty origin list matches nothing, so the default is same origin only. always_send off:
+    # a request without an Origin header is not cross-origin and gets no CORS headers at all.
+    CORS(app, resources=resources, max_age=PREFLIGHT_MAX_AGE, always_send=False,
+         methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type", "Authorization"],
+         supports_credentials=False)
