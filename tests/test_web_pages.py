@@ -9,7 +9,7 @@ import bot
 from bot.build import build_index
 
 STATIC = Path(bot.__file__).parent / "static"
-HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function")
+HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function")
 
 
 class Tags(HTMLParser):

@@ -291,6 +291,7 @@ var AccordChat = (function () {
       retry.addEventListener("click", function () {
         if (pending) return;
         msg.remove();
+        input.focus();  // the button that had focus is gone
         request(question);
       });
       msg.appendChild(retry);
