@@ -32,9 +32,9 @@ def test_history_resolves_a_follow_up(real_app):
 
 
 @pytest.fixture
-def admin_app(index_dir, fake_encoder):
-    return create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "ENCODER": fake_encoder,
-                       "ADMIN_TOKEN": "s3cret-token"})
+def admin_app(corpus_dir, index_dir, fake_encoder):
+    return create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
+                       "ENCODER": fake_encoder, "ADMIN_TOKEN": "s3cret-token"})
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
@@ -57,9 +57,10 @@ def test_admin_with_right_token_reaches_the_action(admin_app):
         assert set(reply.get_json()) == {"error"} or reply.status_code < 400
 
 
-def test_admin_token_from_environment(monkeypatch, index_dir, fake_encoder):
+def test_admin_token_from_environment(monkeypatch, corpus_dir, index_dir, fake_encoder):
     monkeypatch.setenv("ACCORD_ADMIN_TOKEN", "from-env")
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "ENCODER": fake_encoder})
+    app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
+                      "ENCODER": fake_encoder})
     reply = app.test_client().post("/api/index/rebuild", headers={"Authorization": "Bearer from-env"})
     assert reply.status_code != 401
 

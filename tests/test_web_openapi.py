@@ -98,9 +98,9 @@ def test_unavailable_replies_match_their_schemas(tmp_path, fake_encoder, spec):
     check(spec, "/api/ask", "post", client.post("/api/ask", json={"question": "Hi"}), 503)
 
 
-def test_admin_replies_with_token_match_their_schemas(index_dir, fake_encoder, spec):
-    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "ENCODER": fake_encoder,
-                      "ADMIN_TOKEN": "t"})
+def test_admin_replies_with_token_match_their_schemas(corpus_dir, index_dir, fake_encoder, spec):
+    app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
+                      "ENCODER": fake_encoder, "ADMIN_TOKEN": "t"})
     client = app.test_client()
     auth = {"Authorization": "Bearer t"}
     for path, method, reply in (

@@ -228,7 +228,7 @@ def test_markup_in_documents_stays_inert(page, serve_app, real_encoder, tmp_path
     assert not page.errors
 
 
-def test_highlight_offsets_count_characters_as_python_does(page, live_server):
+def test_highlight_offsets_count_characters_as_python_does(page, live_server, shot):
     """Offsets come from Python strings: text with emoji or rare CJK must still mark the right words."""
     page.goto(live_server.url + "/")
     marked = page.evaluate("""() => {
@@ -238,3 +238,4 @@ def test_highlight_offsets_count_characters_as_python_does(page, live_server):
         return [...p.querySelectorAll("mark")].map(m => m.textContent);
     }""")
     assert marked == ["Hong Kong"]
+    shot("offsets")
