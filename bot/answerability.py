@@ -3,50 +3,110 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 from .corpus_index import CorpusIndex
+from .followup import names_in
 from .lexical import tokenize
 from .retrieval import Hit
+from .variants import fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
-FEATURES = ("dense", "sentence", "coverage", "unknown")
+FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch")
 EVIDENCE_PASSAGES = 3
+
+NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                    r"twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b", re.I)
+DATE = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|"
+                  r"September|October|November|December)\b|\b(today|yesterday|tomorrow|"
+                  r"afternoon|morning|evening)\b", re.I)
+PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Professor)\.?\s+[A-Z]|\b[A-Z][a-z]+ [A-Z][a-z]+(-[a-z]+)?\b")
+# What kind of thing the question asks for, and how a sentence that gives it looks.
+ASKS = [
+    (re.compile(r"^\s*(when|what (date|day|year|month|time)s?|on what dates?|in what year|"
+                r"which (date|day|year|month)s?)\b", re.I), "date"),
+    (re.compile(r"\bhow (many|much|long|old|large|big|far|often|tall)\b|\bwhat (percentage|share|"
+                r"proportion|amount|number)\b", re.I), "quantity"),
+    (re.compile(r"^\s*(who|whom|whose)\b", re.I), "person"),
+]
 
 
 @dataclass
 class Evidence:
-    dense: float       # cosine of the best passage
-    sentence: float    # cosine of the best sentence
-    coverage: float    # share of the question's rare-word weight found in the top passages
-    unknown: float     # share of the question's content words found nowhere in the texts
+    dense: float          # cosine of the best passage
+    sentence: float       # cosine of the best sentence
+    coverage: float       # share of the question's word weight found in the top passages
+    unknown: float        # share of the question's words found nowhere in the texts
+    names_missing: float  # share of the question's names absent from the top passages
+    type_mismatch: float  # 1 when no top sentence holds the kind of thing asked (a date, ...)
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
+
+
+def asked_type(question: str) -> str | None:
+    for pattern, kind in ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def _gives(kind: str, sentence: str, question: str) -> bool:
+    if kind == "date":
+        return bool(DATE.search(sentence))
+    if kind == "quantity":
+        m = re.search(r"\bhow (many|much)\s+([\w-]+)", question, re.I)
+        if m and m.group(1).lower() == "many":
+            # "how many hours": a number close to the thing counted, not any number.
+            unit = tokenize([m.group(2)])[0]
+            words = tokenize([sentence])[0]
+            return bool(NUMBER.search(sentence)) and (not unit or unit[0] in words)
+        return bool(NUMBER.search(sentence))
+    return bool(PERSON.search(sentence))
 
 
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
              variant_groups: Sequence[dict[str, Any]]) -> Evidence:
     """Features of the retrieved passages against the question (before name expansion)."""
     if not hits:
-        return Evidence(0.0, 0.0, 0.0, 1.0)
+        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0)
+    top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
+    # Words of a name the variants table knows are judged as that name, not one by one.
+    variant_tokens = {t for g in variant_groups for toks in tokenize(g["names"]) for t in toks}
     tokens = sorted(set(tokenize([question])[0]))
     idf = index.lexical.idf(tokens)
-    unknown = sum(1 for t in tokens if t not in idf) / max(len(tokens), 1)
+    unknown = [t for t in tokens if t not in idf and t not in variant_tokens]
     present: set[str] = set()
-    for hit in hits[:EVIDENCE_PASSAGES]:
-        present |= set(tokenize([index.passages[hit.idx].text])[0])
-    for group in variant_groups:  # a name counts as found when any of its forms is
+    for p in top:
+        present |= set(tokenize([p.text])[0])
+    for group in variant_groups:
         forms = [set(t) for t in tokenize(group["names"])]
         if any(f and f <= present for f in forms):
             present |= set().union(*forms)
-    weight = sum(idf.values())
+    # A word found in no passage is at least as telling as the rarest word that is found.
+    weight = sum(idf.values()) + index.lexical.max_idf() * len(unknown)
     coverage = sum(w for t, w in idf.items() if t in present) / weight if weight else 0.0
+
+    text = fold_key(" ".join(p.text for p in top))
+    group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
+    names = [n for name in names_in(question) for n in re.split(r"\s+and\s+", name)]
+    missing = 0
+    for name in names:
+        key = fold_key(re.sub(r"’s|'s$", "", name))
+        forms = next((f for f in group_forms if key in f), {key})
+        if not any(re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text) for f in forms):
+            missing += 1
+
+    kind = asked_type(question)
+    best = [p.sentence_texts()[h.best_sentence] for p, h in zip(top, hits)]
+    mismatch = float(kind is not None and not any(_gives(kind, s, question) for s in best))
     return Evidence(dense=max(h.dense for h in hits), sentence=max(h.sentence for h in hits),
-                    coverage=coverage, unknown=unknown)
+                    coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
+                    names_missing=missing / len(names) if names else 0.0, type_mismatch=mismatch)
 
 
 @lru_cache(maxsize=4)
@@ -61,13 +121,13 @@ def probability(ev: Evidence, model: dict[str, Any] | None = None) -> float:
     return 1 / (1 + math.exp(-z))
 
 
-def fit(rows: Sequence[tuple[Evidence, bool]]) -> dict[str, Any]:
+def fit(rows: Sequence[tuple[Evidence, bool]], c: float = 1.0) -> dict[str, Any]:
     """Fit the logistic model on labelled evidence (True: the texts answer it)."""
     from sklearn.linear_model import LogisticRegression
 
     x = [ev.vector() for ev, _ in rows]
     y = [int(label) for _, label in rows]
     # Balanced weights: there are fewer unanswerable questions, and missing one is the worse error.
-    clf = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(x, y)
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(x, y)
     return {"features": list(FEATURES), "weights": [float(w) for w in clf.coef_[0]],
             "intercept": float(clf.intercept_[0]), "threshold": 0.5, "trained_on": len(rows)}

@@ -41,8 +41,9 @@ class BuildReport:
 
 
 def index_text(p: Passage) -> str:
-    """What retrieval sees of a passage: its section heading gives short passages their topic."""
-    return f"{p.section}: {p.text}" if p.section else p.text
+    """What retrieval sees of a passage: the section heading gives a short passage its topic,
+    the paragraph's opening sentence tells who "she" is in a passage that continues it."""
+    return " ".join(part for part in (p.section and p.section + ":", p.context, p.text) if part)
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:

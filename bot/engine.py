@@ -51,24 +51,35 @@ class Bot:
                 self._cache.popitem(last=False)
         return vector
 
-    def understand(self, question: str, history: Sequence[str] = ()) -> tuple[str, str, list]:
+    def understand(self, question: str, history: Sequence[str] = (),
+                   last_answer: str = "") -> tuple[str, str, list]:
         """(standalone question, query with name variants, variant groups matched)."""
-        standalone = resolve(question, list(history))
+        standalone = resolve(question, list(history), last_answer)
         query, groups = self.expander.expand(standalone)
         return standalone, query, groups
 
-    def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
-            filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        started = time.perf_counter()
-        standalone, query, groups = self.understand(question, history)
+    def _search(self, question: str, query: str, standalone: str, k: int,
+                filters: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list]:
         vector = self.embed(query)
-        hits = self.retriever.search(query, vector, k=k, filters=filters)
+        # A follow-up's own words say what is asked; the carried context only says about what.
+        lexical = query if standalone == question else f"{query} {question}"
+        return vector, self.retriever.search(query, vector, k=k, filters=filters,
+                                             lexical_query=lexical)
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
+            filters: Mapping[str, Any] | None = None, always_cite: bool = False,
+            last_answer: str = "") -> dict[str, Any]:
+        """The reply of POST /api/ask. `always_cite` composes citations even when the bot
+        abstains (evaluation uses it to judge retrieval apart from abstention)."""
+        started = time.perf_counter()
+        standalone, query, groups = self.understand(question, history, last_answer)
+        vector, hits = self._search(question, query, standalone, k, filters)
         ev = evidence(self.index, hits, standalone, groups)
         p = probability(ev, self.model)
         reply: dict[str, Any] = {"answered": bool(hits) and p >= self.model["threshold"],
                                  "answer": NO_ANSWER, "citations": [], "query": query,
                                  "confidence": round(p, 3)}
-        if reply["answered"]:
+        if reply["answered"] or (always_cite and hits):
             reply["answer"], reply["citations"] = compose(self.index, hits, vector, query)
         reply["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return reply
@@ -76,7 +87,7 @@ class Bot:
     def evidence_for(self, question: str, history: Sequence[str] = ()) -> tuple[Evidence, list]:
         """Features and hits for calibration and evaluation."""
         standalone, query, groups = self.understand(question, history)
-        hits = self.retriever.search(query, self.embed(query), k=5)
+        _, hits = self._search(question, query, standalone, 5)
         return evidence(self.index, hits, standalone, groups), hits
 
 

@@ -47,14 +47,16 @@ def first_hit(citations: list[dict], gold: list[str]) -> int | None:
 def score(bot: Any, rows: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
     per_q = []
     for row in rows:
-        reply = bot.ask(row["question"], row.get("history", []), k=k)
+        reply = bot.ask(row["question"], row.get("history", []), k=k, always_cite=True)
         answered = reply["answered"]
+        retrieved = first_hit(reply["citations"], row["gold"]) if row["gold"] else None
         rank = first_hit(reply["citations"], row["gold"]) if row["gold"] and answered else None
         answer = reply["answer"]
         in_answer = bool(row["gold"]) and answered and len(answer) <= ANSWER_MAX_CHARS and any(
             norm(g) in norm(answer) for g in row["gold"])
         per_q.append({"id": row["id"], "type": row["type"], "answered": answered, "rank": rank,
-                      "answer_hit": in_answer, "ms": reply["took_ms"], "query": reply["query"]})
+                      "answer_hit": in_answer, "ms": reply["took_ms"], "query": reply["query"],
+                      "retrieved": retrieved})
     ans = [q for q in per_q if q["type"] != "unanswerable"]
     una = [q for q in per_q if q["type"] == "unanswerable"]
 
@@ -70,9 +72,14 @@ def score(bot: Any, rows: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
         "abstain_ok": sum(1 for q in una if not q["answered"]) / max(len(una), 1),
         "p50_ms": statistics.median([q["ms"] for q in per_q]) if per_q else None,
     }
+    # Retrieval alone, as if the bot never abstained: tells ranking errors from abstention ones.
+    out["retrieval_hit@1"] = sum(1 for q in ans if q["retrieved"] == 1) / max(len(ans), 1)
+    out["retrieval_hit@5"] = sum(1 for q in ans if q["retrieved"]) / max(len(ans), 1)
     for kind in sorted({q["type"] for q in ans}):
         out[f"hit@5[{kind}]"] = hit([q for q in ans if q["type"] == kind], 5)
     out["misses"] = [q["id"] for q in ans if not q["rank"]]
+    out["retrieval_misses"] = [q["id"] for q in ans if not q["retrieved"]]
+    out["false_abstentions"] = [q["id"] for q in ans if not q["answered"]]
     out["no_answer_in_answer"] = [q["id"] for q in ans if not q["answer_hit"]]
     out["wrongly_answered"] = [q["id"] for q in una if q["answered"]]
     return out

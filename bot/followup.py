@@ -9,6 +9,9 @@ from .lexical import stopwords
 PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it", "its",
             "there", "that", "this", "these", "those", "then", "one", "ones", "the latter",
             "the former", "same"}
+# Words that point back without a pronoun: "Who else attended?", "How did John Lee respond?"
+CUES = {"else", "other", "others", "another", "respond", "responded", "reply", "replied", "react",
+        "reacted", "too", "either", "rest", "afterwards", "next", "before", "after"}
 ELLIPSIS = re.compile(r"^\s*(and|also|so|but)?\s*(what|how)\s+about\b|^\s*and\b|^\s*(also|what else)\b",
                       re.IGNORECASE)
 WORD = re.compile(r"[\w’'-]+")
@@ -58,17 +61,21 @@ def needs_context(question: str) -> bool:
     if ELLIPSIS.search(question):
         return True
     text = " " + " ".join(words) + " "
-    return any(f" {p} " in text for p in PRONOUNS) or len(_content(question)) == 0
+    return (any(f" {p} " in text for p in PRONOUNS) or bool(CUES & set(words))
+            or len(_content(question)) == 0)
 
 
-def resolve(question: str, history: Sequence[str]) -> str:
+def resolve(question: str, history: Sequence[str], answer: str = "") -> str:
     """The question itself when it stands alone; otherwise it with what it refers to.
 
     `history` holds the earlier user turns, oldest first; a turn that was itself a follow-up
-    is resolved against the turns before it."""
+    is resolved against the turns before it. `answer`, the bot's reply to the last turn when
+    the client sent it, adds the names it gave (the lab "it" refers to may only be there)."""
     if not history or not needs_context(question):
         return question
     context = resolve(history[-1], history[:-1])
+    if answer:
+        context += " " + " ".join(names_in(answer.split(" [")[0])[:3])
     if ELLIPSIS.search(question):
         # "And what about youth development?" keeps the subject (names), not the old topic.
         carried = [n for n in names_in(context) if n.lower() not in question.lower()]

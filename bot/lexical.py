@@ -14,7 +14,8 @@ from .errors import IndexUnavailable
 
 # Question words carry no topic; bm25s's English list keeps them.
 QUESTION_WORDS = ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did",
-                  "does", "do", "was", "were", "is", "are", "tell", "me", "about", "please"]
+                  "does", "do", "was", "were", "is", "are", "tell", "me", "about", "please", "should",
+                  "would", "could", "can", "will", "might", "must", "shall", "may"]
 
 
 @lru_cache(maxsize=1)
@@ -87,10 +88,15 @@ class LexicalIndex:
         n = int(self._bm25.scores["num_docs"])
         out = {}
         for t in tokens:
-            if t in vocab:
+            if t in vocab and vocab[t] + 1 < len(indptr):  # bm25s keeps a column-less "" token
                 df = int(indptr[vocab[t] + 1] - indptr[vocab[t]])
                 out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
+
+    def max_idf(self) -> float:
+        """The IDF of a word found in one passage: what a word found in none is at least worth."""
+        n = int(self._bm25.scores["num_docs"])
+        return float(np.log(1 + (n - 1 + 0.5) / 1.5))
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder))

@@ -9,6 +9,7 @@ import pysbd
 
 from .texts import Document
 
+CONTEXT_WORDS = 40
 MAX_WORDS = 80        # about a third of MiniLM's 256-token window: precise hits, room for a heading
 PARAGRAPH_SEP = "\n\n"
 
@@ -23,6 +24,9 @@ class Passage:
     section: str
     text: str
     sentences: list[tuple[int, int]] = field(default_factory=list)  # char spans into text
+    # The opening sentence of the paragraph when the passage continues one: "In her opinion"
+    # needs "Ms. Xiang Junling ..." to be found. Indexed with the passage, never shown as it.
+    context: str = ""
 
     def sentence_texts(self) -> list[str]:
         return [self.text[a:b] for a, b in self.sentences]
@@ -69,6 +73,7 @@ def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
     passages: list[Passage] = []
     section = ""
     chunk: list[list[str]] = []   # paragraphs of sentences waiting to become a passage
+    state = {"context": ""}   # context of the passage being filled
 
     def emit() -> None:
         if not any(chunk):
@@ -81,9 +86,10 @@ def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
                     text += PARAGRAPH_SEP if s_i == 0 and p_i > 0 else " "
                 spans.append((len(text), len(text) + len(sent)))
                 text += sent
+        context = " ".join(state["context"].split()[:CONTEXT_WORDS])
         passages.append(Passage(id=f"{doc.id}#{len(passages)}", doc_id=doc.id, title=doc.title,
                                 source=doc.source, date=doc.date, section=section, text=text,
-                                sentences=spans))
+                                sentences=spans, context=context))
         chunk.clear()
 
     for block in doc.blocks:
@@ -97,6 +103,8 @@ def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
         if chunk and words_in_chunk + para_words > max_words:
             emit()
             words_in_chunk = 0
+        if not chunk:
+            state["context"] = ""
         chunk.append([])
         for sent in sentences:
             n = _words(sent)
@@ -104,6 +112,7 @@ def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
                 emit()
                 chunk.append([])
                 words_in_chunk = 0
+                state["context"] = sentences[0]
             chunk[-1].append(sent)
             words_in_chunk += n
     emit()

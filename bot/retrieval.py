@@ -56,7 +56,8 @@ class Retriever:
         self.duplicate_cosine = duplicate_cosine
 
     def search(self, query: str, query_vector: np.ndarray, k: int = 5,
-               filters: Mapping[str, Any] | None = None) -> list[Hit]:
+               filters: Mapping[str, Any] | None = None, lexical_query: str | None = None) -> list[Hit]:
+        """The k best passages; `lexical_query` (default: `query`) is what BM25 matches."""
         index = self.index
         n = len(index.passages)
         keep = _mask(index, filters)
@@ -64,7 +65,7 @@ class Retriever:
         dense_scores, dense_ids = index.vectors.search(q, n if keep is not None else min(n, CANDIDATES * 4))
         dense = np.full(n, -1.0, dtype=np.float32)
         dense[dense_ids[0][dense_ids[0] >= 0]] = dense_scores[0][dense_ids[0] >= 0]
-        lexical = index.lexical.scores(query)
+        lexical = index.lexical.scores(lexical_query or query)
         rows = np.arange(n) if keep is None else np.flatnonzero(keep)
         if len(rows) == 0:
             return []

@@ -41,6 +41,11 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", _fold(text)).strip()
 
 
+def fold_key(text: str) -> str:
+    """Text folded for name matching: lower case, hyphens as spaces, one space between words."""
+    return _key(text)
+
+
 def load_table(path: Path) -> list[dict[str, Any]]:
     """The variants table of a corpus folder ([] when it has none)."""
     if not path.exists():
@@ -105,20 +110,19 @@ def merge(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[dict[str, Any]]:
-    """Table plus derived groups; each name found in the texts gets the count of passages
-    where it is the group's only name: expanding to a name that adds no passage is just noise."""
+    """Table plus derived groups; each name found in the texts gets the passages it is in, so
+    that a question is expanded only to names that find passages its own words do not."""
     groups = merge(table + derive_from_texts(passages))
     texts = [" " + _key(p.text) + " " for p in passages]
+    common = COMMON_SHARE * max(len(passages), 1)
     for group in groups:
-        patterns = {n: re.compile(rf"(?<!\w){re.escape(_key(n))}(?!\w)") for n in group["names"]}
-        found = {n: {i for i, t in enumerate(texts) if pat.search(t)} for n, pat in patterns.items()}
         group["in_corpus"] = {}
-        for name, hits in found.items():
+        for name in group["names"]:
+            pattern = re.compile(rf"(?<!\w){re.escape(_key(name))}(?!\w)")
+            hits = [i for i, t in enumerate(texts) if pattern.search(t)]
             if hits:
-                others = set().union(*(h for n, h in found.items() if n != name))
-                group["in_corpus"][name] = {"passages": len(hits), "only_name": len(hits - others)}
-        group["common"] = [n for n, c in group["in_corpus"].items()
-                           if c["passages"] > COMMON_SHARE * max(len(passages), 1)]
+                group["in_corpus"][name] = {"passages": len(hits),
+                                            "ids": hits if len(hits) <= common else None}
     return groups
 
 
@@ -140,21 +144,23 @@ class Expander:
         """(question with alternatives in brackets after each name, the groups matched)."""
         if self._pattern is None:
             return question, []
-        folded = _fold(question)
-        matches = list(self._pattern.finditer(folded))
-        seen, used, out, last = set(), [], [], 0
+        matches = list(self._pattern.finditer(_fold(question)))
         mentioned = {_key(m.group(0)) for m in matches}
+        seen, used, out, last = set(), [], [], 0
         for m in matches:
             gi = self._by_form[_key(m.group(0))]
             if gi in seen:
                 continue
             seen.add(gi)
             group = self.groups[gi]
-            if _key(m.group(0)) in {_key(n) for n in group.get("common", [])}:
-                continue
-            alts = [n for n, counts in group.get("in_corpus", {}).items()
-                    if counts["only_name"] and _key(n) not in mentioned
-                    and _key(n) not in _key(question)][:MAX_ALTERNATIVES]
+            found = group.get("in_corpus", {})
+            said = {n: c for n, c in found.items() if _key(n) in mentioned}
+            if any(c["ids"] is None for c in said.values()):
+                continue  # a name in a large share of passages finds them by itself
+            covered = set().union(*(c["ids"] for c in said.values()))
+            alts = [n for n, c in found.items() if _key(n) not in mentioned
+                    and _key(n) not in _key(question)
+                    and (c["ids"] is None or set(c["ids"]) - covered)][:MAX_ALTERNATIVES]
             if not alts:
                 continue
             used.append(group)
@@ -162,5 +168,3 @@ class Expander:
             last = m.end()
         out.append(question[last:])
         return "".join(out), used
-
-

@@ -27,7 +27,12 @@ def ask():
     args = parse_ask(json_body())
     bot = holder().get()
     user_turns = [t["text"] for t in args["history"] if t["role"] == "user"]
-    return jsonify(bot.ask(args["question"], user_turns, k=args["k"], filters=args["filters"]))
+    # The bot's last reply, when it follows the last user turn, may name what "it" refers to.
+    turns = args["history"]
+    last_answer = turns[-1]["text"] if len(turns) >= 2 and turns[-1]["role"] == "bot" \
+        and turns[-2]["role"] == "user" else ""
+    return jsonify(bot.ask(args["question"], user_turns, k=args["k"], filters=args["filters"],
+                           last_answer=last_answer))
 
 
 @bp.get("/health")
