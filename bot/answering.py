@@ -15,7 +15,7 @@ from .retrieval import Hit
 
 MAX_ANSWER_CHARS = 450     # a short answer, well under what a chat bubble holds
 MAX_SENTENCES = 2
-SECOND_SENTENCE_RATIO = 0.9   # a second sentence must score nearly as well as the first
+SECOND_SENTENCE_RATIO = 0.95  # a second sentence must score nearly as well as the first
 LEXICAL_WEIGHT = 0.5
 SENTENCE_POOL = 3          # answer sentences come from the top passages only
 

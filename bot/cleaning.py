@@ -43,7 +43,9 @@ def _norm(text: str) -> str:
 
 def _is_title(line: str, title_key: str) -> bool:
     key = _norm(line)
-    return bool(title_key) and len(key) >= 12 and (key.startswith(title_key) or title_key.startswith(key))
+    if not title_key or not key:
+        return False
+    return key == title_key or (len(key) >= 12 and (key.startswith(title_key) or title_key.startswith(key)))
 
 
 def _looks_like_heading(text: str) -> bool:

@@ -51,7 +51,7 @@ def _ranks(scores: np.ndarray, rows: np.ndarray) -> dict[int, int]:
 class Retriever:
     """Ranks passages for a query text and its vector."""
 
-    def __init__(self, index: CorpusIndex, duplicate_cosine: float = 0.92) -> None:
+    def __init__(self, index: CorpusIndex, duplicate_cosine: float = 0.9) -> None:
         self.index = index
         self.duplicate_cosine = duplicate_cosine
 
@@ -91,7 +91,7 @@ class Retriever:
         ranked = sorted(candidates, key=lambda r: -fused(r))
         hits: list[Hit] = []
         for r in ranked:
-            twin = self._duplicate_of(r, hits)
+            twin = self._duplicate_of(r, sentence_pos[r], hits)
             if twin is not None:
                 twin.duplicates.append(r)
                 continue
@@ -101,14 +101,15 @@ class Retriever:
                 break
         return hits
 
-    def _duplicate_of(self, r: int, hits: list[Hit]) -> Hit | None:
-        """A passage from another report whose text says the same as a better-ranked one."""
-        if not hits:
-            return None
-        mine = self.index.vectors.reconstruct(r)
+    def _duplicate_of(self, r: int, best: int, hits: list[Hit]) -> Hit | None:
+        """A passage from another report whose answering sentence says what a better-ranked
+        one's does ("Mr Lee said that the relationship ... very close" twice)."""
+        index = self.index
+        mine = index.sentence_vectors[index.sentence_start[r] + best]
         for hit in hits:
-            if self.index.passages[hit.idx].doc_id == self.index.passages[r].doc_id:
+            if index.passages[hit.idx].doc_id == index.passages[r].doc_id:
                 continue
-            if float(mine @ self.index.vectors.reconstruct(hit.idx)) >= self.duplicate_cosine:
+            theirs = index.sentence_vectors[index.sentence_start[hit.idx] + hit.best_sentence]
+            if float(mine @ theirs) >= self.duplicate_cosine:
                 return hit
         return None

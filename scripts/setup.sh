@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Create .venv and install Accord into it (idempotent). Torch is pinned to the CPU build on disk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --upgrade pip
+.venv/bin/pip install --quiet "torch==2.13.0"
+.venv/bin/pip install --quiet -e ".[${1:-test}]"
