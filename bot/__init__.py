@@ -9,9 +9,25 @@ __version__ = "0.1.0"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """The web app: defaults, then ACCORD_* environment variables, then `test_config`."""
-    from . import service, settings
-    from .web import admin, api, config, cors, errors, openapi, pages
+    """The web app: defaults, then ACCORD_* environment variables, then `test_config`.
+
+    A setting, model, index or instance folder the app cannot work with raises an error whose
+    message names it and the fix; under gunicorn that message is its one line, not a traceback."""
+    from . import startup
+    from .errors import AccordError
+
+    try:
+        return _create_app(test_config)
+    except (AccordError, ValueError) as exc:
+        if startup.under_gunicorn():
+            raise startup.refuse_start(exc) from None
+        raise
+
+
+def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
+    from . import logs, service, settings, startup
+    from .web import (admin, api, config, cors, errors, feedback, headers, limits, metrics,
+                      openapi, pages, request_log)
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(settings.defaults())
@@ -19,11 +35,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     config.normalize(app)
+    logs.setup(app.config["LOG_LEVEL"])
+    # after_request hooks run in reverse order: the access log (first) sees the final reply.
+    request_log.init_app(app)
+    metrics.init_app(app)
+    headers.init_app(app)
     errors.init_app(app)
     cors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
+    feedback.init_app(app)
+    limits.init_app(app)
     service.init_app(app)
+    holder = app.extensions[service.KEY]
+    # Tests build apps without an index on purpose; a server should not start without one.
+    if app.config["REQUIRE_INDEX"] and not app.testing and holder.bot is None:
+        startup.require_index(holder.problem or "no index is loaded")
     return app

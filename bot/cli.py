@@ -43,45 +43,149 @@ def cli() -> None:
     """Accord: ask questions of a collection of texts and get answers with citations."""
 
 
-def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False) -> None:
+def _progress(quiet: bool, bars: list):
     from tqdm import tqdm
-
-    from .build import build_index
-
-    bars = []
 
     def progress(total: int):
         bar = tqdm(total=total, desc="encoding", unit="text", disable=quiet, file=sys.stderr)
         bars.append(bar)
         return bar.update
+    return progress
 
-    try:
-        report = build_index(corpus, index, _encoder(model), progress=progress)
-    except AccordError as exc:
-        raise _fail(exc) from None
-    finally:
-        for bar in bars:
-            bar.close()
+
+def _waiting() -> None:
+    click.echo("another build is running; waiting for it to finish", err=True)
+
+
+def print_report(report, changes: dict | None = None) -> None:
+    """The build summary: what was added, changed, removed, skipped and why."""
     click.echo(f"built index {report.version} in {report.seconds:.1f}s: {report.documents} documents, "
-               f"{report.passages} passages, {report.sentences} sentences -> {report.folder}")
+               f"{report.passages} passages, {report.sentences} sentences "
+               f"({report.encoded} texts encoded, {report.reused} from the cache)")
+    for label, ids in (("added", report.added), ("changed", report.changed),
+                       ("removed", report.removed)):
+        click.echo(f"{label}: {', '.join(ids) if ids else 'none'}")
+    click.echo(f"unchanged: {len(report.unchanged)} documents")
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
     if not report.skipped:
         click.echo("skipped: none")
 
 
+def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
+              full: bool = False) -> None:
+    from .build import build_index
+
+    bars: list = []
+    try:
+        report = build_index(corpus, index, _encoder(model), progress=_progress(quiet, bars),
+                             full=full, on_wait=_waiting)
+    except AccordError as exc:
+        raise _fail(exc) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    print_report(report)
+
+
 @cli.command()
 @corpus_option
 @index_option
 @model_option
+@click.option("--full", is_flag=True, help="Re-read and re-encode everything, ignoring the build cache.")
+@click.option("--watch", is_flag=True, help="Keep running: rebuild whenever the corpus folder changes.")
+@click.option("--settle", default=2.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="With --watch: seconds without changes before rebuilding.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def build(corpus: Path, index: Path, model: str | None, quiet: bool) -> None:
+def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool, settle: float,
+          quiet: bool) -> None:
     """Build the index from the texts in the corpus folder.
 
-    Reads every .txt and .md file (front matter: title, date, source), splits them into
-    passages, embeds them and saves a new index version, which becomes current only once it
-    has been checked. Files that cannot be read are reported and skipped."""
-    run_build(corpus, index, model, quiet)
+    Reads every .txt, .md (front matter: title, date, source) and .html file, splits them
+    into passages, embeds them and saves a new index version, which becomes current only
+    once it has been checked. Only passages whose text is new are encoded; the others come
+    from the build cache. Files that cannot be read are reported and skipped."""
+    run_build(corpus, index, model, quiet, full)
+    if watch:
+        from .watch import watch_corpus
+
+        click.echo(f"watching {corpus} for changes (Ctrl-C to stop)", err=True)
+        watch_corpus(corpus, settle, lambda: _rebuild_quietly(corpus, index, model))
+
+
+def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
+    try:
+        run_build(corpus, index, model, quiet=True)
+    except click.ClickException as exc:  # a bad file must not end the watch
+        click.echo(f"Error: {exc.message}", err=True)
+
+
+def _new_documents(paths: tuple[Path, ...]):
+    from .corpus import from_upload
+    from .texts import SUFFIXES
+
+    found = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                       and not p.name.startswith(".")) if path.is_dir() else [path]
+        for file in files:
+            found.append(from_upload(file.name, file.read_bytes()))
+    return found
+
+
+def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **change) -> None:
+    from .corpus import update
+
+    bars: list = []
+    try:
+        outcome = update(corpus, index, _encoder(model), progress=_progress(quiet, bars),
+                         on_wait=_waiting, **change)
+    except AccordError as exc:
+        raise _fail(exc) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    if outcome.report is None:
+        click.echo(f"nothing changed: {', '.join(outcome.changes['unchanged'])} already in the "
+                   "corpus with the same content")
+        return
+    for label in ("added", "replaced", "removed", "unchanged"):
+        if outcome.changes[label]:
+            click.echo(f"corpus {label}: {', '.join(outcome.changes[label])}")
+    print_report(outcome.report)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@corpus_option
+@index_option
+@model_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def add(paths: tuple[Path, ...], corpus: Path, index: Path, model: str | None, quiet: bool) -> None:
+    """Add documents (.txt, .md, .html files, or folders of them) and update the index.
+
+    A file's name without its suffix is the document id: a file with the id of a document
+    already in the corpus replaces it; one with identical content changes nothing. Every file
+    is checked before any is copied, so a bad one changes nothing."""
+    try:
+        docs = _new_documents(paths)
+    except (AccordError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not docs:
+        raise click.ClickException("no .txt, .md or .html files in the given paths")
+    _run_update(corpus, index, model, quiet, add=docs)
+
+
+@cli.command()
+@click.argument("doc_ids", nargs=-1, required=True)
+@corpus_option
+@index_option
+@model_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def remove(doc_ids: tuple[str, ...], corpus: Path, index: Path, model: str | None, quiet: bool) -> None:
+    """Remove documents by id (the file name without suffix) and update the index."""
+    _run_update(corpus, index, model, quiet, remove=list(doc_ids))
 
 
 def _print_reply(reply: dict) -> None:
@@ -133,13 +237,23 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
 def serve(host: str, port: int, workers: int, corpus: Path, index: Path, model: str | None,
           dev: bool) -> None:
     """Serve the chat page and the HTTP API (builds the index first if there is none)."""
+    from . import startup
+    from .feedback_store import default_path
     from .store import current_dir
 
+    # Each problem the workers would hit is one line here, before gunicorn starts.
     try:
-        current_dir(index)
-    except IndexUnavailable:
-        click.echo(f"no index in {index}: building it from {corpus} first", err=True)
-        run_build(corpus, index, model)
+        startup.check_port(host, port)
+        startup.check_model(resolve("MODEL", model))
+        try:
+            current_dir(index)
+        except IndexUnavailable:
+            click.echo(f"no index in {index}: building it from {corpus} first", err=True)
+            run_build(corpus, index, model)
+        startup.check_index(index)
+        startup.check_feedback_db(default_path())
+    except AccordError as exc:
+        raise _fail(exc) from None
     env = {"ACCORD_CORPUS_DIR": str(corpus), "ACCORD_INDEX_DIR": str(index)}
     if model:
         env["ACCORD_MODEL"] = model
@@ -147,15 +261,21 @@ def serve(host: str, port: int, workers: int, corpus: Path, index: Path, model: 
     click.echo(f"Accord is starting at http://{host}:{port}/", err=True)
     if dev:
         from . import create_app
+        from .web.devserver import QuietRequestHandler
         try:
-            create_app().run(host=host, port=port)
+            app = create_app()
+        except (AccordError, ValueError) as exc:
+            raise click.ClickException(startup.one_line(exc)) from None
+        try:
+            app.run(host=host, port=port, request_handler=QuietRequestHandler)
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         return
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-    args = [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
-            "--access-logfile", "-", "bot:create_app()"]
+    # The config file: JSON logs, and Prometheus counting over all workers.
+    args = [gunicorn, "--config", "python:bot.gunicorn_conf", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
+            "--timeout", "120", "bot:create_app()"]
     os.execv(gunicorn, args)
 
 
@@ -209,6 +329,27 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
     target = out or MODEL_FILE
     target.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
     click.echo(f"fitted on {len(data)} questions -> {target}: {fitted}")
+
+
+@cli.command()
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The feedback database [default: ACCORD_FEEDBACK_DB, else feedback.sqlite3 in "
+                   "the instance folder].")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="How many questions and answers to list.")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Only the last N days [default: everything kept].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
+    """The questions the bot could not answer most often, and its worst-rated answers."""
+    from .feedback_store import default_path, open_existing
+    from .report import build_report, format_report
+
+    try:
+        out = build_report(open_existing(db or default_path()), top=top, days=days)
+    except AccordError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps(out, ensure_ascii=False, indent=2) if as_json else format_report(out))
 
 
 def main() -> None:

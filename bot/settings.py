@@ -41,10 +41,38 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ADMIN_TOKEN", None, "Bearer token for the admin endpoints [unset: closed]."),
     Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin."),
     Setting("RATE_LIMIT", "60/minute", "Per-client limit on /api/ask (flask-limiter notation)."),
+    Setting("FEEDBACK_RATE_LIMIT", "30/minute", "Per-client limit on /api/feedback."),
+    Setting("ADMIN_RATE_LIMIT", "10/minute", "Per-client limit on the admin endpoints, "
+            "wrong tokens included."),
+    Setting("RATE_LIMIT_STORAGE", "memory://", "Where rate-limit counters live: memory:// (each "
+            "process counts alone) or a redis:// URL shared by every worker and server."),
+    Setting("TRUSTED_PROXIES", 0, "How many reverse proxies in front of the app set "
+            "X-Forwarded-For [0: the header is ignored and the peer address is the client]."),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024, "Largest request body in bytes; larger ones are refused unread."),
+    Setting("MAX_UPLOAD_LENGTH", 8 * 1024 * 1024, "Largest body in bytes of an admin request "
+            "(document uploads); larger ones are refused unread."),
+    Setting("METRICS_TOKEN", None, "Bearer token for /metrics [unset: /metrics is closed]."),
+    Setting("FEEDBACK_DB", None, "SQLite file for unanswered questions and feedback "
+            "[default: feedback.sqlite3 in the instance folder]."),
+    Setting("STORE_QUESTIONS", True, "Keep the text of questions and feedback comments "
+            "(false: only counts, ratings and the bot's own answers are stored)."),
+    Setting("REQUIRE_INDEX", True, "Refuse to start without a usable index (false: serve 503 "
+            "until one is built)."),
+    Setting("LOG_LEVEL", "INFO", "Level of the JSON log lines written to stderr."),
 )
 
 BY_KEY = {s.key: s for s in SETTINGS}
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def to_bool(value: Any) -> bool:
+    """A yes/no setting from a bool, a number or words like 'true', 'off' (environment values)."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError(f"{value!r} is not a yes/no value; use true or false")
 
 
 def defaults() -> dict[str, Any]:
@@ -61,5 +89,7 @@ def resolve(key: str, value: Any = None) -> Any:
     setting = BY_KEY[key]
     env = os.environ.get(setting.envvar)
     if env not in (None, ""):
+        if isinstance(setting.default, bool):
+            return to_bool(env)
         return type(setting.default)(env) if isinstance(setting.default, int) else env
     return defaults()[key] if key == "MODEL" else setting.default

@@ -32,6 +32,19 @@ Promote exchanges between Hong Kong and Chongqing youths. Support internships fo
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def feedback_db_outside_the_repo(tmp_path_factory) -> Path:
+    """Apps made by tests keep their feedback in a temporary file, not in the repo's instance/."""
+    path = tmp_path_factory.mktemp("instance") / "feedback.sqlite3"
+    old = os.environ.get("ACCORD_FEEDBACK_DB")
+    os.environ["ACCORD_FEEDBACK_DB"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("ACCORD_FEEDBACK_DB", None)
+    else:
+        os.environ["ACCORD_FEEDBACK_DB"] = old
+
+
 @pytest.fixture
 def corpus_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"

@@ -9,6 +9,19 @@ var AccordChat = (function () {
   var MAX_TURNS = 50;
   var MAX_TURN_CHARS = 4000;
   var TIMEOUT_MS = 60000;
+  var MAX_COMMENT = 1000;
+  var MAX_ANSWER = 4000;
+  var MAX_CITED = 20;
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  // Thumb icons (Material Icons, Apache 2.0), drawn as SVG so no emoji font is needed.
+  var THUMBS = {
+    up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 " +
+        "1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c" +
+        ".09-.23.14-.47.14-.73v-2z",
+    down: "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6." +
+          "31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0" +
+          "-1.1-.9-2-2-2zm4 0v12h4V3h-4z"
+  };
   // Passages whose text beyond the highlights is this short are shown whole, with no toggle.
   var SHORT_REST = 60;
   var MARKER = /\[(\d+)\]/g;
@@ -172,10 +185,130 @@ var AccordChat = (function () {
     }).finally(function () { if (timer) clearTimeout(timer); });
   }
 
-  /* Build a chat inside `root`. options: apiUrl, greeting, suggestions, placeholder. */
+  /* Post a rating or comment to /api/feedback; resolves to the reply, rejects with a readable Error. */
+  function postFeedback(url, payload) {
+    return fetch(url, {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "Accept": "application/json"},
+      body: JSON.stringify(payload),
+      credentials: "omit"
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (body) {
+        if (!response.ok) throw new Error(errorMessage(response.status, body));
+        return body;
+      });
+    }, function () {
+      throw new Error("Could not reach the server. Check your connection and try again.");
+    });
+  }
+
+  function thumbIcon(kind) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", THUMBS[kind]);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  /* "Was this helpful?" with a thumbs up/down pair, then an optional comment, for one reply. */
+  function renderFeedback(url, reply, question, idPrefix) {
+    var box = el("div", "ac-feedback");
+    var row = el("div", "ac-feedback-row");
+    row.appendChild(el("span", "ac-feedback-label", "Was this helpful?"));
+    var status = el("span", "ac-feedback-status");
+    status.setAttribute("role", "status");
+    var citations = Array.isArray(reply.citations) ? reply.citations : [];
+    var base = {
+      answer_id: reply.answer_id,
+      question: String(question || "").slice(0, MAX_QUESTION),
+      answer: String(reply.answer || "").slice(0, MAX_ANSWER),
+      answered: Boolean(reply.answered),
+      passage_ids: citations.map(function (c) { return c.passage_id; })
+        .filter(function (id) { return typeof id === "string" && id; }).slice(0, MAX_CITED)
+    };
+    var rating = null;
+    var buttons = {};
+
+    var form = el("form", "ac-feedback-form");
+    form.noValidate = true;
+    form.hidden = true;
+    var label = el("label", "ac-visually-hidden", "Comment on this answer (optional)");
+    label.htmlFor = idPrefix + "-comment";
+    var comment = el("textarea", "ac-feedback-comment");
+    comment.id = idPrefix + "-comment";
+    comment.rows = 2;
+    comment.maxLength = MAX_COMMENT;
+    comment.placeholder = "What was wrong or missing? (optional)";
+    var sendComment = el("button", "ac-feedback-send", "Send comment");
+    sendComment.type = "submit";
+    form.appendChild(label);
+    form.appendChild(comment);
+    form.appendChild(sendComment);
+
+    function send(extra) {
+      var payload = {};
+      Object.keys(base).forEach(function (k) { payload[k] = base[k]; });
+      payload.rating = rating;
+      Object.keys(extra || {}).forEach(function (k) { payload[k] = extra[k]; });
+      return postFeedback(url, payload);
+    }
+
+    function choose(value) {
+      rating = value;
+      Object.keys(buttons).forEach(function (k) {
+        buttons[k].setAttribute("aria-pressed", String(k === value));
+      });
+      status.textContent = "Sending…";
+      send({}).then(function () {
+        status.textContent = "Thanks for your feedback.";
+        form.hidden = false;
+      }, function (err) {
+        status.textContent = err.message;
+      });
+    }
+
+    [["up", "Helpful"], ["down", "Not helpful"]].forEach(function (pair) {
+      var b = el("button", "ac-thumb ac-thumb-" + pair[0]);
+      b.type = "button";
+      b.setAttribute("aria-label", pair[1]);
+      b.setAttribute("aria-pressed", "false");
+      b.title = pair[1];
+      b.appendChild(thumbIcon(pair[0]));
+      b.addEventListener("click", function () { choose(pair[0]); });
+      buttons[pair[0]] = b;
+      row.appendChild(b);
+    });
+    row.appendChild(status);
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = comment.value.trim().slice(0, MAX_COMMENT);
+      if (!text || !rating) return;
+      sendComment.disabled = true;
+      status.textContent = "Sending…";
+      send({comment: text}).then(function () {
+        status.textContent = "Thanks: your comment was sent.";
+        form.hidden = true;
+      }, function (err) {
+        status.textContent = err.message;
+        sendComment.disabled = false;
+      });
+    });
+
+    box.appendChild(row);
+    box.appendChild(form);
+    return box;
+  }
+
+  /* Build a chat inside `root`. options: apiUrl, feedbackUrl, greeting, suggestions, placeholder. */
   function createChat(root, options) {
     options = options || {};
     var prefix = "ac" + (++instances);
+    // /api/feedback sits beside /api/ask on the same host.
+    var feedbackUrl = options.feedbackUrl || new URL("feedback", options.apiUrl).href;
     var history = [];      // completed turns only, as sent to /api/ask
     var turnCount = 0;
     var pending = false;
@@ -234,16 +367,22 @@ var AccordChat = (function () {
       }
     }
 
-    function renderReply(msg, reply) {
+    function renderReply(msg, reply, question) {
       var turn = ++turnCount;
       msg.className = "ac-msg ac-bot" + (reply.answered ? "" : " ac-noanswer");
       msg.removeAttribute("aria-busy");
       msg.textContent = "";
+      var addFeedback = function () {
+        if (typeof reply.answer_id === "string" && reply.answer_id) {
+          msg.appendChild(renderFeedback(feedbackUrl, reply, question, prefix + "-t" + turn));
+        }
+      };
       if (!reply.answered) {
         msg.appendChild(el("p", "ac-label", "Not in the documents"));
         msg.appendChild(el("p", "ac-text", reply.answer));
         msg.appendChild(el("p", "ac-hint",
           "Answers come only from the indexed documents. Try other words, or another question."));
+        addFeedback();
         return;
       }
       var citations = Array.isArray(reply.citations) ? reply.citations : [];
@@ -277,6 +416,7 @@ var AccordChat = (function () {
         citations.forEach(function (c) { ol.appendChild(renderCitation(c, idFor(c.n))); });
         msg.appendChild(ol);
       }
+      addFeedback();
     }
 
     function renderError(msg, message, question) {
@@ -314,7 +454,7 @@ var AccordChat = (function () {
       return postQuestion(options.apiUrl, question, sent).then(function (reply) {
         history.push({role: "user", text: question});
         history.push({role: "bot", text: reply.answer.slice(0, MAX_TURN_CHARS)});
-        renderReply(msg, reply);
+        renderReply(msg, reply, question);
         scrollTo(msg);
         return reply;
       }, function (err) {

@@ -1,25 +1,15 @@
 """The public HTTP API of shared/API.md: /api/ask, /api/health and /api/documents."""
 from __future__ import annotations
 
-import json
+import uuid
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify
 
 from ..service import holder
-from .errors import ApiError
-from .validation import parse_ask
+from .feedback import record_unanswered
+from .validation import json_body, parse_ask
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def json_body() -> object:
-    """The parsed JSON body; 415 for another content type, 400 for JSON that does not parse."""
-    if not request.is_json:
-        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.")
-    try:
-        return json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
 
 
 @bp.post("/ask")
@@ -31,8 +21,14 @@ def ask():
     turns = args["history"]
     last_answer = turns[-1]["text"] if len(turns) >= 2 and turns[-1]["role"] == "bot" \
         and turns[-2]["role"] == "user" else ""
-    return jsonify(bot.ask(args["question"], user_turns, k=args["k"], filters=args["filters"],
-                           last_answer=last_answer))
+    reply = bot.ask(args["question"], user_turns, k=args["k"], filters=args["filters"],
+                    last_answer=last_answer)
+    # Names this answer in POST /api/feedback; random, so nobody can rate another's answer.
+    reply["answer_id"] = uuid.uuid4().hex
+    g.answered = bool(reply["answered"])
+    if not reply["answered"]:
+        record_unanswered(args["question"], reply.get("query", ""))
+    return jsonify(reply)
 
 
 @bp.get("/health")

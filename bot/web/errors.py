@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import IndexUnavailable
+from .request_log import request_id
 
 log = logging.getLogger("accord")
 
@@ -41,7 +41,10 @@ def error_response(status: int, message: str) -> tuple[Response, int]:
 
 
 def refuse_large_body() -> None:
-    """Refuse a body over MAX_CONTENT_LENGTH from its declared size, before anything reads it."""
+    """Refuse a body over the limit from its declared size, before anything reads it: admin
+    requests (document uploads) may send up to MAX_UPLOAD_LENGTH, the rest MAX_CONTENT_LENGTH."""
+    if request.blueprint == "admin":
+        request.max_content_length = current_app.config["MAX_UPLOAD_LENGTH"]
     limit = request.max_content_length
     if limit is not None and request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"The request body is {request.content_length} bytes; the limit is "
@@ -73,6 +76,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _internal(exc: Exception):
-        request_id = uuid.uuid4().hex[:12]
-        log.exception("internal error, request id %s", request_id)
-        return error_response(500, f"Something went wrong on the server (request id {request_id}).")
+        # The traceback goes to the log only, under the id the reply and X-Request-ID repeat.
+        rid = request_id()
+        log.exception("internal error, request id %s", rid)
+        return error_response(500, f"Something went wrong on the server (request id {rid}).")

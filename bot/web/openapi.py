@@ -8,7 +8,8 @@ from flask import Blueprint, jsonify, request
 from .. import __version__
 from ..retrieval import FILTER_KEYS
 from .errors import CODES
-from .validation import MAX_K, MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS, ROLES
+from .validation import (MAX_ANSWER, MAX_COMMENT, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS,
+                         MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS, RATINGS, ROLES)
 
 bp = Blueprint("openapi", __name__)
 
@@ -116,6 +117,41 @@ SCHEMAS: dict[str, Any] = {
             "query": {"type": "string", "description": "The standalone query that was searched."},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1},
             "took_ms": {"type": "number"},
+            "answer_id": {"type": "string", "pattern": "^[0-9a-f]{32}$",
+                          "description": "Names this answer in POST /api/feedback."},
+        },
+    },
+    "FeedbackRequest": {
+        "type": "object",
+        "required": ["answer_id", "rating"],
+        "additionalProperties": False,
+        "description": "A thumbs up or down on one answer; sending again for the same answer_id "
+                       "replaces the rating and adds the comment.",
+        "properties": {
+            "answer_id": {"type": "string", "pattern": "^[0-9a-f]{32}$",
+                          "description": "The answer_id of the /api/ask reply."},
+            "rating": {"type": "string", "enum": list(RATINGS)},
+            "comment": {"type": ["string", "null"], "maxLength": MAX_COMMENT},
+            "question": {"type": ["string", "null"], "maxLength": MAX_QUESTION,
+                         "description": "The question that was asked."},
+            "answer": {"type": ["string", "null"], "maxLength": MAX_ANSWER,
+                       "description": "The answer that was given."},
+            "answered": {"type": ["boolean", "null"]},
+            "passage_ids": {"type": ["array", "null"], "maxItems": MAX_PASSAGE_IDS,
+                            "items": {"type": "string", "minLength": 1,
+                                      "maxLength": MAX_PASSAGE_ID},
+                            "description": "passage_id of each citation of the answer."},
+        },
+        "example": {"answer_id": "0123456789abcdef0123456789abcdef", "rating": "down",
+                    "comment": "It should name the date of the visit."},
+    },
+    "FeedbackReply": {
+        "type": "object",
+        "required": ["status", "answer_id", "rating"],
+        "properties": {
+            "status": {"type": "string", "enum": ["recorded"]},
+            "answer_id": {"type": "string"},
+            "rating": {"type": "string", "enum": list(RATINGS)},
         },
     },
     "Health": {
@@ -204,6 +240,10 @@ ERRORS = {
     "405": _error("method_not_allowed"),
     "413": _error("payload_too_large: the body is over the server's limit."),
     "415": _error("unsupported_media_type: the body is not sent as application/json."),
+    "429": {**_error("rate_limited: too many requests from this client; wait as Retry-After "
+                     "says."),
+            "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                        "schema": {"type": "integer", "minimum": 1}}}},
     "500": _error("internal: the message repeats the request id the server logged."),
     "503": _error("index_unavailable: no usable index is loaded."),
 }
@@ -214,6 +254,7 @@ def _errors(*statuses: str) -> dict[str, Any]:
 
 
 ADMIN = {"security": [{"bearerAuth": []}], "tags": ["admin"]}
+METRICS_TEXT = "text/plain"
 
 
 def paths() -> dict[str, Any]:
@@ -225,7 +266,15 @@ def paths() -> dict[str, Any]:
             "requestBody": {"required": True,
                             "content": {JSON: {"schema": _ref("AskRequest")}}},
             "responses": {"200": _json(_ref("AskReply"), "The answer, or answered=false."),
-                          **_errors("400", "413", "415", "500", "503")},
+                          **_errors("400", "413", "415", "429", "500", "503")},
+        }},
+        "/api/feedback": {"post": {
+            "operationId": "feedback", "tags": ["api"],
+            "summary": "Rate an answer (thumbs up or down), with an optional comment.",
+            "requestBody": {"required": True,
+                            "content": {JSON: {"schema": _ref("FeedbackRequest")}}},
+            "responses": {"200": _json(_ref("FeedbackReply"), "The feedback is stored."),
+                          **_errors("400", "413", "415", "429", "500")},
         }},
         "/api/health": {"get": {
             "operationId": "health", "tags": ["api"],
@@ -254,7 +303,7 @@ def paths() -> dict[str, Any]:
                                       "application/octet-stream"}}}}},
                 }},
                 "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
-                              **_errors("400", "401", "413", "415", "500", "503")},
+                              **_errors("400", "401", "413", "415", "429", "500", "503")},
             },
         },
         "/api/documents/{doc_id}": {"delete": {
@@ -263,13 +312,22 @@ def paths() -> dict[str, Any]:
             "parameters": [{"name": "doc_id", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
-                          **_errors("401", "404", "500", "503")},
+                          **_errors("401", "404", "429", "500", "503")},
         }},
         "/api/index/rebuild": {"post": {
             "operationId": "rebuildIndex", **ADMIN,
             "summary": "Rebuild the index from the corpus folder.",
             "responses": {"200": _json(_ref("IndexUpdate"), "The rebuilt index."),
-                          **_errors("401", "500", "503")},
+                          **_errors("401", "429", "500", "503")},
+        }},
+        "/metrics": {"get": {
+            "operationId": "metrics", "tags": ["meta"], "security": [{"metricsAuth": []}],
+            "summary": "Prometheus metrics: requests and latencies by endpoint and status, "
+                       "answered and unanswered questions, feedback, the index served. Needs "
+                       "the bearer token of ACCORD_METRICS_TOKEN; closed without one.",
+            "responses": {"200": {"description": "Prometheus text exposition format",
+                                  "content": {METRICS_TEXT: {"schema": {"type": "string"}}}},
+                          **_errors("401", "500")},
         }},
         "/openapi.json": {"get": {
             "operationId": "openapi", "tags": ["meta"],
@@ -300,7 +358,9 @@ def spec() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Accord API", "version": __version__,
                  "description": "Cited answers from the texts about Hong Kong's cooperation "
-                                "agreements. Every 4xx and 5xx reply has the Error shape."},
+                                "agreements. Every 4xx and 5xx reply has the Error shape; every "
+                                "reply carries an X-Request-ID header (a sane incoming one is "
+                                "kept), which the server's log lines repeat."},
         "servers": [{"url": request.script_root or "/"}],
         "tags": [{"name": "api"}, {"name": "admin", "description": "Needs the bearer token "
                                                                     "of ACCORD_ADMIN_TOKEN."},
@@ -308,7 +368,12 @@ def spec() -> dict[str, Any]:
         "paths": paths(),
         "components": {
             "schemas": SCHEMAS,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "The admin token of ACCORD_ADMIN_TOKEN."},
+                "metricsAuth": {"type": "http", "scheme": "bearer",
+                                "description": "The token of ACCORD_METRICS_TOKEN."},
+            },
         },
     }
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request
 
 from ..service import holder
+from .headers import PAGE_CSP
 
 bp = Blueprint("pages", __name__)
 
@@ -19,10 +20,6 @@ EXAMPLES = (
     "What did John Lee say about Chongqing?",
     "Where did Gong Zheng attend the Shanghai Global Promotion Conference?",
 )
-# The page loads only its own files; nothing inline, nothing from elsewhere.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            "frame-ancestors 'self'")
 WIDGET_PARTS = ("chat.js", "widget-shell.js")
 WIDGET_STYLES = ("chat.css", "widget.css")
 WIDGET_MAX_AGE = 300

@@ -1,10 +1,16 @@
-"""Checking an /api/ask request against the contract, with messages a person can act on."""
+"""Checking /api/ask and /api/feedback requests against the contract, with messages a person
+can act on; text is normalised here, before anything searches or stores it."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Any
 
+from flask import request
+
 from ..retrieval import FILTER_KEYS
+from ..textnorm import normalize_text
 from .errors import ApiError
 
 MAX_QUESTION = 1000
@@ -12,10 +18,27 @@ MAX_TURNS = 50
 MAX_TURN_CHARS = 4000
 MAX_K = 20
 ROLES = ("user", "bot")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")   # fromisoformat alone also takes 20230511, 2023-W19
+RATINGS = ("up", "down")
+ANSWER_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_COMMENT = 1000
+MAX_ANSWER = 4000
+MAX_PASSAGE_IDS = MAX_K
+MAX_PASSAGE_ID = 200
 
 
 def _fail(message: str) -> ApiError:
     return ApiError(400, message)
+
+
+def json_body() -> object:
+    """The parsed JSON body; 415 for another content type, 400 for JSON that does not parse."""
+    if not request.is_json:
+        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
 
 
 def parse_ask(body: Any) -> dict[str, Any]:
@@ -28,7 +51,7 @@ def parse_ask(body: Any) -> dict[str, Any]:
     question = body.get("question")
     if not isinstance(question, str):
         raise _fail("'question' is required and must be a string.")
-    question = question.strip()
+    question = normalize_text(question)
     if not question:
         raise _fail("'question' is empty.")
     if len(question) > MAX_QUESTION:
@@ -50,7 +73,7 @@ def parse_ask(body: Any) -> dict[str, Any]:
             raise _fail(f"history[{i}].role must be 'user' or 'bot'.")
         if len(turn["text"]) > MAX_TURN_CHARS:
             raise _fail(f"history[{i}].text is over {MAX_TURN_CHARS} characters.")
-        turns.append({"role": role, "text": turn["text"]})
+        turns.append({"role": role, "text": normalize_text(turn["text"])})
 
     k = body.get("k", 5)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
@@ -62,12 +85,60 @@ def parse_ask(body: Any) -> dict[str, Any]:
     bad = set(filters) - set(FILTER_KEYS)
     if bad:
         raise _fail(f"Unknown filter(s): {', '.join(sorted(bad))}; use {', '.join(FILTER_KEYS)}.")
+    clean_filters = {}
     for key, value in filters.items():
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not normalize_text(value):
             raise _fail(f"filters.{key} must be a non-empty string.")
+        value = normalize_text(value)
         if key.startswith("date_"):
             try:
+                if not DATE.match(value):
+                    raise ValueError
                 dt.date.fromisoformat(value)
             except ValueError:
                 raise _fail(f"filters.{key} must be a date like 2023-05-11.") from None
-    return {"question": question, "history": turns, "k": k, "filters": filters}
+        clean_filters[key] = value
+    return {"question": question, "history": turns, "k": k, "filters": clean_filters}
+
+
+def _optional_text(body: dict, key: str, limit: int, keep_newlines: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(f"'{key}' must be a string.")
+    if len(value) > limit:
+        raise _fail(f"'{key}' is {len(value)} characters; the limit is {limit}.")
+    return normalize_text(value, keep_newlines=keep_newlines)[:limit] or None
+
+
+def parse_feedback(body: Any) -> dict[str, Any]:
+    """answer_id, rating and the optional comment and context of a thumbs up or down, checked."""
+    if not isinstance(body, dict):
+        raise _fail("The body must be a JSON object with 'answer_id' and 'rating'.")
+    known = {"answer_id", "rating", "comment", "question", "answer", "answered", "passage_ids"}
+    unknown = set(body) - known
+    if unknown:
+        raise _fail(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    answer_id = body.get("answer_id")
+    if not isinstance(answer_id, str) or not ANSWER_ID.match(answer_id):
+        raise _fail("'answer_id' is required: the answer_id of the /api/ask reply "
+                    "(32 hexadecimal digits).")
+    rating = body.get("rating")
+    if rating not in RATINGS:
+        raise _fail("'rating' is required and must be 'up' or 'down'.")
+    answered = body.get("answered")
+    if answered is not None and not isinstance(answered, bool):
+        raise _fail("'answered' must be true or false.")
+    passage_ids = body.get("passage_ids", [])
+    if passage_ids is None:
+        passage_ids = []
+    if not isinstance(passage_ids, list) or len(passage_ids) > MAX_PASSAGE_IDS or not all(
+            isinstance(p, str) and 0 < len(p) <= MAX_PASSAGE_ID for p in passage_ids):
+        raise _fail(f"'passage_ids' must be a list of at most {MAX_PASSAGE_IDS} passage ids.")
+    return {"answer_id": answer_id, "rating": rating,
+            "comment": _optional_text(body, "comment", MAX_COMMENT, keep_newlines=True),
+            "question": _optional_text(body, "question", MAX_QUESTION),
+            "answer": _optional_text(body, "answer", MAX_ANSWER),
+            "answered": answered,
+            "passage_ids": [q for q in map(normalize_text, passage_ids) if q]}

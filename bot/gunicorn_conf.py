@@ -1,0 +1,49 @@
+"""Gunicorn settings for `accord serve` and the Procfile (`gunicorn -c python:bot.gunicorn_conf`):
+JSON log lines, and Prometheus multiprocess mode so /metrics adds up all workers."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# Set before any worker imports prometheus_client, which picks its storage when imported: the
+# workers inherit it from this (master) process.
+_given_dir = os.environ.get(MULTIPROC_ENV)
+metrics_dir = _given_dir or tempfile.mkdtemp(prefix="accord-metrics-")
+os.environ[MULTIPROC_ENV] = metrics_dir
+
+# The app writes one JSON access line per request itself (with the request id).
+accesslog = None
+
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "bot.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "bot.logs.StderrHandler", "formatter": "json"}},
+    "root": {"level": "WARNING", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+}
+
+
+def on_starting(server) -> None:
+    """Counts left by an earlier run in a given folder would be added to this run's."""
+    os.makedirs(metrics_dir, exist_ok=True)
+    for path in glob.glob(os.path.join(metrics_dir, "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)
+
+
+def on_exit(server) -> None:
+    if not _given_dir:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,85 @@
+"""Per-client rate limits (flask-limiter): /api/ask, /api/feedback and, stricter, the admin API."""
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ..errors import AccordError
+from .errors import error_response
+
+KEY = "accord_limiter"
+# (endpoint, setting): the public endpoints that cost the server work, limited on POST only so a
+# CORS preflight never uses up a client's allowance.
+VIEW_LIMITS = (("api.ask", "RATE_LIMIT"), ("feedback.feedback", "FEEDBACK_RATE_LIMIT"))
+ADMIN_BLUEPRINT = "admin"
+ADMIN_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class RateLimitStorageError(AccordError):
+    """The configured rate-limit storage cannot be reached."""
+
+
+def client_key() -> str:
+    """The client's address; behind TRUSTED_PROXIES proxies, ProxyFix has already put the
+    forwarded address here, and otherwise X-Forwarded-For is ignored so no client can pick it."""
+    return request.remote_addr or "unknown"
+
+
+def _retry_after(limiter: Limiter) -> int:
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def _too_many(exc: RateLimitExceeded):
+    limiter: Limiter = current_app.extensions[KEY]
+    wait = _retry_after(limiter)
+    response, status = error_response(
+        429, f"Too many requests from your address: the limit here is {exc.limit.limit}. "
+             f"Try again in {wait} second{'' if wait == 1 else 's'}.")
+    response.headers["Retry-After"] = str(wait)
+    return response, status
+
+
+def _check_storage(limiter: Limiter, uri: str) -> None:
+    try:
+        reachable = limiter.storage.check()
+    except Exception:  # the storage libraries raise their own kinds
+        reachable = False
+    if not reachable:
+        raise RateLimitStorageError(f"the rate-limit storage {uri} cannot be reached; start it or "
+                                    "set ACCORD_RATE_LIMIT_STORAGE=memory://")
+
+
+def init_app(app: Flask) -> Limiter:
+    """Wrap the limited views of `app` (call after its blueprints are registered)."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore
+    uri = str(app.config["RATE_LIMIT_STORAGE"] or "memory://")
+    try:
+        limiter = Limiter(client_key, app=app, storage_uri=uri, strategy="moving-window",
+                          key_prefix="accord",
+                          # A storage outage while serving degrades to per-process counting.
+                          in_memory_fallback_enabled=True)
+    except Exception as exc:  # an unknown scheme or a missing driver: say which setting
+        raise RateLimitStorageError(f"ACCORD_RATE_LIMIT_STORAGE={uri!r} cannot be used: "
+                                    f"{str(exc).splitlines()[0]}") from None
+    if not uri.startswith("memory://"):
+        _check_storage(limiter, uri)
+    app.extensions[KEY] = limiter
+    for endpoint, key in VIEW_LIMITS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(
+                app.view_functions[endpoint])
+    if ADMIN_BLUEPRINT in app.blueprints:
+        limiter.limit(app.config["ADMIN_RATE_LIMIT"], methods=ADMIN_METHODS)(
+            app.blueprints[ADMIN_BLUEPRINT])
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    return limiter
