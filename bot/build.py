@@ -1,32 +1,41 @@
-"""Building an index version from a corpus folder: read, split, encode, save, check, publish."""
+"""Building an index version from a corpus folder: read, split, encode, save, check, publish.
+
+Builds are incremental: parsed documents and embeddings come from the build cache when the
+file or text was seen before, so adding one document re-encodes only its passages."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import platform
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from filelock import FileLock, Timeout
 
+from .build_cache import BuildCache, document_key, model_key, text_key
 from .corpus_index import CorpusIndex
 from .encoder import Encoder, probe_vector
-from .errors import AccordError, BuildLocked
+from .errors import AccordError, BuildLocked, DocumentError
 from .lexical import LexicalIndex
-from .passages import Passage, split_corpus
-from .store import new_version_name, publish, staging_dir, verify, write_manifest
-from .texts import corpus_files, read_corpus
+from .passages import Passage, split_document
+from .store import (CURRENT, new_version_name, publish, read_manifest, staging_dir,
+                    verify, write_manifest)
+from .texts import corpus_files, doc_id_for, parse_document
 from .variants import VARIANTS_FILE, load_table, prepare
 from .vectors import VectorIndex
 
 LOCK_FILE = ".build.lock"
 BATCH = 64
+LOCK_WAIT = 600.0   # seconds a build waits for another one to finish before giving up
+
+Stage = Callable[[str], None]
+Progress = Callable[[int], Callable[[int], None] | None]
 
 
 @dataclass
@@ -36,8 +45,23 @@ class BuildReport:
     passages: int
     sentences: int
     seconds: float
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    encoded: int = 0        # texts sent to the model
+    reused: int = 0         # texts whose vectors came from the cache
+    waited: bool = False    # another build held the lock first
     folder: Path | None = None
+
+    def summary(self) -> dict:
+        return {"index_version": self.version, "documents": self.documents,
+                "passages": self.passages, "added": self.added, "changed": self.changed,
+                "removed": self.removed, "unchanged": len(self.unchanged),
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+                "encoded": self.encoded, "reused": self.reused,
+                "seconds": round(self.seconds, 2)}
 
 
 def index_text(p: Passage) -> str:
@@ -46,11 +70,181 @@ def index_text(p: Passage) -> str:
     return " ".join(part for part in (p.section and p.section + ":", p.context, p.text) if part)
 
 
-def corpus_fingerprint(corpus_dir: Path) -> str:
+@contextmanager
+def index_lock(index_dir: Path, wait: float = LOCK_WAIT,
+               on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+    """Hold the build lock of an index folder; yields True if another build had it first."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / LOCK_FILE))
+    waited = False
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        waited = True
+        if on_wait:
+            on_wait()
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise BuildLocked(f"another build is running on {index_dir} (lock "
+                              f"{index_dir / LOCK_FILE}) and did not finish in {wait:.0f}s") from None
+    try:
+        yield waited
+    finally:
+        lock.release()
+
+
+def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
+                full: bool = False, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
+                on_stage: Stage | None = None) -> BuildReport:
+    """Build a new version of the index and make it current; the old one serves until then.
+
+    `full` ignores the build cache. `progress(total)` may return a callback told how many
+    texts were encoded. A second build waits for the first (and says so through `on_wait`)."""
+    with index_lock(index_dir, wait, on_wait) as waited:
+        report = build_locked(corpus_dir, index_dir, encoder, progress, full, on_stage)
+        report.waited = waited
+        return report
+
+
+def _previous_documents(index_dir: Path) -> dict[str, str]:
+    """doc_id -> content hash of the version being served (empty when there is none)."""
+    try:
+        manifest = read_manifest((index_dir / CURRENT).resolve())
+    except AccordError:
+        return {}
+    return {d["doc_id"]: d.get("sha256", "") for d in manifest.get("corpus", {}).get("documents", [])}
+
+
+def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list) -> tuple[list[dict], list[Passage]]:
+    docs, passages = [], []
+    seen: dict[str, str] = {}
+    for path in corpus_files(corpus_dir):
+        doc_id = doc_id_for(path)
+        if doc_id in seen:
+            skipped.append((path.name, f"another file ({seen[doc_id]}) has the id {doc_id!r}"))
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            skipped.append((path.name, f"{path.name}: cannot be read ({exc.strerror})"))
+            continue
+        key = document_key(doc_id, path.name, raw)
+        cached = cache.document(key) if cache else None
+        if cached is None:
+            try:
+                doc = parse_document(raw, doc_id, name=path.name, suffix=path.suffix)
+            except DocumentError as exc:
+                skipped.append((path.name, str(exc)))
+                continue
+            found = [p.to_dict() for p in split_document(doc)]
+            cached = {"meta": doc.meta(), "passages": found}
+            if cache:
+                cache.store_document(key, cached)
+        if not cached["passages"]:
+            skipped.append((path.name, f"{path.name}: no sentences to index"))
+            continue
+        seen[doc_id] = path.name
+        docs.append({**cached["meta"], "file": path.name, "passages": len(cached["passages"]),
+                     "sha256": hashlib.sha256(raw).hexdigest()})
+        passages.extend(Passage.from_dict(p) for p in cached["passages"])
+    return docs, passages
+
+
+def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
+            tick: Callable[[int], None] | None) -> tuple[np.ndarray, int]:
+    """Vectors of all texts, encoding only those the cache lacks; (vectors, how many encoded)."""
+    known = cache.vectors(texts) if cache else {}
+    todo = list(dict.fromkeys(t for t in texts if text_key(t) not in known))
+    if tick and len(texts) > len(todo):
+        tick(len(texts) - len(todo))
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start:start + BATCH]
+        vectors = encoder.encode(batch, batch_size=BATCH)
+        if cache:
+            cache.store_vectors(batch, vectors)
+        known.update(zip(map(text_key, batch), vectors))
+        if tick:
+            tick(len(batch))
+    if not texts:
+        return np.zeros((0, encoder.dimension), np.float32), 0
+    return np.vstack([known[text_key(t)] for t in texts]).astype(np.float32), len(todo)
+
+
+def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
+                 full: bool = False, on_stage: Stage | None = None) -> BuildReport:
+    """The build itself; the caller holds the build lock."""
+    stage = on_stage or (lambda name: None)
+    started = time.perf_counter()
+    probe = probe_vector(encoder)
+    cache = None if full else BuildCache(index_dir, model_key(probe, encoder.dimension), encoder.dimension)
+    try:
+        stage("reading")
+        skipped: list[tuple[str, str]] = []
+        docs, passages = _read(corpus_dir, cache, skipped)
+        if not docs:
+            raise AccordError(f"no readable .txt, .md or .html documents in {corpus_dir}")
+        variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)
+
+        stage("encoding")
+        sentences = [s for p in passages for s in p.sentence_texts()]
+        texts = [index_text(p) for p in passages]
+        tick = progress(len(texts) + len(sentences)) if progress else None
+        passage_vectors, n1 = _encode(encoder, texts, cache, tick)
+        sentence_vectors, n2 = _encode(encoder, sentences, cache, tick)
+    finally:
+        if cache:
+            cache.close()
+
+    stage("writing")
+    version = new_version_name()
+    staged = staging_dir(index_dir, version)
+    try:
+        built = CorpusIndex(folder=staged, manifest={}, passages=passages,
+                            vectors=VectorIndex.build(passage_vectors),
+                            sentence_vectors=sentence_vectors,
+                            lexical=LexicalIndex.build(texts), variants=variants)
+        built.save(staged)
+        write_manifest(staged, {
+            "version": version,
+            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": {"name": encoder.name, "dimension": encoder.dimension, "probe": probe},
+            "index_type": "flat-ip",
+            "libraries": _versions(),
+            "corpus": {"dir": str(corpus_dir), "fingerprint": _fingerprint(docs, corpus_dir),
+                       "documents": docs,
+                       "skipped": [{"file": f, "reason": r} for f, r in skipped]},
+            "passages": len(passages),
+            "sentences": len(sentences),
+        })
+        stage("checking")
+        _check(staged, encoder, probe)
+        stage("publishing")
+        previous = _previous_documents(index_dir)
+        folder = publish(index_dir, staged, version)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    stage("done")
+    now = {d["doc_id"]: d["sha256"] for d in docs}
+    return BuildReport(
+        version=version, documents=len(docs), passages=len(passages), sentences=len(sentences),
+        seconds=time.perf_counter() - started,
+        added=sorted(set(now) - set(previous)),
+        changed=sorted(d for d in now if d in previous and previous[d] != now[d]),
+        removed=sorted(set(previous) - set(now)),
+        unchanged=sorted(d for d in now if previous.get(d) == now[d]),
+        skipped=skipped, encoded=n1 + n2, reused=len(texts) + len(sentences) - n1 - n2,
+        folder=folder)
+
+
+def _fingerprint(docs: list[dict], corpus_dir: Path) -> str:
     digest = hashlib.sha256()
-    for path in corpus_files(corpus_dir) + [corpus_dir / VARIANTS_FILE]:
-        if path.exists():
-            digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    for d in sorted(docs, key=lambda d: d["doc_id"]):
+        digest.update(f"{d['doc_id']}\0{d['sha256']}\0".encode())
+    variants = corpus_dir / VARIANTS_FILE
+    if variants.exists():
+        digest.update(variants.read_bytes())
     return digest.hexdigest()
 
 
@@ -62,77 +256,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
-
-
-def encode_all(encoder: Encoder, texts: list[str], progress: Callable[[int], None] | None) -> np.ndarray:
-    parts = []
-    for start in range(0, len(texts), BATCH):
-        batch = texts[start:start + BATCH]
-        parts.append(encoder.encode(batch, batch_size=BATCH))
-        if progress:
-            progress(len(batch))
-    return np.vstack(parts) if parts else np.zeros((0, encoder.dimension), np.float32)
-
-
-def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder,
-                progress: Callable[[int, int], Callable[[int], None]] | None = None) -> BuildReport:
-    """Build a new version of the index and make it current; the old one serves until then.
-
-    `progress(total, ...)` may return a callback that is told how many texts were encoded."""
-    started = time.perf_counter()
-    index_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(index_dir / LOCK_FILE))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise BuildLocked(f"another build is running on {index_dir} (lock {index_dir / LOCK_FILE}); "
-                          "wait for it to finish") from None
-    try:
-        docs, skipped = read_corpus(corpus_dir)
-        if not docs:
-            raise AccordError(f"no readable .txt or .md documents in {corpus_dir}")
-        passages = split_corpus(docs)
-        variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)
-        sentences = [s for p in passages for s in p.sentence_texts()]
-        tick = progress(len(passages) + len(sentences)) if progress else None
-        passage_vectors = encode_all(encoder, [index_text(p) for p in passages], tick)
-        sentence_vectors = encode_all(encoder, sentences, tick)
-
-        version = new_version_name()
-        staged = staging_dir(index_dir, version)
-        try:
-            built = CorpusIndex(folder=staged, manifest={}, passages=passages,
-                                vectors=VectorIndex.build(passage_vectors),
-                                sentence_vectors=sentence_vectors,
-                                lexical=LexicalIndex.build([index_text(p) for p in passages]),
-                                variants=variants)
-            built.save(staged)
-            probe = probe_vector(encoder)
-            counts = {d.id: 0 for d in docs}
-            for p in passages:
-                counts[p.doc_id] += 1
-            write_manifest(staged, {
-                "version": version,
-                "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "model": {"name": encoder.name, "dimension": encoder.dimension, "probe": probe},
-                "index_type": "flat-ip",
-                "libraries": _versions(),
-                "corpus": {"dir": str(corpus_dir), "fingerprint": corpus_fingerprint(corpus_dir),
-                           "documents": [{**d.meta(), "passages": counts[d.id]} for d in docs],
-                           "skipped": [{"file": f, "reason": r} for f, r in skipped]},
-                "passages": len(passages),
-                "sentences": len(sentences),
-            })
-            _check(staged, encoder, probe)
-            folder = publish(index_dir, staged, version)
-        except BaseException:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
-        return BuildReport(version=version, documents=len(docs), passages=len(passages),
-                           sentences=len(sentences), seconds=time.perf_counter() - started,
-                           skipped=skipped, folder=folder)
-    finally:
-        lock.release()
 
 
 def _check(staged: Path, encoder: Encoder, probe: list[float]) -> None:

@@ -79,9 +79,14 @@ class CorpusIndex:
                    lexical=LexicalIndex.load(folder / BM25_DIR), variants=variants)
 
 
+def open_version(folder: Path, probe: list[float] | None = None,
+                 dimension: int | None = None) -> CorpusIndex:
+    """One version folder, verified against its manifest and the model in use."""
+    manifest = verify(folder, model_probe=probe, dimension=dimension)
+    return CorpusIndex.load(folder, manifest)
+
+
 def open_index(index_dir: Path, probe: list[float] | None = None,
                dimension: int | None = None) -> CorpusIndex:
     """The current version, verified against its manifest and the model in use."""
-    folder = current_dir(index_dir)
-    manifest = verify(folder, model_probe=probe, dimension=dimension)
-    return CorpusIndex.load(folder, manifest)
+    return open_version(current_dir(index_dir), probe, dimension)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .answerability import Evidence, evidence, load_model, probability
 from .answering import compose
-from .corpus_index import CorpusIndex, open_index
+from .corpus_index import CorpusIndex, open_index, open_version
 from .encoder import Encoder, SentenceTransformerEncoder, probe_vector
 from .followup import resolve
 from .retrieval import Retriever
@@ -34,8 +34,10 @@ class Bot:
         self._lock = Lock()
 
     @classmethod
-    def open(cls, index_dir: Path, encoder: Encoder) -> "Bot":
-        index = open_index(index_dir, probe=probe_vector(encoder), dimension=encoder.dimension)
+    def open(cls, index_dir: Path, encoder: Encoder, folder: Path | None = None) -> "Bot":
+        """The bot over the current version, or over one version `folder`."""
+        probe, dim = probe_vector(encoder), encoder.dimension
+        index = open_version(folder, probe, dim) if folder else open_index(index_dir, probe, dim)
         return cls(encoder, index)
 
     def embed(self, text: str) -> np.ndarray:

@@ -15,3 +15,7 @@ class IndexUnavailable(AccordError):
 
 class BuildLocked(AccordError):
     """Another build holds the index lock."""
+
+
+class DocumentNotFound(AccordError):
+    """No document has that id."""

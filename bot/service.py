@@ -1,7 +1,10 @@
-"""Holding the loaded bot for the web app: built once per process in init_app, never at import."""
+"""Holding the loaded bot for the web app: built once per process in init_app, never at import,
+and switched to a new index version between requests when a build publishes one."""
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -9,13 +12,17 @@ from flask import Flask, current_app
 from .encoder import SentenceTransformerEncoder
 from .engine import Bot
 from .errors import AccordError, IndexUnavailable
+from .store import CURRENT
 
 log = logging.getLogger("accord")
 KEY = "accord"
 
 
 class BotHolder:
-    """The encoder, and the bot over the current index (None while there is no usable index)."""
+    """The encoder, and the bot over the current index (None while there is no usable index).
+
+    Each request takes the bot once (`get`) and keeps it to the end, so a request in flight
+    finishes on the version it started with while the next ones see the new one."""
 
     def __init__(self, app: Flask) -> None:
         self.index_dir = Path(app.config["INDEX_DIR"])
@@ -23,17 +30,46 @@ class BotHolder:
             str(app.config["MODEL"]), threads=app.config.get("TORCH_THREADS"))
         self.bot: Bot | None = None
         self.problem = ""
-        self.load()
+        self._seen: str | None = None      # the `current` link target last tried
+        self._reloading = threading.Lock()
+        self.refresh()
 
-    def load(self) -> None:
+    def _target(self) -> str | None:
         try:
-            self.bot = Bot.open(self.index_dir, self.encoder)
-            self.problem = ""
+            return os.readlink(self.index_dir / CURRENT)
+        except OSError:
+            return None
+
+    def refresh(self) -> None:
+        """Load the version `current` points at if it is not the one tried last (cheap: one
+        readlink). A version that fails its checks is refused and the old one kept."""
+        target = self._target()
+        if target == self._seen:
+            return
+        if not self._reloading.acquire(blocking=False):
+            return  # another thread of this process is loading it; serve the old one meanwhile
+        try:
+            target = self._target()
+            if target == self._seen:
+                return
+            if target is None:
+                raise IndexUnavailable(f"no index in {self.index_dir}: build one with `accord build`")
+            bot = Bot.open(self.index_dir, self.encoder, folder=self.index_dir / target)
+            self.bot, self.problem = bot, ""
+            log.info("serving index version %s", bot.index.version)
         except AccordError as exc:
-            self.bot, self.problem = None, str(exc)
-            log.error("index unavailable: %s", exc)
+            self.problem = str(exc)
+            if self.bot is None:
+                log.error("index unavailable: %s", exc)
+            else:
+                log.error("new index version refused, still serving %s: %s",
+                          self.bot.index.version, exc)
+        finally:
+            self._seen = target
+            self._reloading.release()
 
     def get(self) -> Bot:
+        self.refresh()
         if self.bot is None:
             raise IndexUnavailable(self.problem or "no index is loaded")
         return self.bot

@@ -12,7 +12,8 @@ import yaml
 from .cleaning import Block, clean
 from .errors import DocumentError
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -51,11 +52,22 @@ def _decode(raw: bytes, name: str) -> str:
         raise DocumentError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
-def parse_document(raw: bytes | str, doc_id: str, name: str | None = None) -> Document:
+def parse_document(raw: bytes | str, doc_id: str, name: str | None = None,
+                   suffix: str = ".txt") -> Document:
     """Parse one text (optional front matter, then the body) into a cleaned document."""
     name = name or doc_id
     check_doc_id(doc_id)
     text = _decode(raw, name) if isinstance(raw, bytes) else raw
+    if not text.strip():
+        raise DocumentError(f"{name}: the file is empty")
+    if suffix.lower() in HTML_SUFFIXES:
+        from .html import extract
+        page = extract(text, name)
+        blocks = clean(page.text, title=page.title)
+        if not blocks:
+            raise DocumentError(f"{name}: no text left after removing page furniture")
+        return Document(id=doc_id, title=page.title or doc_id, source=page.source,
+                        date=page.date, blocks=blocks)
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as exc:
@@ -87,7 +99,7 @@ def read_document(path: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror})") from None
-    return parse_document(raw, doc_id_for(path), name=path.name)
+    return parse_document(raw, doc_id_for(path), name=path.name, suffix=path.suffix)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

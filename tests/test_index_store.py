@@ -68,11 +68,27 @@ def test_rebuilding_the_same_texts_gives_the_same_passage_ids(index_dir, corpus_
     assert [p.id for p in _open(index_dir, fake_encoder).passages] == first
 
 
-def test_a_second_build_at_once_is_refused(index_dir, corpus_dir, fake_encoder):
-    from filelock import FileLock
-    with FileLock(str(index_dir / ".build.lock")):
-        with pytest.raises(BuildLocked, match="another build is running"):
-            build_index(corpus_dir, index_dir, fake_encoder)
+def _hold_lock(index_dir, seconds):
+    """Another process holding the build lock, as a running build would."""
+    import subprocess
+    import sys
+    code = ("import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); l.acquire();"
+            "print('held', flush=True); time.sleep(float(sys.argv[2]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(index_dir / ".build.lock"), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_build_waits_for_the_first_and_says_so(index_dir, corpus_dir, fake_encoder):
+    told = []
+    holder = _hold_lock(index_dir, 3)
+    with pytest.raises(BuildLocked, match="another build is running"):
+        build_index(corpus_dir, index_dir, fake_encoder, wait=0.2, on_wait=lambda: told.append(1))
+    assert told == [1]
+    report = build_index(corpus_dir, index_dir, fake_encoder, wait=30)
+    assert report.waited and report.version
+    holder.wait()
 
 
 def test_a_failed_build_leaves_the_current_version(index_dir, corpus_dir, fake_encoder):
