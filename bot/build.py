@@ -130,7 +130,7 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list) -> tuple[li
             skipped.append((path.name, f"{path.name}: cannot be read ({exc.strerror})"))
             continue
         key = document_key(doc_id, path.name, raw)
-        cached = cache.document(key) if cache else None
+        cached = cache.document(key) if cache and cache.reading else None
         if cached is None:
             try:
                 doc = parse_document(raw, doc_id, name=path.name, suffix=path.suffix)
@@ -154,7 +154,7 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list) -> tuple[li
 def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
             tick: Callable[[int], None] | None) -> tuple[np.ndarray, int]:
     """Vectors of all texts, encoding only those the cache lacks; (vectors, how many encoded)."""
-    known = cache.vectors(texts) if cache else {}
+    known = cache.vectors(texts) if cache and cache.reading else {}
     todo = list(dict.fromkeys(t for t in texts if text_key(t) not in known))
     if tick and len(texts) > len(todo):
         tick(len(texts) - len(todo))
@@ -177,7 +177,9 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     stage = on_stage or (lambda name: None)
     started = time.perf_counter()
     probe = probe_vector(encoder)
-    cache = None if full else BuildCache(index_dir, model_key(probe, encoder.dimension), encoder.dimension)
+    # A full build reads nothing from the cache but fills it, so the next build is incremental.
+    cache = BuildCache(index_dir, model_key(probe, encoder.dimension), encoder.dimension)
+    cache.reading = not full
     try:
         stage("reading")
         skipped: list[tuple[str, str]] = []
@@ -193,8 +195,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         passage_vectors, n1 = _encode(encoder, texts, cache, tick)
         sentence_vectors, n2 = _encode(encoder, sentences, cache, tick)
     finally:
-        if cache:
-            cache.close()
+        cache.close()
 
     stage("writing")
     version = new_version_name()

@@ -29,6 +29,7 @@ class BuildCache:
     def __init__(self, index_dir: Path, model: str, dimension: int) -> None:
         self.path = index_dir / CACHE_FILE
         self.model, self.dimension = model, dimension
+        self.reading = True   # False: a full build, which only writes
         self._db = sqlite3.connect(str(self.path))
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS embeddings (model TEXT, key BLOB, vector BLOB,"

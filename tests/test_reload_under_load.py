@@ -1,0 +1,126 @@
+"""Documents added and removed through the admin API while 8 clients ask questions of a
+gunicorn server: no failed request, and every worker ends on the last version."""
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+SECONDS = float(os.environ.get("ACCORD_LOAD_SECONDS", "12"))
+CLIENTS = 8
+WORKERS = 2
+QUESTIONS = ["What is Hong Kong's rank among Chongqing's trading partners?",
+             "What does the Golden Phoenix Laboratory focus on?",
+             "Who won the Champions League final?",
+             "What did Gong Zheng say Shanghai is building?"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _call(url, body=None, method=None, token=None, timeout=60):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.status, json.loads(resp.read())
+
+
+@pytest.fixture
+def server(tmp_path, real_index):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index = tmp_path / "index"
+    shutil.copytree(real_index, index, symlinks=True)   # its build cache keeps builds short
+    port = _free_port()
+    env = dict(os.environ, ACCORD_CORPUS_DIR=str(corpus), ACCORD_INDEX_DIR=str(index),
+               ACCORD_ADMIN_TOKEN="load-token", ACCORD_RATE_LIMIT="100000/minute",
+               ACCORD_ADMIN_RATE_LIMIT="10000/minute", HF_HUB_OFFLINE="1")
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
+                             "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
+                             "bot:create_app()"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if _call(url + "/api/health", timeout=2)[0] == 200:
+                break
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("gunicorn did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_no_failed_request_while_documents_change(server):
+    stop = time.time() + SECONDS
+    failures, latencies, lock = [], [], threading.Lock()
+
+    def client(n):
+        i = n
+        while time.time() < stop:
+            t = time.perf_counter()
+            try:
+                status, reply = _call(server + "/api/ask", {"question": QUESTIONS[i % len(QUESTIONS)]})
+                ok = status == 200 and "answered" in reply
+            except Exception as exc:  # a refused or dropped connection is a failure too
+                ok, reply = False, repr(exc)
+            with lock:
+                latencies.append(time.perf_counter() - t)
+                if not ok:
+                    failures.append(reply)
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    versions, n = [], 0
+    while time.time() < stop - 1:
+        doc = {"id": f"load-note-{n}", "title": "Load note", "date": "2024-07-01",
+               "text": f"Note {n}: Hong Kong and Chongqing discussed rail freight number {n}."}
+        status, reply = _call(server + "/api/documents", {"documents": [doc]}, token="load-token")
+        assert status == 200 and reply["changes"]["added"] == [doc["id"]]
+        versions.append(reply["index_version"])
+        if n % 2:
+            status, reply = _call(server + f"/api/documents/{doc['id']}", method="DELETE",
+                                  token="load-token")
+            assert status == 200 and reply["changes"]["removed"] == [doc["id"]]
+            versions.append(reply["index_version"])
+        n += 1
+    for t in threads:
+        t.join()
+    assert len(versions) >= 2, "the run was too short to change the index"
+    assert failures == [], failures[:3]
+
+    seen = {}
+    for _ in range(40):
+        status, health = _call(server + "/api/health")
+        seen[health["worker"]] = health["index_version"]
+    assert len(seen) == WORKERS, seen
+    assert set(seen.values()) == {versions[-1]}
+    print(f"\nload: {len(latencies)} requests in {SECONDS:.0f}s by {CLIENTS} clients, 0 failed, "
+          f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
+          f"p95 {statistics.quantiles(latencies, n=20)[-1] * 1000:.0f} ms; "
+          f"{len(versions)} index versions published; workers {sorted(seen)} on {versions[-1]}")

@@ -1,0 +1,28 @@
+"""`accord build --watch`: a burst of changes to the corpus folder leads to one rebuild."""
+import threading
+import time
+
+from bot.watch import watch_corpus
+
+
+def test_changes_are_rebuilt_once_they_settle(tmp_path):
+    rebuilds, stop = [], threading.Event()
+    thread = threading.Thread(target=watch_corpus, args=(tmp_path, 0.3, lambda: rebuilds.append(1), stop))
+    thread.start()
+    try:
+        time.sleep(0.3)
+        for n in range(3):   # one burst
+            (tmp_path / f"doc-{n}.txt").write_text("New text.")
+            time.sleep(0.05)
+        (tmp_path / ".incoming-tmp").write_text("our own temp file")
+        deadline = time.time() + 10
+        while not rebuilds and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.8)
+        assert rebuilds == [1]
+        (tmp_path / "notes.json").write_text("{}")   # not a document: no rebuild
+        time.sleep(0.8)
+        assert rebuilds == [1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
