@@ -77,6 +77,17 @@ def client(app):
 
 
 @pytest.fixture
+def make_app(corpus_dir: Path, index_dir: Path, fake_encoder: FakeEncoder, tmp_path: Path):
+    """An app over the small corpus with settings of the test's choosing (and its own feedback
+    database in tmp_path)."""
+    def make(**config):
+        base = {"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
+                "ENCODER": fake_encoder, "FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+        return create_app({**base, **config})
+    return make
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

@@ -6,6 +6,7 @@ import uuid
 from flask import Blueprint, g, jsonify
 
 from ..service import holder
+from .errors import without_paths
 from .feedback import record_unanswered
 from .validation import json_body, parse_ask
 
@@ -36,8 +37,9 @@ def health():
     h = holder()
     if h.bot is None:
         # Monitors read the status fields; every other client reads the usual error shape.
-        message = f"The index is not available: {h.problem or 'no index is loaded'}"
-        return jsonify({"status": "unavailable", "problem": h.problem, "documents": 0,
+        problem = without_paths(h.problem or "no index is loaded")
+        message = f"The index is not available: {problem}"
+        return jsonify({"status": "unavailable", "problem": problem, "documents": 0,
                         "passages": 0, "model": h.encoder.name, "index_version": None,
                         "built_at": None,
                         "error": {"code": "index_unavailable", "message": message}}), 503

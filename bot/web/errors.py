@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,15 @@ MESSAGES = {
     413: "The request body is too large.",
     415: "Send the body as JSON with 'Content-Type: application/json'.",
 }
+
+
+# An absolute path (or ~/...), up to its last component: the server's folders are nobody's business.
+_PATH = re.compile(r"(?<![\w.:/~])(?:~/|/)(?:[^\s/'\"`:;,()]+/)+")
+
+
+def without_paths(message: str) -> str:
+    """The message with each file path cut to its last part ('/srv/idx/faiss.index' -> 'faiss.index')."""
+    return _PATH.sub("", message)
 
 
 class ApiError(Exception):
@@ -61,7 +71,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(IndexUnavailable)
     def _index(exc: IndexUnavailable):
-        return error_response(503, f"The index is not available: {exc}")
+        return error_response(503, f"The index is not available: {without_paths(str(exc))}")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

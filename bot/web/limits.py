@@ -79,7 +79,8 @@ def init_app(app: Flask) -> Limiter:
             app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(
                 app.view_functions[endpoint])
     if ADMIN_BLUEPRINT in app.blueprints:
-        limiter.limit(app.config["ADMIN_RATE_LIMIT"], methods=ADMIN_METHODS)(
+        # One allowance for all admin endpoints together, so guesses cannot be spread over them.
+        limiter.shared_limit(app.config["ADMIN_RATE_LIMIT"], scope="admin", methods=ADMIN_METHODS)(
             app.blueprints[ADMIN_BLUEPRINT])
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

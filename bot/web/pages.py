@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request
 
 from ..service import holder
+from .errors import without_paths
 from .headers import PAGE_CSP
 
 bp = Blueprint("pages", __name__)
@@ -30,7 +31,8 @@ def index():
     h = holder()
     documents = h.bot.index.manifest["corpus"]["documents"] if h.bot else []
     html = render_template("index.html", title=TITLE, greeting=GREETING, examples=list(EXAMPLES),
-                           documents=documents, problem=h.problem if h.bot is None else "")
+                           documents=documents,
+                           problem=without_paths(h.problem) if h.bot is None else "")
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"

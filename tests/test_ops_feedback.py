@@ -1,0 +1,175 @@
+"""Unanswered questions and feedback kept in SQLite, `accord report`, and the privacy switch."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.errors import AccordError
+from bot.feedback_store import FeedbackStore
+
+ANSWERABLE = "What about the HKEX and the Share Transfer Center?"
+UNANSWERABLE = "Who won the zebra quantum violin prize?"
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "feedback.sqlite3"
+
+
+def table(db, name: str) -> list[dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(f"SELECT * FROM {name}")]
+
+
+def ask(client, question: str) -> dict:
+    reply = client.post("/api/ask", json={"question": question})
+    assert reply.status_code == 200
+    return reply.get_json()
+
+
+def rate(client, reply: dict, question: str, rating: str, **extra):
+    body = {"answer_id": reply["answer_id"], "rating": rating, "question": question,
+            "answer": reply["answer"], "answered": reply["answered"],
+            "passage_ids": [c["passage_id"] for c in reply["citations"]], **extra}
+    return client.post("/api/feedback", json=body)
+
+
+def test_each_answer_has_its_own_id(client):
+    ids = {ask(client, ANSWERABLE)["answer_id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_unanswered_questions_are_kept(make_app, db):
+    client = make_app().test_client()
+    ask(client, ANSWERABLE)
+    ask(client, UNANSWERABLE)
+    ask(client, "  who WON the zebra quantum-violin prize  ")
+    rows = table(db, "unanswered")
+    assert [r["question"] for r in rows] == [UNANSWERABLE, "who WON the zebra quantum-violin prize"]
+    assert all(r["index_version"] and r["at"] for r in rows)
+
+
+def test_feedback_is_kept_and_a_second_rating_replaces_the_first(make_app, db):
+    client = make_app().test_client()
+    reply = ask(client, ANSWERABLE)
+    first = rate(client, reply, ANSWERABLE, "up")
+    assert first.status_code == 200
+    assert first.get_json() == {"status": "recorded", "answer_id": reply["answer_id"],
+                                "rating": "up"}
+    assert rate(client, reply, ANSWERABLE, "down", comment="Wrong\x1b[2J date ").status_code == 200
+    rows = table(db, "feedback")
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["rating"], row["question"], row["answer"]) == (-1, ANSWERABLE, reply["answer"])
+    assert row["comment"] == "Wrong[2J date"   # control characters never reach the database
+    assert json.loads(row["passage_ids"]) == [c["passage_id"] for c in reply["citations"]]
+    # A later message with only the rating keeps the comment.
+    client.post("/api/feedback", json={"answer_id": reply["answer_id"], "rating": "down"})
+    assert table(db, "feedback")[0]["comment"] == "Wrong[2J date"
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"rating": "up"}, "answer_id"),
+    ({"answer_id": "not-hex", "rating": "up"}, "answer_id"),
+    ({"answer_id": "a" * 32, "rating": "meh"}, "rating"),
+    ({"answer_id": "a" * 32, "rating": "up", "comment": "x" * 1001}, "comment"),
+    ({"answer_id": "a" * 32, "rating": "up", "answered": "yes"}, "answered"),
+    ({"answer_id": "a" * 32, "rating": "up", "passage_ids": ["x"] * 21}, "passage_ids"),
+    ({"answer_id": "a" * 32, "rating": "up", "score": 5}, "score"),
+])
+def test_bad_feedback_is_400_naming_the_field(client, body, words):
+    reply = client.post("/api/feedback", json=body)
+    assert reply.status_code == 400
+    assert words in reply.get_json()["error"]["message"]
+
+
+def test_feedback_must_be_json(client):
+    assert client.post("/api/feedback", data="rating=up").status_code == 415
+
+
+def test_question_text_is_not_kept_when_switched_off(make_app, db, monkeypatch):
+    monkeypatch.setenv("ACCORD_STORE_QUESTIONS", "false")
+    client = make_app().test_client()
+    ask(client, UNANSWERABLE)
+    reply = ask(client, ANSWERABLE)
+    assert rate(client, reply, ANSWERABLE, "down", comment="my name is Jo").status_code == 200
+    unanswered = table(db, "unanswered")
+    assert len(unanswered) == 1
+    assert unanswered[0]["question"] is None and unanswered[0]["query"] is None
+    row = table(db, "feedback")[0]
+    assert row["question"] is None and row["comment"] is None
+    assert row["rating"] == -1 and row["answer"] == reply["answer"]   # the bot's own words
+    out = CliRunner().invoke(cli, ["report", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert "1 kept without their text" in out.output
+    assert UNANSWERABLE not in out.output and "Jo" not in out.output
+
+
+def test_report_lists_frequent_unanswered_questions_and_worst_answers(make_app, db):
+    client = make_app().test_client()
+    for question in ["What is the GDP of Chongqing?"] * 3 + ["what is the gdp of chongqing"] \
+            + ["Who is the mayor of Shanghai?"] * 2 + [UNANSWERABLE]:
+        ask(client, question)
+    bad = ask(client, ANSWERABLE)
+    rate(client, bad, ANSWERABLE, "down", comment="Cites the wrong passage")
+    rate(client, ask(client, ANSWERABLE), "HKEX and the Share Transfer Center?", "down")
+    rate(client, ask(client, ANSWERABLE), ANSWERABLE, "up")
+    rate(client, ask(client, "Youth internships?"), "Youth internships?", "up")
+
+    out = CliRunner().invoke(cli, ["report", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    text = out.output
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if "what is the gdp of chongqing" in line.lower())
+    assert "4x" in lines[first]                                  # case and punctuation folded
+    assert "2x" in lines[first + 1] and "mayor of Shanghai" in lines[first + 1]
+    assert "Ratings: 2 up, 2 down" in text
+    worst = text.index("2 down, 1 up")
+    assert bad["answer"][:40] in text[worst:]
+    assert "Cites the wrong passage" in text
+    assert bad["citations"][0]["passage_id"] in text
+
+    data = json.loads(CliRunner().invoke(cli, ["report", "--db", str(db), "--json",
+                                               "--top", "1"]).output)
+    assert data["unanswered_total"] >= 7 and len(data["unanswered"]) == 1
+    assert data["unanswered"][0]["count"] == 4
+    assert data["worst_rated"][0]["down"] == 2 and data["worst_rated"][0]["up"] == 1
+
+
+def test_report_without_a_database_is_one_clear_line(tmp_path):
+    out = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "none.sqlite3")])
+    assert out.exit_code == 1
+    assert out.output.startswith("Error: no feedback database at ")
+    assert len(out.output.strip().splitlines()) == 1
+
+
+def test_report_from_the_setting(tmp_path, monkeypatch):
+    path = tmp_path / "from-env.sqlite3"
+    FeedbackStore(path).create().record_unanswered("Where is the moon?", "Where is the moon?", "v1")
+    monkeypatch.setenv("ACCORD_FEEDBACK_DB", str(path))
+    out = CliRunner().invoke(cli, ["report"])
+    assert out.exit_code == 0 and "Where is the moon?" in out.output
+
+
+def test_an_unwritable_feedback_folder_stops_the_start(make_app, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the instance folder should be")
+    with pytest.raises(AccordError, match="cannot write the feedback database.*ACCORD_FEEDBACK_DB"):
+        make_app(FEEDBACK_DB=str(blocker / "feedback.sqlite3"))
+
+
+def test_the_store_is_bounded(tmp_path, monkeypatch):
+    import bot.feedback_store as fs
+    monkeypatch.setattr(fs, "MAX_ROWS", 30)
+    monkeypatch.setattr(fs, "PRUNE_EVERY", 10)
+    store = FeedbackStore(tmp_path / "f.sqlite3").create()
+    for i in range(100):
+        store.record_unanswered(f"q{i}", f"q{i}", None)
+        store.record_feedback(f"{i:032x}", "down")
+    assert len(store.rows("unanswered")) <= 40 and len(store.rows("feedback")) <= 40
+    assert "q99" in {r["question"] for r in store.rows("unanswered")}

@@ -1,0 +1,109 @@
+"""Bounded input: body, question, history and upload sizes; text normalised (NFKC, no control
+characters) before it is searched or stored."""
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from bot.textnorm import normalize_text
+from bot.web.validation import MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("ＨＫＥＸ　ｔｒａｄｅ", "HKEX trade"),                      # full-width letters and space
+    ("Hong\u200bKong\u202e Chongqing\x00\x07", "HongKong Chongqing"),  # zero-width, bidi, controls
+    ("ﬁnance  \t\n  co\u00adoperation", "finance cooperation"),        # ligature, soft hyphen
+    ("e\u0301te\u0301", "\u00e9t\u00e9"),                               # composed
+    ("  \r\n ", ""),
+    ("\ud800 lone surrogate", "lone surrogate"),
+])
+def test_normalize_text(raw, clean):
+    assert normalize_text(raw) == clean
+
+
+def test_normalize_text_keeps_paragraphs_when_asked():
+    assert normalize_text("one\x1b[31m\n\n two  ", keep_newlines=True) == "one[31m\n\ntwo"
+
+
+def test_the_searched_query_is_normalised(client):
+    reply = client.post("/api/ask", json={"question": "ＨＫＥＸ\u200b and the Share\x07 Transfer "
+                                                      "Center?"})
+    assert reply.status_code == 200
+    assert reply.get_json()["query"].startswith("HKEX and the Share Transfer Center?")
+
+
+def test_a_question_of_only_invisible_characters_is_empty(client):
+    reply = client.post("/api/ask", json={"question": "\u200b\u200d\x00\x1f\u2028"})
+    assert reply.status_code == 400
+    assert "empty" in reply.get_json()["error"]["message"]
+
+
+def test_history_is_normalised_and_bounded(client):
+    ok = client.post("/api/ask", json={"question": "And youth?", "history": [
+        {"role": "user", "text": "ＨＫＥＸ\x00 exchanges?"}] * MAX_TURNS})
+    assert ok.status_code == 200
+    for history in ([{"text": "a"}] * (MAX_TURNS + 1), [{"text": "a" * (MAX_TURN_CHARS + 1)}]):
+        assert client.post("/api/ask", json={"question": "x", "history": history}).status_code == 400
+
+
+def test_question_length_is_counted_after_normalising(client):
+    # One character that NFKC turns into 18: over the limit once normalised.
+    long = "\ufdfa" * (MAX_QUESTION // 18 + 1)
+    reply = client.post("/api/ask", json={"question": long})
+    assert reply.status_code == 400 and str(MAX_QUESTION) in reply.get_json()["error"]["message"]
+
+
+def test_filter_dates_must_be_plain_iso_dates(client):
+    for value in ("20230511", "2023-W19-4", "2023-05-11T00:00"):
+        reply = client.post("/api/ask", json={"question": "x", "filters": {"date_from": value}})
+        assert reply.status_code == 400, value
+    assert client.post("/api/ask", json={"question": "x", "filters": {
+        "date_from": "2023-05-11"}}).status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_refused(app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        def chunks():
+            yield b'{"question": "'
+            for _ in range(limit // 1000 + 2):
+                yield b"a" * 1000
+            yield b'"}'
+
+        # No Content-Length: the limit applies while the body is read.
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("POST", "/api/ask", body=chunks(), encode_chunked=True,
+                     headers={"Content-Type": "application/json"})
+        reply = conn.getresponse()
+        assert reply.status == 413
+        assert json.loads(reply.read())["error"]["code"] == "payload_too_large"
+        conn.close()
+    finally:
+        server.shutdown()
+
+
+def test_admin_uploads_have_their_own_larger_bound(make_app):
+    app = make_app(ADMIN_TOKEN="t", MAX_CONTENT_LENGTH=1000, MAX_UPLOAD_LENGTH=5000)
+    client = app.test_client()
+    auth = {"Authorization": "Bearer t"}
+    # A document bigger than the API limit reaches the admin endpoint (which judges it) ...
+    body = {"documents": [{"id": "x", "title": "t", "text": "y" * 2000}]}
+    assert client.post("/api/documents", json=body, headers=auth).status_code != 413
+    # ... but not one over the upload limit, refused before it is read.
+    body = {"documents": [{"id": "x", "title": "t", "text": "y" * 6000}]}
+    reply = client.post("/api/documents", json=body, headers=auth)
+    assert reply.status_code == 413 and "5000" in reply.get_json()["error"]["message"]
+    # The public API keeps its own limit.
+    assert client.post("/api/ask", json={"question": "y" * 1500}).status_code == 413
+
+
+def test_upload_size_from_the_environment_is_an_int(monkeypatch, make_app):
+    monkeypatch.setenv("ACCORD_MAX_UPLOAD_LENGTH", "123456")
+    assert make_app().config["MAX_UPLOAD_LENGTH"] == 123456

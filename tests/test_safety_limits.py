@@ -1,0 +1,132 @@
+"""Per-client rate limits: /api/ask, /api/feedback and the stricter admin limit; 429 replies in
+the error shape with Retry-After; X-Forwarded-For trusted only behind configured proxies."""
+from __future__ import annotations
+
+import pytest
+
+from bot import create_app
+
+ASK = {"question": "What about the HKEX?"}
+FEEDBACK = {"answer_id": "0" * 32, "rating": "up"}
+
+
+def rate_limited(reply) -> int:
+    """The Retry-After seconds of a proper 429 reply."""
+    assert reply.status_code == 429, reply.data
+    body = reply.get_json()
+    assert set(body) == {"error"} and body["error"]["code"] == "rate_limited"
+    assert "Try again in" in body["error"]["message"]
+    wait = int(reply.headers["Retry-After"])
+    assert 1 <= wait <= 61
+    return wait
+
+
+def test_default_is_60_a_minute_on_ask(app):
+    assert app.config["RATE_LIMIT"] == "60/minute"
+
+
+def test_ask_is_limited_per_client(make_app):
+    client = make_app(RATE_LIMIT="3/minute").test_client()
+    for _ in range(3):
+        assert client.post("/api/ask", json=ASK).status_code == 200
+    rate_limited(client.post("/api/ask", json=ASK))
+    # Another address still has its allowance.
+    other = client.post("/api/ask", json=ASK, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 200
+    # Other endpoints are not limited by the /api/ask limit.
+    assert client.get("/api/health").status_code == 200
+
+
+def test_invalid_requests_count_too(make_app):
+    client = make_app(RATE_LIMIT="2/minute").test_client()
+    for _ in range(2):
+        assert client.post("/api/ask", json={"question": ""}).status_code == 400
+    rate_limited(client.post("/api/ask", json=ASK))
+
+
+def test_cors_preflight_is_not_counted(make_app):
+    client = make_app(RATE_LIMIT="1/minute", ALLOWED_ORIGINS="https://site.example").test_client()
+    preflight = {"Origin": "https://site.example", "Access-Control-Request-Method": "POST"}
+    for _ in range(3):
+        assert client.options("/api/ask", headers=preflight).status_code == 200
+    assert client.post("/api/ask", json=ASK).status_code == 200
+    reply = client.post("/api/ask", json=ASK, headers={"Origin": "https://site.example"})
+    rate_limited(reply)
+    # The widget on an allowed site can read the 429 too.
+    assert reply.headers["Access-Control-Allow-Origin"] == "https://site.example"
+
+
+def test_feedback_has_its_own_limit(make_app):
+    client = make_app(FEEDBACK_RATE_LIMIT="2/minute", RATE_LIMIT="100/minute").test_client()
+    for _ in range(2):
+        assert client.post("/api/feedback", json=FEEDBACK).status_code == 200
+    rate_limited(client.post("/api/feedback", json=FEEDBACK))
+    assert client.post("/api/ask", json=ASK).status_code == 200
+
+
+def test_admin_limit_is_stricter_and_counts_wrong_tokens(make_app):
+    app = make_app(ADMIN_TOKEN="right-token")
+    assert app.config["ADMIN_RATE_LIMIT"] == "10/minute"
+    client = app.test_client()
+    for _ in range(10):
+        assert client.post("/api/index/rebuild",
+                           headers={"Authorization": "Bearer guess"}).status_code == 401
+    # Guessing used up the allowance: even the right token waits now.
+    rate_limited(client.post("/api/index/rebuild",
+                             headers={"Authorization": "Bearer right-token"}))
+    rate_limited(client.delete("/api/documents/x"))
+    assert client.post("/api/ask", json=ASK).status_code == 200
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(make_app):
+    client = make_app(RATE_LIMIT="1/minute").test_client()
+    assert client.post("/api/ask", json=ASK, headers={"X-Forwarded-For": "1.1.1.1"}).status_code == 200
+    # A client cannot get a fresh allowance by inventing addresses.
+    rate_limited(client.post("/api/ask", json=ASK, headers={"X-Forwarded-For": "2.2.2.2"}))
+
+
+def test_forwarded_for_is_the_client_behind_a_trusted_proxy(make_app):
+    client = make_app(RATE_LIMIT="1/minute", TRUSTED_PROXIES=1).test_client()
+    assert client.post("/api/ask", json=ASK, headers={"X-Forwarded-For": "1.1.1.1"}).status_code == 200
+    assert client.post("/api/ask", json=ASK, headers={"X-Forwarded-For": "2.2.2.2"}).status_code == 200
+    rate_limited(client.post("/api/ask", json=ASK, headers={"X-Forwarded-For": "1.1.1.1"}))
+    # Only the address the trusted proxy appended counts, not what the client put before it.
+    rate_limited(client.post("/api/ask", json=ASK,
+                             headers={"X-Forwarded-For": "9.9.9.9, 1.1.1.1"}))
+
+
+def test_limits_from_the_environment(monkeypatch, make_app):
+    monkeypatch.setenv("ACCORD_RATE_LIMIT", "2 per minute")
+    client = make_app().test_client()
+    assert client.post("/api/ask", json=ASK).status_code == 200
+    assert client.post("/api/ask", json=ASK).status_code == 200
+    rate_limited(client.post("/api/ask", json=ASK))
+
+
+@pytest.mark.parametrize("key", ["RATE_LIMIT", "FEEDBACK_RATE_LIMIT", "ADMIN_RATE_LIMIT"])
+def test_a_limit_that_does_not_parse_stops_the_start(make_app, key):
+    with pytest.raises(ValueError, match=f"ACCORD_{key}.*60/minute"):
+        make_app(**{key: "sixty a minute"})
+
+
+def test_an_unknown_storage_stops_the_start(make_app):
+    from bot.errors import AccordError
+    with pytest.raises(AccordError, match="ACCORD_RATE_LIMIT_STORAGE"):
+        make_app(RATE_LIMIT_STORAGE="carrier-pigeon://coop")
+
+
+def test_an_unreachable_redis_stops_the_start(make_app):
+    from bot.errors import AccordError
+    from tests.servers import free_port
+    with pytest.raises(AccordError, match="cannot be reached"):
+        make_app(RATE_LIMIT_STORAGE=f"redis://127.0.0.1:{free_port()}/0")
+
+
+def test_limit_stays_per_app(tmp_path, index_dir, fake_encoder):
+    """Two apps in one process (as in tests) keep separate in-memory counts."""
+    config = {"TESTING": True, "INDEX_DIR": str(index_dir), "ENCODER": fake_encoder,
+              "RATE_LIMIT": "1/minute", "FEEDBACK_DB": str(tmp_path / "f.sqlite3")}
+    one, two = create_app(config).test_client(), create_app(config).test_client()
+    assert one.post("/api/ask", json=ASK).status_code == 200
+    assert two.post("/api/ask", json=ASK).status_code == 200
+    rate_limited(one.post("/api/ask", json=ASK))
