@@ -50,11 +50,13 @@ def test_history_is_normalised_and_bounded(client):
         assert client.post("/api/ask", json={"question": "x", "history": history}).status_code == 400
 
 
-def test_question_length_is_counted_after_normalising(client):
-    # One character that NFKC turns into 18: over the limit once normalised.
-    long = "\ufdfa" * (MAX_QUESTION // 18 + 1)
-    reply = client.post("/api/ask", json={"question": long})
+def test_question_length_is_what_the_client_sent_trimmed(client):
+    reply = client.post("/api/ask", json={"question": "q" * (MAX_QUESTION + 1)})
     assert reply.status_code == 400 and str(MAX_QUESTION) in reply.get_json()["error"]["message"]
+    assert client.post("/api/ask", json={"question": "  " + "q" * MAX_QUESTION + "\n"}).status_code == 200
+    # One character that NFKC turns into 18: what is searched is still cut to the limit.
+    reply = client.post("/api/ask", json={"question": "\ufdfa" * MAX_QUESTION})
+    assert reply.status_code == 200 and len(reply.get_json()["query"]) <= 2 * MAX_QUESTION
 
 
 def test_filter_dates_must_be_plain_iso_dates(client):
@@ -107,3 +109,15 @@ def test_admin_uploads_have_their_own_larger_bound(make_app):
 def test_upload_size_from_the_environment_is_an_int(monkeypatch, make_app):
     monkeypatch.setenv("ACCORD_MAX_UPLOAD_LENGTH", "123456")
     assert make_app().config["MAX_UPLOAD_LENGTH"] == 123456
+
+
+def test_the_documented_visible_pattern_agrees_with_normalising():
+    """/openapi.json says which questions are not empty with VISIBLE; the server decides by
+    normalising. They must agree on every character of the Basic Multilingual Plane."""
+    import re
+
+    from bot.web.validation import VISIBLE
+    visible = re.compile(VISIBLE)
+    differ = [hex(cp) for cp in range(0x10000) if not 0xD800 <= cp <= 0xDFFF
+              and bool(visible.search(chr(cp))) != bool(normalize_text(chr(cp)))]
+    assert differ == []

@@ -9,7 +9,7 @@ from .. import __version__
 from ..retrieval import FILTER_KEYS
 from .errors import CODES
 from .validation import (MAX_ANSWER, MAX_COMMENT, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS,
-                         MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS, RATINGS, ROLES)
+                         MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS, RATINGS, ROLES, VISIBLE)
 
 bp = Blueprint("openapi", __name__)
 
@@ -44,8 +44,8 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "description": "Only passages matching every given filter are searched.",
         "properties": {
-            "source": {"type": "string", "minLength": 1},
-            "doc_id": {"type": "string", "minLength": 1},
+            "source": {"type": "string", "minLength": 1, "pattern": VISIBLE},
+            "doc_id": {"type": "string", "minLength": 1, "pattern": VISIBLE},
             "date_from": {"type": "string", "format": "date"},
             "date_to": {"type": "string", "format": "date"},
         },
@@ -56,13 +56,15 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION,
-                         "description": f"1 to {MAX_QUESTION} characters after trimming."},
-            "history": {"type": "array", "maxItems": MAX_TURNS, "items": _ref("Turn"),
+                         "pattern": VISIBLE,
+                         "description": f"1 to {MAX_QUESTION} characters after trimming, not "
+                                        "only spaces or control characters."},
+            "history": {"type": ["array", "null"], "maxItems": MAX_TURNS, "items": _ref("Turn"),
                         "description": "Earlier turns, oldest first; follow-ups are resolved "
                                        "against them."},
             "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5,
                   "description": "How many citations at most."},
-            "filters": _ref("Filters"),
+            "filters": {"anyOf": [_ref("Filters"), {"type": "null"}]},
         },
         "example": {"question": "What is Hong Kong's rank among Chongqing's trading partners?",
                     "history": [], "k": 5},

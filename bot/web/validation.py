@@ -18,6 +18,11 @@ MAX_TURNS = 50
 MAX_TURN_CHARS = 4000
 MAX_K = 20
 ROLES = ("user", "bot")
+# At least one character that normalising keeps (not space, control or invisible format): the
+# OpenAPI document states it as a pattern, so clients and fuzzers know "   " is no question.
+VISIBLE = ("[^\\s\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890"
+           "\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff"
+           "\\ufff9-\\ufffb]")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")   # fromisoformat alone also takes 20230511, 2023-W19
 RATINGS = ("up", "down")
 ANSWER_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -57,11 +62,14 @@ def parse_ask(body: Any) -> dict[str, Any]:
     question = body.get("question")
     if not isinstance(question, str):
         raise _fail("'question' is required and must be a string.")
-    question = normalize_text(question)
+    # The limit counts what the client sent, trimmed (the contract's rule); NFKC may then
+    # lengthen it a little, and the cut keeps what is searched bounded all the same.
+    if len(question.strip()) > MAX_QUESTION:
+        raise _fail(f"'question' is {len(question.strip())} characters; the limit is "
+                    f"{MAX_QUESTION}.")
+    question = normalize_text(question)[:MAX_QUESTION]
     if not question:
         raise _fail("'question' is empty.")
-    if len(question) > MAX_QUESTION:
-        raise _fail(f"'question' is {len(question)} characters; the limit is {MAX_QUESTION}.")
 
     history = body.get("history", [])
     if history is None:
@@ -82,10 +90,14 @@ def parse_ask(body: Any) -> dict[str, Any]:
         turns.append({"role": role, "text": normalize_text(turn["text"])})
 
     k = body.get("k", 5)
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)   # JSON Schema counts 5.0 as an integer, and so does the contract's document
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise _fail(f"'k' must be a whole number from 1 to {MAX_K}.")
 
-    filters = body.get("filters") or {}
+    filters = body.get("filters")
+    if filters is None:
+        filters = {}
     if not isinstance(filters, dict):
         raise _fail("'filters' must be an object.")
     bad = set(filters) - set(FILTER_KEYS)
