@@ -1,6 +1,7 @@
 """Accord: cited answers from a collection of texts about government cooperation agreements."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
@@ -48,9 +49,14 @@ def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
     app.register_blueprint(pages.bp)
     feedback.init_app(app)
     limits.init_app(app)
+    # Tests build apps without an index on purpose; a server should not start without one.
+    required = app.config["REQUIRE_INDEX"] and not app.testing
+    if not app.config.get("ENCODER"):
+        startup.check_model(str(app.config["MODEL"]))   # before the slow model import
+    if required:
+        startup.check_index(Path(app.config["INDEX_DIR"]))
     service.init_app(app)
     holder = app.extensions[service.KEY]
-    # Tests build apps without an index on purpose; a server should not start without one.
-    if app.config["REQUIRE_INDEX"] and not app.testing and holder.bot is None:
+    if required and holder.bot is None:
         startup.require_index(holder.problem or "no index is loaded")
     return app

@@ -17,6 +17,9 @@ os.environ[MULTIPROC_ENV] = metrics_dir
 
 # The app writes one JSON access line per request itself (with the request id).
 accesslog = None
+# Gunicorn's control socket has one default path per user: two servers (or a server and a test
+# run) would take each other's.
+control_socket_disable = True
 
 logconfig_dict = {
     "version": 1,
