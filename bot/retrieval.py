@@ -30,22 +30,20 @@ class Hit:
 def _mask(index: CorpusIndex, filters: Mapping[str, Any] | None) -> np.ndarray | None:
     if not filters:
         return None
-    keep = np.ones(len(index.passages), dtype=bool)
-    for i, p in enumerate(index.passages):
-        if "source" in filters and p.source.lower() != str(filters["source"]).lower():
-            keep[i] = False
-        elif "doc_id" in filters and p.doc_id != filters["doc_id"]:
-            keep[i] = False
-        elif "date_from" in filters and p.date < str(filters["date_from"]):
-            keep[i] = False
-        elif "date_to" in filters and p.date > str(filters["date_to"]):
-            keep[i] = False
-    return keep
+    return index.filter_mask(filters)
 
 
-def _ranks(scores: np.ndarray, rows: np.ndarray) -> dict[int, int]:
-    order = rows[np.argsort(-scores[rows], kind="stable")]
-    return {int(r): rank for rank, r in enumerate(order[:CANDIDATES], 1)}
+def _dense_ranks(scores: np.ndarray, ids: np.ndarray) -> dict[int, int]:
+    """Ranks of the best CANDIDATES search results, ties by row (as a stable sort of all rows)."""
+    ok = ids >= 0
+    ids, scores = ids[ok], scores[ok]
+    order = np.lexsort((ids, -scores))[:CANDIDATES]
+    return {int(r): rank for rank, r in enumerate(ids[order].tolist(), 1)}
+
+
+# With a filter, every kept row is searched (each gets its true cosine, as before) up to this
+# many; beyond, the best CANDIDATES * 4 of them, as without a filter.
+FILTERED_EXACT_ROWS = 20_000
 
 
 class Retriever:
@@ -55,28 +53,38 @@ class Retriever:
         self.index = index
         self.duplicate_cosine = duplicate_cosine
 
+    def _dense(self, q: np.ndarray, keep: np.ndarray | None) -> tuple[dict[int, float], dict[int, int]]:
+        """(cosine by row for the rows searched, dense rank of the best CANDIDATES)."""
+        index = self.index
+        n = len(index.passages)
+        if keep is None:
+            scores, ids = index.vectors.search(q, min(n, CANDIDATES * 4))
+        else:
+            kept = np.flatnonzero(keep)
+            k = len(kept) if len(kept) <= FILTERED_EXACT_ROWS else CANDIDATES * 4
+            scores, ids = index.vectors.search(q, k, rows=kept)
+        scores, ids = scores[0], ids[0]
+        valid = ids >= 0
+        dense = dict(zip(ids[valid].tolist(), scores[valid].tolist()))
+        return dense, _dense_ranks(scores, ids)
+
     def search(self, query: str, query_vector: np.ndarray, k: int = 5,
                filters: Mapping[str, Any] | None = None, lexical_query: str | None = None) -> list[Hit]:
         """The k best passages; `lexical_query` (default: `query`) is what BM25 matches."""
         index = self.index
-        n = len(index.passages)
         keep = _mask(index, filters)
-        q = query_vector.reshape(1, -1).astype(np.float32)
-        dense_scores, dense_ids = index.vectors.search(q, n if keep is not None else min(n, CANDIDATES * 4))
-        dense = np.full(n, -1.0, dtype=np.float32)
-        dense[dense_ids[0][dense_ids[0] >= 0]] = dense_scores[0][dense_ids[0] >= 0]
-        lexical = index.lexical.scores(lexical_query or query)
-        rows = np.arange(n) if keep is None else np.flatnonzero(keep)
-        if len(rows) == 0:
+        if keep is not None and not keep.any():
             return []
-        dense_rank = _ranks(dense, rows)
-        lexical_rank = {r: rank for r, rank in _ranks(lexical, rows).items() if lexical[r] > 0}
+        q = query_vector.reshape(1, -1).astype(np.float32)
+        dense, dense_rank = self._dense(q, keep)
+        lexical_rows, lexical_score = index.lexical.search(lexical_query or query, CANDIDATES, keep)
+        lexical_rank = {int(r): rank for rank, r in enumerate(lexical_rows.tolist(), 1)}
         candidates = sorted(set(dense_rank) | set(lexical_rank))
 
         sentence_best, sentence_pos = {}, {}
+        vectors, starts = index.sentence_vectors, index.sentence_start
         for r in candidates:
-            rows_s = index.sentence_rows(r)
-            sims = index.sentence_vectors[rows_s] @ q[0]
+            sims = vectors[int(starts[r]):int(starts[r + 1])] @ q[0]
             sentence_pos[r] = int(np.argmax(sims))
             sentence_best[r] = float(sims[sentence_pos[r]])
         sentence_order = sorted(candidates, key=lambda r: -sentence_best[r])
@@ -95,10 +103,14 @@ class Retriever:
             if twin is not None:
                 twin.duplicates.append(r)
                 continue
-            hits.append(Hit(idx=r, score=fused(r), dense=float(dense[r]), sentence=sentence_best[r],
-                            best_sentence=sentence_pos[r], lexical=float(lexical[r]), duplicates=[]))
+            hits.append(Hit(idx=r, score=fused(r), dense=dense.get(r, -1.0), sentence=sentence_best[r],
+                            best_sentence=sentence_pos[r], lexical=0.0, duplicates=[]))
             if len(hits) >= k:
                 break
+        if hits:
+            rows = np.asarray([h.idx for h in hits])
+            for hit, value in zip(hits, lexical_score(rows).tolist()):
+                hit.lexical = float(value)
         return hits
 
     def _duplicate_of(self, r: int, best: int, hits: list[Hit]) -> Hit | None:
@@ -106,8 +118,9 @@ class Retriever:
         one's does ("Mr Lee said that the relationship ... very close" twice)."""
         index = self.index
         mine = index.sentence_vectors[index.sentence_start[r] + best]
+        doc = index.doc_row[r]
         for hit in hits:
-            if index.passages[hit.idx].doc_id == index.passages[r].doc_id:
+            if index.doc_row[hit.idx] == doc:
                 continue
             theirs = index.sentence_vectors[index.sentence_start[hit.idx] + hit.best_sentence]
             if float(mine @ theirs) >= self.duplicate_cosine:

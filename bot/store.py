@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from .encoder import same_model
 from .errors import IndexUnavailable
 
-FORMAT = 1
+FORMAT = 2          # 2: passages memory-mappable (bot/passage_store.py), index type recorded
 MANIFEST = "manifest.json"
 CURRENT = "current"
 VERSIONS = "versions"
@@ -21,11 +21,32 @@ KEEP_VERSIONS = 3
 REBUILD_HINT = "rebuild it with `accord build`"
 
 
+# Loading checks every file's size, and the SHA-256 of whole files up to this size. Bigger files
+# (a million passages make gigabytes) get a sampled digest at load: their head, tail and blocks
+# spread through them; hashing all of them would cost seconds at every worker start and
+# reload. `accord build` records both, `verify(..., checksums="full")` checks every byte.
+FULL_CHECKSUM_BYTES = 64 << 20
+SAMPLE_BLOCKS = 32
+SAMPLE_BLOCK_BYTES = 64 << 10
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sample_sha256(path: Path) -> str:
+    """SHA-256 of the size and of SAMPLE_BLOCKS blocks spread evenly from head to tail."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        last = max(0, size - SAMPLE_BLOCK_BYTES)
+        for i in range(SAMPLE_BLOCKS):
+            f.seek(last * i // (SAMPLE_BLOCKS - 1))
+            digest.update(f.read(SAMPLE_BLOCK_BYTES))
     return digest.hexdigest()
 
 
@@ -49,7 +70,8 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Record size and checksum of every file, then write the manifest itself last."""
     manifest = dict(manifest, format=FORMAT)
     manifest["files"] = {str(p.relative_to(folder)): {"bytes": p.stat().st_size,
-                                                      "sha256": sha256_file(p)}
+                                                      "sha256": sha256_file(p),
+                                                      "sample_sha256": sample_sha256(p)}
                          for p in _files(folder)}
     tmp = folder / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -79,8 +101,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def verify(folder: Path, model_probe: Sequence[float] | None = None,
-           dimension: int | None = None, checksums: bool = True) -> dict[str, Any]:
-    """The manifest, once every file matches it and the model is the one it was built with."""
+           dimension: int | None = None, checksums: bool | str = True) -> dict[str, Any]:
+    """The manifest, once every file matches it and the model is the one it was built with.
+
+    Sizes are always checked. `checksums`: True, the SHA-256 of files up to
+    FULL_CHECKSUM_BYTES and the sampled digest of bigger ones; "full", every byte of every
+    file; False, sizes only."""
     manifest = read_manifest(folder)
     model = manifest.get("model", {})
     if dimension is not None and model.get("dimension") != dimension:
@@ -98,7 +124,13 @@ def verify(folder: Path, model_probe: Sequence[float] | None = None,
         if path.stat().st_size != meta["bytes"]:
             raise IndexUnavailable(f"{path} is truncated or changed ({path.stat().st_size} bytes, "
                                    f"expected {meta['bytes']}); {REBUILD_HINT}")
-        if checksums and sha256_file(path) != meta["sha256"]:
+        if not checksums:
+            continue
+        if checksums == "full" or meta["bytes"] <= FULL_CHECKSUM_BYTES or "sample_sha256" not in meta:
+            good = sha256_file(path) == meta["sha256"]
+        else:
+            good = sample_sha256(path) == meta["sample_sha256"]
+        if not good:
             raise IndexUnavailable(f"{path} is corrupted (checksum mismatch); {REBUILD_HINT}")
     return manifest
 

@@ -37,11 +37,11 @@ def test_a_truncated_faiss_file_is_refused_naming_the_file(index_dir, fake_encod
 
 
 def test_a_corrupted_file_is_refused_naming_the_file(index_dir, fake_encoder):
-    path = current_dir(index_dir) / "passages.jsonl"
+    path = current_dir(index_dir) / "passages" / "strings.bin"
     data = bytearray(path.read_bytes())
     data[10] ^= 0x55
     path.write_bytes(bytes(data))
-    with pytest.raises(IndexUnavailable, match=r"passages\.jsonl is corrupted"):
+    with pytest.raises(IndexUnavailable, match=r"strings\.bin is corrupted"):
         _open(index_dir, fake_encoder)
 
 
