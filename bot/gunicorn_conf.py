@@ -50,3 +50,18 @@ def child_exit(server, worker) -> None:
 def on_exit(server) -> None:
     if not _given_dir:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+# Gunicorn skips at most this much of a body the app left unread before it reads the next request
+# on the connection; past that it drops the connection without a word.
+DRAIN_LIMIT = 64 * 1024
+
+
+def pre_request(worker, req) -> None:
+    """A body the app may refuse unread (over its size limits) cannot be skipped to reach the next
+    request: its reply says Connection: close, so the client reconnects instead of failing."""
+    for name, value in req.headers:
+        if name == "TRANSFER-ENCODING" or (
+                name == "CONTENT-LENGTH" and value.isdigit() and int(value) > DRAIN_LIMIT):
+            req.force_close()
+            return

@@ -130,3 +130,47 @@ def test_limit_stays_per_app(tmp_path, index_dir, fake_encoder):
     assert one.post("/api/ask", json=ASK).status_code == 200
     assert two.post("/api/ask", json=ASK).status_code == 200
     rate_limited(one.post("/api/ask", json=ASK))
+
+
+def test_memory_storage_is_safe_with_many_threads(monkeypatch):
+    """Request threads hitting the in-memory limits at once start its expiry timer once
+    (limits 5.8.0's own MemoryStorage fails this: it starts one timer twice, and the second
+    start logs a traceback)."""
+    import sys
+    import threading
+
+    from limits import parse
+    from limits.strategies import MovingWindowRateLimiter
+
+    from bot.web.memory_storage import LockedMemoryStorage
+
+    failures = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: failures.append(u.exc_value))
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)   # switch threads often, so the race shows if it is there
+    storage = LockedMemoryStorage()
+    limiter = MovingWindowRateLimiter(storage)
+    limit = parse("1000000/minute")
+    clients, rounds = 16, 200
+    barrier = threading.Barrier(clients)
+
+    def hammer(i: int) -> None:
+        for _ in range(rounds):
+            if barrier.wait() == 0:
+                storage.timer.join()   # expired: every thread of the round schedules it anew
+            barrier.wait()
+            try:
+                limiter.hit(limit, f"client-{i % 4}")
+            except Exception as exc:   # "threads can only be started once"
+                failures.append(exc)
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(clients)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        storage.timer.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

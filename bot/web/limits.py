@@ -10,6 +10,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..errors import AccordError
+from . import memory_storage
 from .errors import error_response
 
 KEY = "accord_limiter"
@@ -57,22 +58,33 @@ def _check_storage(limiter: Limiter, uri: str) -> None:
                                     "set ACCORD_RATE_LIMIT_STORAGE=memory://")
 
 
+def _thread_safe_fallback(limiter: Limiter) -> None:
+    # flask-limiter builds its outage fallback on the plain MemoryStorage; swap in the locked one.
+    fallback = getattr(limiter, "_fallback_limiter", None)
+    if fallback is not None:
+        limiter._fallback_storage = memory_storage.LockedMemoryStorage()
+        limiter._fallback_limiter = type(fallback)(limiter._fallback_storage)
+
+
 def init_app(app: Flask) -> Limiter:
     """Wrap the limited views of `app` (call after its blueprints are registered)."""
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore
     uri = str(app.config["RATE_LIMIT_STORAGE"] or "memory://")
+    memory = uri.startswith("memory://")
     try:
-        limiter = Limiter(client_key, app=app, storage_uri=uri, strategy="moving-window",
-                          key_prefix="accord",
+        limiter = Limiter(client_key, app=app, strategy="moving-window", key_prefix="accord",
+                          storage_uri=uri.replace("memory://", f"{memory_storage.SCHEME}://", 1)
+                          if memory else uri,
                           # A storage outage while serving degrades to per-process counting.
                           in_memory_fallback_enabled=True)
     except Exception as exc:  # an unknown scheme or a missing driver: say which setting
         raise RateLimitStorageError(f"ACCORD_RATE_LIMIT_STORAGE={uri!r} cannot be used: "
                                     f"{str(exc).splitlines()[0]}") from None
-    if not uri.startswith("memory://"):
+    if not memory:
         _check_storage(limiter, uri)
+        _thread_safe_fallback(limiter)
     app.extensions[KEY] = limiter
     for endpoint, key in VIEW_LIMITS:
         if endpoint in app.view_functions:
