@@ -66,9 +66,45 @@ class SentenceTransformerEncoder:
             raise ModelUnavailable(f"cannot load model {model!r}: {str(exc).splitlines()[0][:200]}; "
                                    "set ACCORD_MODEL to a sentence-transformers folder") from None
         self.name = model_name(model)
+        self.path = str(Path(model).expanduser()) if looks_like_path else model
         get_dim = getattr(self._model, "get_embedding_dimension", None) \
             or self._model.get_sentence_embedding_dimension
         self.dimension = int(get_dim())
+        self._model.eval()
+        self._torch = torch
+        self._threads = threads
+        self._query = None
+        self.query_backend = "torch"
+        self.use_query_backend(os.environ.get("ACCORD_QUERY_BACKEND", "torch"))
+
+    def use_query_backend(self, backend: str) -> None:
+        """How questions are embedded: "torch" (default, the same vectors as passages get),
+        "onnx" or "onnx-int8" (ONNX Runtime; see bot/onnx_query.py)."""
+        backend = (backend or "torch").strip().lower()
+        from .onnx_query import BACKENDS, OnnxQueryEncoder
+        if backend not in BACKENDS:
+            raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend!r}: use one of {', '.join(BACKENDS)}")
+        if backend == "torch":
+            self._query = None
+        else:
+            try:
+                self._query = OnnxQueryEncoder(self._model, self.path, quantize=backend == "onnx-int8",
+                                               threads=self._threads or 1)
+            except ImportError:
+                raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend} needs onnxruntime and onnx "
+                                       "(pip install onnxruntime onnx)") from None
+        self.query_backend = backend
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The vector of one question (through ONNX Runtime when so configured)."""
+        if self._query is not None:
+            return self._query.encode_query(text)
+        return self._encode_one(text)[0]
+
+    @property
+    def model(self):
+        """The sentence-transformers model itself (the benchmark measures it bare)."""
+        return self._model
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
@@ -76,8 +112,22 @@ class SentenceTransformerEncoder:
             raise TypeError("encode takes a list of texts, not one string")
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1 and not progress:
+            return self._encode_one(texts[0])
         vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=progress)
+        return check_vectors(vectors, self.dimension, "model output")
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text (a question): the steps of SentenceTransformer.encode (tokenize, forward,
+        normalise), bit for bit the same vector, without its per-call bookkeeping (device
+        resolution, eval() over every module, length sorting), which costs about 4 ms."""
+        torch = self._torch
+        with torch.inference_mode():
+            features = self._model.preprocess([text])
+            out = self._model(features)["sentence_embedding"]
+            out = torch.nn.functional.normalize(out, p=2, dim=1)
+            vectors = out.cpu().float().numpy()
         return check_vectors(vectors, self.dimension, "model output")
 
 

@@ -1,6 +1,7 @@
 """The question-answering engine: follow-ups, name variants, retrieval, abstention, answer."""
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -18,7 +19,7 @@ from .retrieval import Retriever
 from .variants import Expander
 
 NO_ANSWER = "The documents do not answer this question."
-CACHE_SIZE = 1024
+CACHE_SIZE = 1024    # questions whose vectors are kept (ACCORD_QUERY_CACHE; 0: none)
 
 
 class Bot:
@@ -31,6 +32,9 @@ class Bot:
         self.expander = Expander(index.variants)
         self.model = load_model()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = int(os.environ.get("ACCORD_QUERY_CACHE", CACHE_SIZE))
+        self._encode_query = getattr(encoder, "encode_query", None) \
+            or (lambda text: encoder.encode([text])[0])
         self._lock = Lock()
 
     @classmethod
@@ -46,10 +50,12 @@ class Bot:
             if text in self._cache:
                 self._cache.move_to_end(text)
                 return self._cache[text]
-        vector = self.encoder.encode([text])[0]
+        vector = self._encode_query(text)
+        if self._cache_size <= 0:
+            return vector
         with self._lock:
             self._cache[text] = vector
-            if len(self._cache) > CACHE_SIZE:
+            if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
 
