@@ -256,16 +256,22 @@ var AccordChat = (function () {
       return postFeedback(url, payload);
     }
 
-    function choose(value) {
+    function press(value) {
       rating = value;
       Object.keys(buttons).forEach(function (k) {
         buttons[k].setAttribute("aria-pressed", String(k === value));
       });
+    }
+
+    function choose(value) {
+      var previous = rating;
+      press(value);
       status.textContent = "Sending…";
       send({}).then(function () {
         status.textContent = "Thanks for your feedback.";
         form.hidden = false;
       }, function (err) {
+        press(previous);  // the server did not keep it: show what it has
         status.textContent = err.message;
       });
     }

@@ -30,9 +30,9 @@ WIDGET_MAX_AGE = 300
 def index():
     h = holder()
     documents = h.bot.index.manifest["corpus"]["documents"] if h.bot else []
+    problem = without_paths(h.problem or "no index is loaded") if h.bot is None else ""
     html = render_template("index.html", title=TITLE, greeting=GREETING, examples=list(EXAMPLES),
-                           documents=documents,
-                           problem=without_paths(h.problem) if h.bot is None else "")
+                           documents=documents, problem=problem)
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
