@@ -174,3 +174,13 @@ def test_memory_storage_is_safe_with_many_threads(monkeypatch):
     finally:
         sys.setswitchinterval(interval)
     assert failures == []
+
+
+def test_wrong_metrics_tokens_are_limited_but_scrapes_are_not(make_app):
+    client = make_app(METRICS_TOKEN="scrape", ADMIN_RATE_LIMIT="3/minute").test_client()
+    good = {"Authorization": "Bearer scrape"}
+    for _ in range(10):
+        assert client.get("/metrics", headers=good).status_code == 200
+    for _ in range(3):
+        assert client.get("/metrics", headers={"Authorization": "Bearer guess"}).status_code == 401
+    rate_limited(client.get("/metrics", headers={"Authorization": "Bearer guess"}))

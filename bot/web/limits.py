@@ -19,6 +19,7 @@ KEY = "accord_limiter"
 VIEW_LIMITS = (("api.ask", "RATE_LIMIT"), ("feedback.feedback", "FEEDBACK_RATE_LIMIT"))
 ADMIN_BLUEPRINT = "admin"
 ADMIN_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+METRICS_ENDPOINT = "metrics.metrics"
 
 
 class RateLimitStorageError(AccordError):
@@ -94,5 +95,10 @@ def init_app(app: Flask) -> Limiter:
         # One allowance for all admin endpoints together, so guesses cannot be spread over them.
         limiter.shared_limit(app.config["ADMIN_RATE_LIMIT"], scope="admin", methods=ADMIN_METHODS)(
             app.blueprints[ADMIN_BLUEPRINT])
+    if METRICS_ENDPOINT in app.view_functions:
+        # Scrapers with the token are never held back; guesses at the token are, like admin ones.
+        app.view_functions[METRICS_ENDPOINT] = limiter.limit(
+            app.config["ADMIN_RATE_LIMIT"], deduct_when=lambda response: response.status_code == 401
+        )(app.view_functions[METRICS_ENDPOINT])
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

@@ -329,7 +329,7 @@ def paths() -> dict[str, Any]:
                        "the bearer token of ACCORD_METRICS_TOKEN; closed without one.",
             "responses": {"200": {"description": "Prometheus text exposition format",
                                   "content": {METRICS_TEXT: {"schema": {"type": "string"}}}},
-                          **_errors("401", "500")},
+                          **_errors("401", "429", "500")},
         }},
         "/openapi.json": {"get": {
             "operationId": "openapi", "tags": ["meta"],
