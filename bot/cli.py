@@ -352,5 +352,50 @@ def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
     click.echo(json.dumps(out, ensure_ascii=False, indent=2) if as_json else format_report(out))
 
 
+@cli.command()
+@click.option("--sizes", default="10k,100k,1M", show_default=True,
+              help="Corpus sizes besides the default corpus (synthesised), comma-separated.")
+@click.option("--quick", is_flag=True, help="Tiny sizes and short runs (CI): proves the command works.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Server workers [default: the number of cores].")
+@click.option("--clients", default=16, show_default=True, type=click.IntRange(1, 256))
+@click.option("--seconds", default=None, type=click.FloatRange(1, 600),
+              help="Length of each concurrent run [default: 20, --quick: 3].")
+@click.option("--workdir", type=click.Path(path_type=Path), default=None,
+              help="Where indexes are built [default: a temporary folder, removed after].")
+@click.option("--no-onnx", is_flag=True, help="Skip the ONNX Runtime query encoders.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Also write every figure to this JSON file.")
+def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: float | None,
+          workdir: Path | None, no_onnx: bool, json_out: Path | None) -> None:
+    """Measure the bot against its model: encode floor, /api/ask latency and throughput over
+    HTTP, search recall and speed, build throughput and memory, at several corpus sizes."""
+    import tempfile
+
+    from .bench import Bench, parse_size, table
+
+    ns = [parse_size(s) for s in sizes.split(",") if s.strip()]
+    if quick:
+        ns = [1500, 3000] if sizes == "10k,100k,1M" else ns
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.mkdtemp(prefix="accord-bench-")
+        workdir = Path(tmp)
+    b = Bench(sorted(ns), workdir, quick=quick, workers=workers or os.cpu_count() or 1,
+              clients=clients, seconds=seconds or (3.0 if quick else 20.0),
+              memory_workers=(1, 2) if quick else (1, 4), onnx=not no_onnx and not quick,
+              say=lambda msg: click.echo(msg, err=True))
+    try:
+        result = b.run()
+    except AccordError as exc:
+        raise _fail(exc) from None
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    click.echo(table(result))
+
+
 def main() -> None:
     cli(prog_name="accord")

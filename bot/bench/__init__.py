@@ -1,0 +1,374 @@
+"""`accord bench`: how fast the bot is next to its model, at several corpus sizes, in one run.
+
+Measured side by side on one machine (ratios matter, absolute times vary between machines):
+  floor      p50 of model.encode([question]) (sentence-transformers, 1 torch thread, as a
+             worker), passages per second of batched model.encode, and questions per second
+             of the bare model in as many processes as the server has workers;
+  per size   build throughput; dense search p50 and recall@10 against exact search (real
+             questions); BM25 and full retrieval p50; then over HTTP against `accord serve`
+             (gunicorn, 127.0.0.1): time to the first answer, /api/ask p50/p95 one request at a
+             time, and answers per second and errors under 16 concurrent clients; server memory
+             (PSS); at the largest size, PSS of 4 workers against 1.
+Sizes above the default corpus are synthesised (bot/bench/synth.py); the output says so."""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import load as http
+from ..errors import AccordError
+
+REPO = Path(__file__).resolve().parents[2]
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+
+
+def parse_size(text: str) -> int:
+    t = text.strip().lower()
+    mult = 1_000_000 if t.endswith("m") else 1000 if t.endswith("k") else 1
+    return int(float(t.rstrip("mk")) * mult)
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000, q)) if values else float("nan")
+
+
+def questions() -> list[str]:
+    """Real questions: the repo's eval sets (and shared/eval/dev.jsonl beside the repo), deduped."""
+    files = sorted((REPO / "eval").glob("*.jsonl")) + [REPO.parent / "shared" / "eval" / "dev.jsonl"]
+    out: dict[str, None] = {}
+    for f in files:
+        if f.exists():
+            for line in f.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    out[json.loads(line)["question"].strip()] = None
+    return list(out) or ["What did Hong Kong and Chongqing agree on?"]
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        mem = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    import faiss
+    import torch
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "python": platform.python_version(),
+            "torch": torch.__version__, "faiss": faiss.__version__,
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "")}
+
+
+def _bare_worker(model: str, qs: list[str], seconds: float, barrier: Any, out: Any) -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+    torch.set_num_threads(1)
+    m = SentenceTransformer(model, device="cpu")
+    m.encode([qs[0]])
+    barrier.wait()
+    stop, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < stop:
+        m.encode([qs[n % len(qs)]], normalize_embeddings=True)
+        n += 1
+    out.put(n / seconds)
+
+
+def bare_throughput(model: str, qs: list[str], processes: int, seconds: float) -> float:
+    """Questions per second of model.encode alone in `processes` processes (1 thread each)."""
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(processes), ctx.Queue()
+    procs = [ctx.Process(target=_bare_worker, args=(model, qs, seconds, barrier, out))
+             for _ in range(processes)]
+    for p in procs:
+        p.start()
+    rates = [out.get(timeout=300 + seconds) for _ in procs]
+    for p in procs:
+        p.join()
+    return round(sum(rates), 2)
+
+
+class Bench:
+    def __init__(self, sizes: list[int], workdir: Path, quick: bool = False, workers: int = 2,
+                 clients: int = 16, seconds: float = 20.0, memory_workers: tuple[int, int] = (1, 4),
+                 onnx: bool = True, say: Callable[[str], None] = print) -> None:
+        self.sizes, self.workdir, self.quick = sizes, workdir, quick
+        self.workers, self.clients, self.seconds = workers, clients, seconds
+        self.memory_workers, self.onnx, self.say = memory_workers, onnx, say
+        self.result: dict[str, Any] = {"machine": machine(), "sizes": [], "quick": quick,
+                                       "workers": workers, "clients": clients, "seconds": seconds}
+
+    # -- the floor -------------------------------------------------------------------------
+    def floor(self) -> None:
+        import torch
+        from ..encoder import SentenceTransformerEncoder
+        from ..settings import default_model
+
+        self.model_path = default_model()
+        self.encoder = SentenceTransformerEncoder(self.model_path, threads=1)
+        qs = questions()
+        self.qs = qs[:24] if self.quick else qs
+        m = self.encoder.model
+        for q in self.qs[:5]:
+            m.encode([q])
+        t_bare, t_fast = [], []
+        for q in self.qs:
+            s = time.perf_counter()
+            m.encode([q], normalize_embeddings=True)
+            t_bare.append(time.perf_counter() - s)
+            s = time.perf_counter()
+            self.encoder.encode_query(q)
+            t_fast.append(time.perf_counter() - s)
+        floor = {"encode_p50_ms": round(pct(t_bare, 50), 2), "encode_p95_ms": round(pct(t_bare, 95), 2),
+                 "bot_query_encode_p50_ms": round(pct(t_fast, 50), 2), "questions": len(self.qs)}
+        if self.onnx:
+            floor["onnx"] = self._onnx()
+        # Batched: passages of the default corpus, all cores, as a build runs.
+        from ..build import index_text
+        from ..passages import split_corpus
+        from ..texts import read_corpus
+        passages = split_corpus(read_corpus(REPO / "corpus")[0])
+        texts = [index_text(p) for p in passages]
+        texts = (texts * (1 + 512 // max(1, len(texts))))[:128 if self.quick else 512]
+        torch.set_num_threads(os.cpu_count() or 1)
+        m.encode(texts[:64], batch_size=64)
+        s = time.perf_counter()
+        m.encode(texts, batch_size=64, normalize_embeddings=True)
+        floor["batched_passages_per_s"] = round(len(texts) / (time.perf_counter() - s), 1)
+        torch.set_num_threads(1)
+        self.say(f"bare model: {self.workers} processes for {self.seconds:.0f}s")
+        floor["bare_questions_per_s"] = bare_throughput(self.model_path, self.qs, self.workers,
+                                                        self.seconds)
+        floor["bare_processes"] = self.workers
+        self.result["floor"] = floor
+        self.say(f"floor: {floor}")
+
+    def _onnx(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        ref = np.stack([self.encoder.encode_query(q) for q in self.qs])
+        for backend in ("onnx", "onnx-int8"):
+            try:
+                self.encoder.use_query_backend(backend)
+            except AccordError as exc:
+                out[backend] = {"skipped": str(exc)}
+                continue
+            vecs, times = [], []
+            for q in self.qs:
+                s = time.perf_counter()
+                vecs.append(self.encoder.encode_query(q))
+                times.append(time.perf_counter() - s)
+            cos = (np.stack(vecs) * ref).sum(1)
+            out[backend] = {"encode_p50_ms": round(pct(times, 50), 2),
+                            "min_cosine_to_torch": round(float(cos.min()), 5)}
+        self.encoder.use_query_backend("torch")
+        return out
+
+    # -- one size ---------------------------------------------------------------------------
+    def prepare(self, n: int | None) -> tuple[Path, dict[str, Any]]:
+        """An index folder for the default corpus (built for real) or `n` synthetic passages."""
+        from ..build import build_index
+        from ..corpus_index import open_index
+        from .synth import synthesize
+
+        real_dir = self.workdir / "default" / "index"
+        if n is None:
+            shutil.rmtree(self.workdir / "default", ignore_errors=True)
+            corpus = self.workdir / "default" / "corpus"
+            shutil.copytree(REPO / "corpus", corpus)
+            import torch
+            torch.set_num_threads(os.cpu_count() or 1)
+            s = time.perf_counter()
+            report = build_index(corpus, real_dir, self.encoder, full=True)
+            seconds = time.perf_counter() - s
+            torch.set_num_threads(1)
+            return real_dir, {"synthetic": False, "build_seconds": round(seconds, 2),
+                              "passages": report.passages, "sentences": report.sentences,
+                              "build_passages_per_s": round(report.passages / seconds, 1),
+                              "build_texts_per_s": round((report.passages + report.sentences) / seconds, 1)}
+        folder = self.workdir / label(n) / "index"
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        folder.mkdir(parents=True)
+        real = open_index(real_dir)
+        from ..vectors import FLAT, IVF
+        kind = (IVF if n > 1000 else FLAT) if self.quick else None
+        s = time.perf_counter()
+        made = synthesize(real, folder, n, kind=kind, say=self.say)
+        seconds = time.perf_counter() - s
+        index_seconds = sum(v for k, v in made["timings"].items() if not k.startswith("synthesise"))
+        return folder, {"synthetic": True, "passages": n, "sentences": made["sentences"],
+                        "synthesis": made["timings"], "vector_index_info": made["vector_index"],
+                        "build_seconds_without_encoding": round(index_seconds, 2),
+                        "build_passages_per_s_without_encoding": round(n / index_seconds, 1),
+                        "total_seconds": round(seconds, 2)}
+
+    def in_process(self, folder: Path, row: dict[str, Any]) -> None:
+        """Search figures without HTTP: dense search and its recall, BM25, retrieval, ask."""
+        from ..engine import Bot
+        from ..retrieval import CANDIDATES
+        from ..vectors import exact_top, recall_at
+        from .synth import RAW_VECTORS
+
+        s = time.perf_counter()
+        bot = Bot.open(folder, self.encoder)
+        row["load_seconds"] = round(time.perf_counter() - s, 3)
+        index = bot.index
+        row["index_type"] = index.vectors.kind
+        row["vector_index"] = index.vectors.info
+        qv = np.stack([self.encoder.encode_query(q) for q in self.qs]).astype(np.float32)
+        dense, lexical, retrieval, ask = [], [], [], []
+        found = []
+        for q, v in zip(self.qs, qv):
+            s = time.perf_counter()
+            _, ids = index.vectors.search(v[None], CANDIDATES * 4)
+            dense.append(time.perf_counter() - s)
+            found.append(ids[0][:10])
+            s = time.perf_counter()
+            index.lexical.search(q, CANDIDATES)
+            lexical.append(time.perf_counter() - s)
+            s = time.perf_counter()
+            bot.retriever.search(q, v, k=5)
+            retrieval.append(time.perf_counter() - s)
+            with bot._lock:
+                bot._cache[q] = v
+            s = time.perf_counter()
+            bot.ask(q)
+            ask.append(time.perf_counter() - s)
+        raw = folder.parent / "index" / RAW_VECTORS
+        if index.vectors.kind == "flat-ip":
+            recall = 1.0
+        else:
+            vectors = np.load(raw, mmap_mode="r")
+            recall = recall_at(np.stack(found), exact_top(vectors, qv, 10))
+        bot._cache.clear()
+        row.update({"dense_search_p50_ms": round(pct(dense, 50), 3),
+                    "dense_search_p95_ms": round(pct(dense, 95), 3),
+                    "recall_at_10": round(recall, 4),
+                    "bm25_p50_ms": round(pct(lexical, 50), 3),
+                    "retrieval_p50_ms": round(pct(retrieval, 50), 3),
+                    "ask_without_encode_p50_ms": round(pct(ask, 50), 3)})
+        del bot, index
+
+    def over_http(self, folder: Path, row: dict[str, Any], workers: int, tag: str,
+                  timing: bool = True) -> dict[str, Any]:
+        log = self.workdir / f"serve-{tag}.log"
+        server = http.Server(folder, workers, log)
+        out: dict[str, Any] = {"workers": workers}
+        try:
+            out["first_answer_seconds"] = round(server.wait_first_answer(self.qs[0]), 2)
+            # Every worker up before measuring: one answer from each.
+            bodies = [http.ask_body(q) for q in self.qs]
+            http.load(server.port, bodies[:workers * 2], workers * 2, 0.5)
+            if timing:
+                times, errors = http.latency(server.port, bodies)
+                out.update({"ask_p50_ms": round(pct(times, 50), 2), "ask_p95_ms": round(pct(times, 95), 2),
+                            "ask_errors": errors})
+            loaded = http.load(server.port, bodies, self.clients, self.seconds)
+            out.update({"concurrent_clients": self.clients, "requests": loaded["requests"],
+                        "errors": loaded["errors"], "answers_per_s": loaded["per_second"],
+                        "concurrent_p50_ms": round(pct(loaded["latencies"], 50), 1),
+                        "concurrent_p95_ms": round(pct(loaded["latencies"], 95), 1)})
+            out["memory"] = http.memory(server.pids())
+        finally:
+            server.stop()
+        return out
+
+    def run(self) -> dict[str, Any]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        self.floor()
+        floor = self.result["floor"]
+        todo: list[int | None] = [None] + self.sizes
+        for n in todo:
+            name = "default" if n is None else label(n)
+            self.say(f"== {name}")
+            folder, row = self.prepare(n)
+            row["size"] = name
+            self.in_process(folder, row)
+            row["http"] = self.over_http(folder, row, self.workers, name)
+            h = row["http"]
+            row["ratios"] = {
+                "ask_p50_over_encode_p50": round(h["ask_p50_ms"] / floor["encode_p50_ms"], 3),
+                "throughput_over_bare": round(h["answers_per_s"] / floor["bare_questions_per_s"], 3)}
+            if "build_passages_per_s" in row:
+                row["ratios"]["build_over_batched_encode"] = round(
+                    row["build_passages_per_s"] / floor["batched_passages_per_s"], 3)
+            if n is not None and n == max(self.sizes):
+                one, many = self.memory_workers
+                mem = {}
+                for w in (one, many):
+                    got = self.over_http(folder, row, w, f"{name}-mem{w}", timing=False)
+                    mem[w] = got["memory"]
+                row["memory_workers"] = {str(k): v for k, v in mem.items()}
+                row["ratios"][f"pss_{many}_over_{one}_workers"] = round(
+                    mem[many]["pss_mib"] / mem[one]["pss_mib"], 3)
+            self.result["sizes"].append(row)
+            self.say(json.dumps(row))
+            if n is not None:
+                shutil.rmtree(folder.parent, ignore_errors=True)
+        self.result["seconds"] = round(time.perf_counter() - started, 1)
+        return self.result
+
+
+def table(result: dict[str, Any]) -> str:
+    """The results as a markdown table (the README's and docs/performance.md's)."""
+    f = result["floor"]
+    m = result["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; torch {m['torch']}, "
+             f"faiss {m['faiss']}; {result['workers']} workers, {result['clients']} clients for "
+             f"{result['seconds'] if 'seconds' in result else ''}s of bench in all.", "",
+             f"Floor: model.encode of one question p50 {f['encode_p50_ms']} ms (the bot's own query "
+             f"encode: {f['bot_query_encode_p50_ms']} ms); batched encode {f['batched_passages_per_s']} "
+             f"passages/s; bare model in {f['bare_processes']} processes: {f['bare_questions_per_s']} "
+             f"questions/s.", "",
+             "| corpus | passages | index | search p50 ms | recall@10 | BM25 p50 ms | /api/ask p50 / p95 ms "
+             "| p50 / encode p50 | answers/s (16 clients) | / bare | errors | build passages/s "
+             "| first answer s | PSS MiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in result["sizes"]:
+        h = r["http"]
+        build = (f"{r['build_passages_per_s']} ({r['ratios']['build_over_batched_encode']}x)"
+                 if "build_passages_per_s" in r else
+                 f"{r['build_passages_per_s_without_encoding']} (vectors synthesised)")
+        index = r["index_type"] + (f" nlist {r['vector_index']['nlist']} nprobe {r['vector_index']['nprobe']}"
+                                   if r["index_type"] != "flat-ip" else "")
+        name = r["size"] + (" (synthetic)" if r.get("synthetic") else "")
+        lines.append(f"| {name} | {r['passages']} | {index} | {r['dense_search_p50_ms']} | {r['recall_at_10']} "
+                     f"| {r['bm25_p50_ms']} | {h['ask_p50_ms']} / {h['ask_p95_ms']} "
+                     f"| {r['ratios']['ask_p50_over_encode_p50']} | {h['answers_per_s']} "
+                     f"| {r['ratios']['throughput_over_bare']} | {h['errors']} | {build} "
+                     f"| {h['first_answer_seconds']} | {h['memory']['pss_mib']} |")
+    for r in result["sizes"]:
+        if "memory_workers" in r:
+            mw = r["memory_workers"]
+            (a, ma), (b, mb) = sorted(mw.items(), key=lambda kv: int(kv[0]))
+            lines += ["", f"Memory at {r['size']}: PSS of the server (master and workers) with {a} worker "
+                      f"{ma['pss_mib']} MiB, with {b} workers {mb['pss_mib']} MiB: "
+                      f"{r['ratios'][f'pss_{b}_over_{a}_workers']}x."]
+    if "onnx" in f:
+        o = f["onnx"]
+        lines += ["", "Query encoders (p50 of one question): torch " f"{f['bot_query_encode_p50_ms']} ms; "
+                  + "; ".join(f"{k} {v.get('encode_p50_ms', v.get('skipped'))} ms (min cosine to torch "
+                              f"{v.get('min_cosine_to_torch')})" for k, v in o.items())]
+    if any(r.get("synthetic") for r in result["sizes"]):
+        lines += ["", "Synthetic sizes: passage and sentence vectors synthesised (real embeddings of "
+                  "the default corpus mixed and with noise), texts made of real passages and sentences; "
+                  "questions are real and embedded by the model."]
+    return "\n".join(lines)
