@@ -376,7 +376,8 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
 
     ns = [parse_size(s) for s in sizes.split(",") if s.strip()]
     if quick:
-        ns = [1500, 3000] if sizes == "10k,100k,1M" else ns
+        ns = [2000] if sizes == "10k,100k,1M" else ns
+        workers = workers or 1
     tmp = None
     if workdir is None:
         tmp = tempfile.mkdtemp(prefix="accord-bench-")
