@@ -54,10 +54,27 @@ def _prepare(texts: Sequence[str]) -> list[str]:
     return [fold_spelling(t) for t in texts]
 
 
+TOKEN = re.compile(r"(?u)\b\w\w+\b")   # bm25s's token pattern
+
+
+@lru_cache(maxsize=1)
+def _stopset() -> frozenset[str]:
+    return frozenset(stopwords())
+
+
+@lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple[str, ...]:
+    """bm25s.tokenize's steps for one text (fold, lower, split, drop stopwords, stem): the same
+    tokens, without its per-call vocabulary and progress-bar objects; cached, as questions and
+    the few top passages are tokenised several times per answer."""
+    stop = _stopset()
+    return tuple(_stemmer().stemWords([w for w in TOKEN.findall(fold_spelling(text).lower())
+                                       if w not in stop]))
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased, stemmed content words of each text."""
-    return bm25s.tokenize(_prepare(texts), stopwords=stopwords(), stemmer=_stemmer(),
-                          return_ids=False, show_progress=False)
+    return [list(_tokens(t)) for t in texts]
 
 
 # Up to this many passages every query scores every passage that holds one of its words, exactly
