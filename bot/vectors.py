@@ -9,6 +9,7 @@ server share its pages instead of each holding a copy."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,21 @@ NPROBES = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 TRAIN_PER_LIST = 40          # k-means training points per cell (FAISS warns below 39)
 SAMPLE_QUERIES = 200
 SEED = 1234
+# One question is searched on one thread (ACCORD_SEARCH_THREADS): a server has one worker per
+# core, and FAISS's OpenMP threads spinning against the other workers cost 10-60x under load.
+SEARCH_THREADS = int(os.environ.get("ACCORD_SEARCH_THREADS", "1"))
+_threads = {"search": False}
+
+
+def _search_threads() -> None:
+    if not _threads["search"]:
+        faiss.omp_set_num_threads(max(1, SEARCH_THREADS))
+        _threads["search"] = True
+
+
+def _build_threads() -> None:
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    _threads["search"] = False
 
 
 def choose_kind(n: int) -> str:
@@ -99,6 +115,7 @@ class VectorIndex:
     @classmethod
     def _build_ivf(cls, vectors: np.ndarray, progress: Any = None) -> "VectorIndex":
         say = progress or (lambda msg: None)
+        _build_threads()
         n, d = vectors.shape
         nlist = choose_nlist(n)
         rng = np.random.default_rng(SEED)
@@ -140,6 +157,7 @@ class VectorIndex:
         """(scores, ids), each (len(queries), k'); k' = min(k, len(self)), ids -1 past the end.
         `rows`, if given, restricts the search to those passage rows."""
         queries = check_vectors(queries, self.dimension, "queries")
+        _search_threads()
         k = min(k, len(self) if rows is None else len(rows))
         if k <= 0:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
