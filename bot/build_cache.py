@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 CACHE_FILE = "build-cache.sqlite"
-PARSE_VERSION = "3"   # bump when reading, cleaning or splitting changes: old entries then miss
+PARSE_VERSION = "4"   # bump when reading, cleaning or splitting changes: old entries then miss
 
 
 def text_key(text: str) -> bytes:

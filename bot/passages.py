@@ -9,8 +9,8 @@ import pysbd
 
 from .texts import Document
 
-CONTEXT_WORDS = 40
-MAX_WORDS = 80        # about a third of MiniLM's 256-token window: precise hits, room for a heading
+CONTEXT_WORDS = 25
+MAX_WORDS = 160       # about two thirds of MiniLM's 256-token window: enough context to match paraphrases
 PARAGRAPH_SEP = "\n\n"
 
 
