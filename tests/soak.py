@@ -107,7 +107,7 @@ def request_mix(rng: random.Random, qs: list[str]):
         ("unknown-path", "GET", f"/api/nothing-{rng.randint(0, 9999)}", None, {}, (404,)),
         ("wrong-method", "DELETE", "/api/ask", None, {}, (405,)),
         ("admin-no-token", "POST", "/api/index/rebuild", b"{}", js, (401, 429)),
-        ("metrics-no-token", "GET", "/metrics", None, {}, (401,)),
+        ("metrics-no-token", "GET", "/metrics", None, {}, (401, 429)),
         ("bad-feedback", "POST", "/api/feedback", b'{"rating": "meh"}', js, (400,)),
     ]
     return rng.choice(invalid)
@@ -230,7 +230,13 @@ def soak(index: Path, seconds: float, clients: int = 16, workers: int = 2,
         "metrics_requests_total": counted,
         "server_alive": alive,
         "server_tracebacks": output.count("Traceback"),
+        "first_traceback": _excerpt(output, "Traceback"),
     }
+
+
+def _excerpt(text: str, word: str, size: int = 1500) -> str | None:
+    at = text.find(word)
+    return None if at < 0 else text[max(0, at - 300): at + size]
 
 
 def passed(figures: dict) -> list[str]:

@@ -184,3 +184,6 @@ def test_wrong_metrics_tokens_are_limited_but_scrapes_are_not(make_app):
     for _ in range(3):
         assert client.get("/metrics", headers={"Authorization": "Bearer guess"}).status_code == 401
     rate_limited(client.get("/metrics", headers={"Authorization": "Bearer guess"}))
+    rate_limited(client.get("/metrics"))
+    # The scraper at the same address still gets through.
+    assert client.get("/metrics", headers=good).status_code == 200

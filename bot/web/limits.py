@@ -10,7 +10,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..errors import AccordError
-from . import memory_storage
+from . import memory_storage, metrics
 from .errors import error_response
 
 KEY = "accord_limiter"
@@ -96,9 +96,11 @@ def init_app(app: Flask) -> Limiter:
         limiter.shared_limit(app.config["ADMIN_RATE_LIMIT"], scope="admin", methods=ADMIN_METHODS)(
             app.blueprints[ADMIN_BLUEPRINT])
     if METRICS_ENDPOINT in app.view_functions:
-        # Scrapers with the token are never held back; guesses at the token are, like admin ones.
+        # Guesses at the token are limited like admin ones; a scrape with the token never is, even
+        # from an address that also sent guesses.
         app.view_functions[METRICS_ENDPOINT] = limiter.limit(
-            app.config["ADMIN_RATE_LIMIT"], deduct_when=lambda response: response.status_code == 401
+            app.config["ADMIN_RATE_LIMIT"], exempt_when=metrics.token_matches,
+            deduct_when=lambda response: response.status_code == 401,
         )(app.view_functions[METRICS_ENDPOINT])
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

@@ -117,16 +117,26 @@ class Metrics:
         return response
 
 
-def _check_token() -> None:
+def _given_token() -> str:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else ""
+
+
+def token_matches() -> bool:
+    """Whether the request carries the configured metrics token (compared in constant time, so it
+    cannot be found byte by byte from reply times)."""
     token = current_app.config.get("METRICS_TOKEN")
-    if not token:
+    given = _given_token()
+    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+
+
+def _check_token() -> None:
+    if not current_app.config.get("METRICS_TOKEN"):
         raise ApiError(401, "Metrics are closed: the server has no ACCORD_METRICS_TOKEN "
                             "configured.")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
+    if not _given_token():
         raise ApiError(401, "Send the metrics token as 'Authorization: Bearer <token>'.")
-    # Constant-time, so the token cannot be found byte by byte from reply times.
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if not token_matches():
         raise ApiError(401, "The metrics token is wrong.")
 
 
