@@ -46,7 +46,7 @@ def test_the_answer_is_the_sentence_that_answers(real_bot):
     ("Which officials went with Eric Chan to Chongqing?", "Chan Kwok-k"),
 ])
 def test_other_name_forms_find_the_passage(real_bot, question, gold):
-    reply = real_bot.ask(question)
+    reply = real_bot.ask(question, always_cite=True)   # retrieval, whatever the abstention says
     assert (first_hit(reply["citations"], [gold]) or 99) <= 5, reply["query"]
 
 
