@@ -16,6 +16,7 @@ from .store import CURRENT
 
 log = logging.getLogger("accord")
 KEY = "accord"
+_NEVER = object()   # no target tried yet: even "no index" must be tried once, to say why
 
 
 class BotHolder:
@@ -30,7 +31,7 @@ class BotHolder:
             str(app.config["MODEL"]), threads=app.config.get("TORCH_THREADS"))
         self.bot: Bot | None = None
         self.problem = ""
-        self._seen: str | None = None      # the `current` link target last tried
+        self._seen: object = _NEVER         # the `current` link target last tried
         self._reloading = threading.Lock()
         self.refresh()
 

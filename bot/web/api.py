@@ -1,6 +1,8 @@
 """The public HTTP API of shared/API.md: /api/ask, /api/health and /api/documents."""
 from __future__ import annotations
 
+import os
+
 import uuid
 
 from flask import Blueprint, g, jsonify
@@ -35,18 +37,20 @@ def ask():
 @bp.get("/health")
 def health():
     h = holder()
+    h.refresh()
     if h.bot is None:
         # Monitors read the status fields; every other client reads the usual error shape.
         problem = without_paths(h.problem or "no index is loaded")
         message = f"The index is not available: {problem}"
         return jsonify({"status": "unavailable", "problem": problem, "documents": 0,
                         "passages": 0, "model": h.encoder.name, "index_version": None,
-                        "built_at": None,
+                        "built_at": None, "worker": os.getpid(),
                         "error": {"code": "index_unavailable", "message": message}}), 503
     m = h.bot.index.manifest
     return jsonify({"status": "ok", "documents": len(m["corpus"]["documents"]),
                     "passages": m["passages"], "model": m["model"]["name"],
-                    "index_version": m["version"], "built_at": m["built_at"]})
+                    "index_version": m["version"], "built_at": m["built_at"],
+                    "worker": os.getpid()})
 
 
 @bp.get("/documents")

@@ -13,7 +13,8 @@ from .request_log import request_id
 log = logging.getLogger("accord")
 
 CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-         413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited",
+         409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+         429: "rate_limited",
          503: "index_unavailable", 500: "internal"}
 MESSAGES = {
     404: "There is nothing at this address; see /openapi.json for the endpoints.",

@@ -167,6 +167,8 @@ SCHEMAS: dict[str, Any] = {
             "index_version": NULLABLE_STRING,
             "built_at": NULLABLE_STRING,
             "problem": {"type": "string", "description": "Why the index is unavailable."},
+            "worker": {"type": "integer", "description": "Process id of the worker that answered: "
+                       "each gunicorn worker reports the index version it serves."},
             "error": _ref("ErrorDetail"),
         },
     },
@@ -194,7 +196,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "NewDocument": {
         "type": "object",
-        "required": ["id", "title", "text"],
+        "required": ["id", "text"],
         "properties": {
             "id": {"type": "string", "minLength": 1},
             "title": {"type": "string", "minLength": 1},
@@ -211,12 +213,39 @@ SCHEMAS: dict[str, Any] = {
     },
     "IndexUpdate": {
         "type": "object",
-        "description": "The index now being served.",
+        "description": "What changed, and the index version now published.",
+        "required": ["status", "index_version", "changes", "build"],
         "properties": {
-            "status": {"type": "string"},
+            "status": {"type": "string", "enum": ["rebuilt", "unchanged"]},
             "index_version": {"type": "string"},
             "documents": {"type": "integer", "minimum": 0},
             "passages": {"type": "integer", "minimum": 0},
+            "changes": {
+                "type": "object",
+                "description": "Document ids by what happened to them in the corpus.",
+                "properties": {k: {"type": "array", "items": {"type": "string"}}
+                               for k in ("added", "replaced", "removed", "unchanged")},
+            },
+            "build": {
+                "description": "The build summary; null when nothing changed and nothing was built.",
+                "oneOf": [{"type": "null"}, {
+                    "type": "object",
+                    "properties": {
+                        "index_version": {"type": "string"},
+                        "documents": {"type": "integer"}, "passages": {"type": "integer"},
+                        "added": {"type": "array", "items": {"type": "string"}},
+                        "changed": {"type": "array", "items": {"type": "string"}},
+                        "removed": {"type": "array", "items": {"type": "string"}},
+                        "unchanged": {"type": "integer"},
+                        "skipped": {"type": "array", "items": {
+                            "type": "object", "properties": {"file": {"type": "string"},
+                                                             "reason": {"type": "string"}}}},
+                        "encoded": {"type": "integer"}, "reused": {"type": "integer"},
+                        "seconds": {"type": "number"},
+                        "waited_for_other_build": {"type": "boolean"},
+                    },
+                }],
+            },
         },
     },
     "ErrorDetail": {
@@ -239,6 +268,7 @@ ERRORS = {
     "400": _error("bad_request: the body breaks a rule; the message names it."),
     "401": _error("unauthorized: missing or wrong admin token, or no token configured."),
     "404": _error("not_found"),
+    "409": _error("conflict: another build held the index lock for too long; try again."),
     "405": _error("method_not_allowed"),
     "413": _error("payload_too_large: the body is over the server's limit."),
     "415": _error("unsupported_media_type: the body is not sent as application/json."),
@@ -305,7 +335,7 @@ def paths() -> dict[str, Any]:
                                       "application/octet-stream"}}}}},
                 }},
                 "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
-                              **_errors("400", "401", "413", "415", "429", "500", "503")},
+                              **_errors("400", "401", "409", "413", "415", "429", "500", "503")},
             },
         },
         "/api/documents/{doc_id}": {"delete": {
@@ -314,13 +344,17 @@ def paths() -> dict[str, Any]:
             "parameters": [{"name": "doc_id", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
-                          **_errors("401", "404", "429", "500", "503")},
+                          **_errors("401", "404", "409", "429", "500", "503")},
         }},
         "/api/index/rebuild": {"post": {
             "operationId": "rebuildIndex", **ADMIN,
             "summary": "Rebuild the index from the corpus folder.",
+            "requestBody": {"required": False, "content": {JSON: {"schema": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"full": {"type": "boolean", "description":
+                                        "Re-encode everything, ignoring the build cache."}}}}}},
             "responses": {"200": _json(_ref("IndexUpdate"), "The rebuilt index."),
-                          **_errors("401", "429", "500", "503")},
+                          **_errors("400", "401", "409", "415", "429", "500", "503")},
         }},
         "/metrics": {"get": {
             "operationId": "metrics", "tags": ["meta"], "security": [{"metricsAuth": []}],
