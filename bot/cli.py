@@ -64,7 +64,8 @@ def print_report(report, changes: dict | None = None) -> None:
                f"({report.encoded} texts encoded, {report.reused} from the cache)")
     for label, ids in (("added", report.added), ("changed", report.changed),
                        ("removed", report.removed)):
-        click.echo(f"{label}: {', '.join(ids) if ids else 'none'}")
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        click.echo(f"{label}: {shown or 'none'}")
     click.echo(f"unchanged: {len(report.unchanged)} documents")
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
