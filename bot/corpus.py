@@ -84,13 +84,15 @@ class Outcome:
 
 
 def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[NewDocument] = (),
-           remove: Sequence[str] = (), rebuild: bool = False, progress: Progress | None = None,
+           remove: Sequence[str] = (), rebuild: bool = False, full: bool = False,
+           progress: Progress | None = None,
            wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
            on_stage: Stage | None = None) -> Outcome:
     """Add, replace and remove documents, then build; on any failure the corpus is put back.
 
     Every document is parsed before anything is written, so bad input changes nothing.
-    Adding a document identical to the one with its id changes nothing and builds nothing."""
+    Adding a document identical to the one with its id changes nothing and builds nothing.
+    `rebuild` builds even without changes; `full` then re-encodes everything."""
     ids = [d.doc_id for d in add]
     if len(set(ids)) != len(ids):
         raise DocumentError("the same document id is given twice")
@@ -130,7 +132,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
                 path.unlink()
             for target, raw in writes:
                 _write_atomically(target, raw)
-            report = build_locked(corpus_dir, index_dir, encoder, progress, on_stage=on_stage)
+            report = build_locked(corpus_dir, index_dir, encoder, progress, full=full,
+                                  on_stage=on_stage)
             report.waited = waited
             return Outcome(report, changes)
         except BaseException:

@@ -13,7 +13,7 @@ import numpy as np
 from .answerability import Evidence, evidence, load_model, probability
 from .answering import compose
 from .corpus_index import CorpusIndex, open_index, open_version
-from .encoder import Encoder, SentenceTransformerEncoder, probe_vector
+from .encoder import Encoder, probe_vector
 from .followup import resolve
 from .retrieval import Retriever
 from .variants import Expander
@@ -97,7 +97,3 @@ class Bot:
         standalone, query, groups = self.understand(question, history)
         _, hits = self._search(question, query, standalone, 5)
         return evidence(self.index, hits, standalone, groups), hits
-
-
-def open_bot(index_dir: Path, model: str, threads: int | None = None) -> Bot:
-    return Bot.open(index_dir, SentenceTransformerEncoder(model, threads=threads))

@@ -127,16 +127,4 @@ def rebuild_index():
                 not isinstance(body.get("full", False), bool):
             raise ApiError(400, "The optional body is {\"full\": true|false}.")
         full = body.get("full", False)
-    if full:
-        from ..build import build_index
-        config = current_app.config
-        try:
-            report = build_index(Path(config["CORPUS_DIR"]), Path(config["INDEX_DIR"]),
-                                 holder().encoder, full=True, wait=API_LOCK_WAIT)
-        except BuildLocked as exc:
-            raise ApiError(409, f"{exc}; try again later") from None
-        except AccordError as exc:
-            raise ApiError(400, f"The index could not be rebuilt: {exc}") from None
-        from ..corpus import Outcome
-        return _reply(Outcome(report, {"added": [], "replaced": [], "removed": [], "unchanged": []}))
-    return _update(rebuild=True)
+    return _update(rebuild=True, full=full)
