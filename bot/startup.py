@@ -48,6 +48,14 @@ def check_model(model: str) -> None:
                            "sentence-transformers folder")
 
 
+def prepare_encoder(model: str) -> None:
+    """Load the model as a worker will (and export its ONNX query model, once, if the cache lacks
+    it), so that a problem is one line here and workers starting together do not each export."""
+    from .encoder import SentenceTransformerEncoder
+
+    SentenceTransformerEncoder(model, threads=1)
+
+
 def check_port(host: str, port: int) -> None:
     """StartupError if nothing can listen on host:port (in use, or not an address of this host)."""
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -27,20 +28,23 @@ OFFICE = re.compile(
 TITLE_SYNONYMS = {"deputy": "under"}  # Mainland reports say "Deputy" where Hong Kong says "Under"
 
 
+_FOLD = str.maketrans({**{c: " " for c in "-‐–—_/"}, "’": "'", "‘": "'"})
+
+
 def _fold(text: str) -> str:
     """Lower-case, hyphens and curly quotes folded; same length as the input, so offsets hold."""
-    out = []
-    for ch in text:
-        low = ch.lower()
-        ch = low if len(low) == 1 else ch
-        out.append(" " if ch in "-‐–—_/" else "'" if ch in "’‘" else ch)
-    return "".join(out)
+    low = text.lower()
+    if len(low) != len(text):
+        # A few letters lower-case to two characters (İ); those keep their case.
+        low = "".join(c if len(c) == 1 else ch for ch, c in ((ch, ch.lower()) for ch in text))
+    return low.translate(_FOLD)
 
 
 def _key(text: str) -> str:
     return re.sub(r"\s+", " ", _fold(text)).strip()
 
 
+@lru_cache(maxsize=8192)
 def fold_key(text: str) -> str:
     """Text folded for name matching: lower case, hyphens as spaces, one space between words."""
     return _key(text)

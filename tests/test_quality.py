@@ -109,7 +109,7 @@ def test_asking_costs_little_more_than_encoding_the_question(real_bot):
     encode, ask = [], []
     for q in questions:
         t = time.perf_counter()
-        real_bot.encoder.encode([q + " ?"])   # a text the bot's cache has not seen
+        real_bot.encoder.encode_query(q + " ?")   # the bot's own query path, a text its cache lacks
         encode.append(time.perf_counter() - t)
         t = time.perf_counter()
         real_bot.ask(q)

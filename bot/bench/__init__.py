@@ -78,25 +78,34 @@ def machine() -> dict[str, Any]:
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "")}
 
 
-def _bare_worker(model: str, qs: list[str], seconds: float, barrier: Any, out: Any) -> None:
-    import torch
-    from sentence_transformers import SentenceTransformer
-    torch.set_num_threads(1)
-    m = SentenceTransformer(model, device="cpu")
-    m.encode([qs[0]])
+def _bare_worker(model: str, qs: list[str], seconds: float, backend: str, barrier: Any, out: Any) -> None:
+    if backend == "model.encode":
+        import torch
+        from sentence_transformers import SentenceTransformer
+        torch.set_num_threads(1)
+        m = SentenceTransformer(model, device="cpu")
+
+        def encode(q: str) -> None:
+            m.encode([q], normalize_embeddings=True)
+    else:
+        from ..encoder import SentenceTransformerEncoder
+        encode = SentenceTransformerEncoder(model, threads=1, query_backend=backend).encode_query
+    encode(qs[0])
     barrier.wait()
     stop, n = time.perf_counter() + seconds, 0
     while time.perf_counter() < stop:
-        m.encode([qs[n % len(qs)]], normalize_embeddings=True)
+        encode(qs[n % len(qs)])
         n += 1
     out.put(n / seconds)
 
 
-def bare_throughput(model: str, qs: list[str], processes: int, seconds: float) -> float:
-    """Questions per second of model.encode alone in `processes` processes (1 thread each)."""
+def bare_throughput(model: str, qs: list[str], processes: int, seconds: float,
+                    backend: str = "model.encode") -> float:
+    """Questions per second of the bare encoder alone in `processes` processes (1 thread each):
+    sentence-transformers' model.encode, or the bot's query encoder on `backend`."""
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(processes), ctx.Queue()
-    procs = [ctx.Process(target=_bare_worker, args=(model, qs, seconds, barrier, out))
+    procs = [ctx.Process(target=_bare_worker, args=(model, qs, seconds, backend, barrier, out))
              for _ in range(processes)]
     for p in procs:
         p.start()
@@ -138,7 +147,8 @@ class Bench:
             self.encoder.encode_query(q)
             t_fast.append(time.perf_counter() - s)
         floor = {"encode_p50_ms": round(pct(t_bare, 50), 2), "encode_p95_ms": round(pct(t_bare, 95), 2),
-                 "bot_query_encode_p50_ms": round(pct(t_fast, 50), 2), "questions": len(self.qs)}
+                 "bot_query_encode_p50_ms": round(pct(t_fast, 50), 2),
+                 "query_backend": self.encoder.query_backend, "questions": len(self.qs)}
         if self.onnx:
             floor["onnx"] = self._onnx()
         # Batched: passages of the default corpus, all cores, as a build runs.
@@ -160,14 +170,19 @@ class Bench:
         else:
             floor["bare_questions_per_s"] = bare_throughput(self.model_path, self.qs, self.workers,
                                                             self.seconds)
+            if self.encoder.query_backend != "torch":
+                floor["bare_query_encoder_per_s"] = bare_throughput(
+                    self.model_path, self.qs, self.workers, self.seconds, self.encoder.query_backend)
         floor["bare_processes"] = self.workers
         self.result["floor"] = floor
         self.say(f"floor: {floor}")
 
     def _onnx(self) -> dict[str, Any]:
+        """Each query backend against torch: p50 of one question, least cosine to torch's vector."""
         out: dict[str, Any] = {}
-        ref = np.stack([self.encoder.encode_query(q) for q in self.qs])
-        for backend in ("onnx", "onnx-int8"):
+        default = self.encoder.query_backend
+        ref = None
+        for backend in ("torch", "onnx", "onnx-int8"):
             try:
                 self.encoder.use_query_backend(backend)
             except AccordError as exc:
@@ -178,10 +193,10 @@ class Bench:
                 s = time.perf_counter()
                 vecs.append(self.encoder.encode_query(q))
                 times.append(time.perf_counter() - s)
-            cos = (np.stack(vecs) * ref).sum(1)
+            ref = np.stack(vecs) if ref is None else ref
             out[backend] = {"encode_p50_ms": round(pct(times, 50), 2),
-                            "min_cosine_to_torch": round(float(cos.min()), 5)}
-        self.encoder.use_query_backend("torch")
+                            "min_cosine_to_torch": round(float((np.stack(vecs) * ref).sum(1).min()), 5)}
+        self.encoder.use_query_backend(default)
         return out
 
     # -- one size ---------------------------------------------------------------------------
@@ -309,7 +324,11 @@ class Bench:
             h = row["http"]
             row["ratios"] = {
                 "ask_p50_over_encode_p50": round(h["ask_p50_ms"] / floor["encode_p50_ms"], 3),
+                "ask_p50_over_query_encode_p50": round(h["ask_p50_ms"] / floor["bot_query_encode_p50_ms"], 3),
                 "throughput_over_bare": round(h["answers_per_s"] / floor["bare_questions_per_s"], 3)}
+            if "bare_query_encoder_per_s" in floor:
+                row["ratios"]["throughput_over_bare_query_encoder"] = round(
+                    h["answers_per_s"] / floor["bare_query_encoder_per_s"], 3)
             if "build_passages_per_s" in row:
                 row["ratios"]["build_over_batched_encode"] = round(
                     row["build_passages_per_s"] / floor["batched_passages_per_s"], 3)
@@ -339,12 +358,14 @@ def table(result: dict[str, Any]) -> str:
              f"faiss {m['faiss']}; {result['workers']} workers, {result['clients']} clients for "
              f"{result['seconds'] if 'seconds' in result else ''}s of bench in all.", "",
              f"Floor: model.encode of one question p50 {f['encode_p50_ms']} ms (the bot's own query "
-             f"encode: {f['bot_query_encode_p50_ms']} ms); batched encode {f['batched_passages_per_s']} "
-             f"passages/s; bare model in {f['bare_processes']} processes: {f['bare_questions_per_s']} "
-             f"questions/s.", "",
+             f"encoder, {f.get('query_backend', 'torch')}: {f['bot_query_encode_p50_ms']} ms); batched "
+             f"encode {f['batched_passages_per_s']} passages/s; bare model.encode in "
+             f"{f['bare_processes']} processes: {f['bare_questions_per_s']} questions/s"
+             + (f" (the bot's query encoder bare: {f['bare_query_encoder_per_s']})"
+                if "bare_query_encoder_per_s" in f else "") + ".", "",
              "| corpus | passages | index | search p50 ms | recall@10 | BM25 p50 ms | /api/ask p50 / p95 ms "
-             "| p50 / encode p50 | answers/s (16 clients) | / bare | errors | build passages/s "
-             "| first answer s | PSS MiB |",
+             "| p50 / model.encode p50 (/ own encoder) | answers/s (16 clients) "
+             "| / bare model.encode (/ own encoder) | errors | build passages/s | first answer s | PSS MiB |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in result["sizes"]:
         h = r["http"]
@@ -356,8 +377,10 @@ def table(result: dict[str, Any]) -> str:
         name = r["size"] + (" (synthetic)" if r.get("synthetic") else "")
         lines.append(f"| {name} | {r['passages']} | {index} | {r['dense_search_p50_ms']} | {r['recall_at_10']} "
                      f"| {r['bm25_p50_ms']} | {h['ask_p50_ms']} / {h['ask_p95_ms']} "
-                     f"| {r['ratios']['ask_p50_over_encode_p50']} | {h['answers_per_s']} "
-                     f"| {r['ratios']['throughput_over_bare']} | {h['errors']} | {build} "
+                     f"| {r['ratios']['ask_p50_over_encode_p50']} "
+                     f"({r['ratios'].get('ask_p50_over_query_encode_p50', '-')}) | {h['answers_per_s']} "
+                     f"| {r['ratios']['throughput_over_bare']} "
+                     f"({r['ratios'].get('throughput_over_bare_query_encoder', '-')}) | {h['errors']} | {build} "
                      f"| {h['first_answer_seconds']} | {h['memory']['pss_mib']} |")
     for r in result["sizes"]:
         if "memory_workers" in r:
@@ -368,7 +391,7 @@ def table(result: dict[str, Any]) -> str:
                       f"{r['ratios'][f'pss_{b}_over_{a}_workers']}x."]
     if "onnx" in f:
         o = f["onnx"]
-        lines += ["", "Query encoders (p50 of one question): torch " f"{f['bot_query_encode_p50_ms']} ms; "
+        lines += ["", "Query encoders (p50 of one question): "
                   + "; ".join(f"{k} {v.get('encode_p50_ms', v.get('skipped'))} ms (min cosine to torch "
                               f"{v.get('min_cosine_to_torch')})" for k, v in o.items())]
     if any(r.get("synthetic") for r in result["sizes"]):
