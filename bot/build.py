@@ -155,7 +155,10 @@ def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
             tick: Callable[[int], None] | None) -> tuple[np.ndarray, int]:
     """Vectors of all texts, encoding only those the cache lacks; (vectors, how many encoded)."""
     known = cache.vectors(texts) if cache and cache.reading else {}
-    todo = list(dict.fromkeys(t for t in texts if text_key(t) not in known))
+    # By length: texts of a batch are padded to its longest, so like lengths together waste
+    # least (the model sorts only within one call, and a call is one batch here, so that a
+    # killed build keeps what it encoded in the cache).
+    todo = sorted(dict.fromkeys(t for t in texts if text_key(t) not in known), key=len)
     if tick and len(texts) > len(todo):
         tick(len(texts) - len(todo))
     for start in range(0, len(todo), BATCH):

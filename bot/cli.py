@@ -231,12 +231,13 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
 @setting_option("HOST", "--host", type=str)
 @setting_option("PORT", "--port", type=click.IntRange(1, 65535))
 @setting_option("WORKERS", "--workers", type=click.IntRange(1, 64))
+@setting_option("PRELOAD", "--preload/--no-preload")
 @corpus_option
 @index_option
 @model_option
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, corpus: Path, index: Path, model: str | None,
-          dev: bool) -> None:
+def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index: Path,
+          model: str | None, dev: bool) -> None:
     """Serve the chat page and the HTTP API (builds the index first if there is none)."""
     from . import startup
     from .feedback_store import default_path
@@ -277,7 +278,7 @@ def serve(host: str, port: int, workers: int, corpus: Path, index: Path, model: 
     # The config file: JSON logs, and Prometheus counting over all workers.
     args = [gunicorn, "--config", "python:bot.gunicorn_conf", "--bind", f"{host}:{port}",
             "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
-            "--timeout", "120", "bot:create_app()"]
+            "--timeout", "120"] + (["--preload"] if preload else []) + ["bot:create_app()"]
     os.execv(gunicorn, args)
 
 

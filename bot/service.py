@@ -29,6 +29,11 @@ class BotHolder:
         self.index_dir = Path(app.config["INDEX_DIR"])
         self.encoder = app.config.get("ENCODER") or SentenceTransformerEncoder(
             str(app.config["MODEL"]), threads=app.config.get("TORCH_THREADS"))
+        if app.config.get("ADMIN_TOKEN") and hasattr(self.encoder, "model"):
+            # Admin changes embed passages with the torch model. Loaded now, not at the first
+            # change: on a busy worker that load would take tens of seconds, and under
+            # `accord serve` (gunicorn --preload) it happens once, shared by every worker.
+            self.encoder.model
         self.bot: Bot | None = None
         self.problem = ""
         self._seen: object = _NEVER         # the `current` link target last tried

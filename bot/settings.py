@@ -37,6 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", "Address `accord serve` binds."),
     Setting("PORT", 8000, "Port `accord serve` binds.", env="PORT"),
     Setting("WORKERS", 2, "Gunicorn worker processes for `accord serve`."),
+    Setting("PRELOAD", True, "Load the model and index once in gunicorn's master and fork the "
+            "workers from it, so they share the model's memory (false: each worker loads its own)."),
     Setting("TORCH_THREADS", 1, "Threads torch may use per process (1 suits one worker per core)."),
     Setting("QUERY_BACKEND", "onnx", "How questions are embedded: onnx (ONNX Runtime, fp32: the "
             "same vectors as torch, about 2x faster), torch, or onnx-int8 (faster, moves answers); "
