@@ -2,9 +2,11 @@
 
 Small corpora get exact search (IndexFlatIP). Above APPROXIMATE_ABOVE passages, where exact
 search costs more than a few milliseconds a question, the index is an inverted file
-(IndexIVFFlat): `nlist` cells chosen from the corpus size, and `nprobe`, the cells searched
-per query, the smallest that finds at least TARGET_RECALL of the exact top 10 on a sample
-measured at build time. Either is read memory-mapped and read-only, so the processes of one
+whose vectors are stored as float16 (IndexIVFScalarQuantizer, QT_fp16: half the memory a
+question reads, the same recall as float32 to 0.001 at 1M passages): `nlist` cells chosen from
+the corpus size, and `nprobe`, the cells searched per query, twice the smallest that finds at
+least TARGET_RECALL of the exact top 10 on a sample measured at build time. Indexes built as
+IndexIVFFlat (before float16) still load and search. Either is read memory-mapped and read-only, so the processes of one
 server share its pages instead of each holding a copy."""
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from .encoder import check_vectors
 from .errors import IndexUnavailable
 
 FLAT = "flat-ip"
-IVF = "ivf-flat"
+IVF = "ivf-fp16"
+IVF_KINDS = (IVF, "ivf-flat")  # ivf-flat: float32 lists, what earlier versions built
 # Measured on 2 cores (docs/performance.md): one exact search over 20,000 passage vectors takes
 # about 2-4 ms, over 100,000 about 25 ms; an inverted file stays near 1-2 ms at any size.
 APPROXIMATE_ABOVE = 20_000
@@ -125,7 +128,10 @@ class VectorIndex:
         train_rows = np.sort(rng.choice(n, train_n, replace=False))
         train = check_vectors(np.asarray(vectors[train_rows]), d)
         quantizer = faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        # float16 lists: at 1M passages a question reads 64 cells of about 250 vectors each,
+        # and the time goes into reading them (docs/performance.md).
+        index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                              faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = SEED
         say(f"training {nlist} cells on {train_n} vectors")
         index.train(train)
@@ -168,11 +174,11 @@ class VectorIndex:
             return self._index.search(queries, k)
         selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
         params = (faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
-                  if self.kind == IVF else faiss.SearchParameters(sel=selector))
+                  if self.kind in IVF_KINDS else faiss.SearchParameters(sel=selector))
         return self._index.search(queries, k, params=params)
 
     def reconstruct(self, row: int) -> np.ndarray:
-        if self.kind == IVF:
+        if self.kind in IVF_KINDS:
             self._index.make_direct_map()  # pragma: no cover - not used on the query path
         return self._index.reconstruct(int(row))
 
@@ -197,12 +203,14 @@ def _mmap_flag(path: Path) -> int:
     """FAISS maps flat storage with IO_FLAG_MMAP_IFC and inverted lists with IO_FLAG_MMAP."""
     with open(path, "rb") as f:
         head = f.read(4)
-    return faiss.IO_FLAG_MMAP if head.startswith(b"IwF") or head.startswith(b"IvF") \
-        else faiss.IO_FLAG_MMAP_IFC
+    # Inverted files (IwFl float32, IwSq float16, ...) start "Iw" or "Iv"; flat ones "Ix".
+    return faiss.IO_FLAG_MMAP if head[:2] in (b"Iw", b"Iv") else faiss.IO_FLAG_MMAP_IFC
 
 
 def describe(index: faiss.Index) -> dict[str, Any]:
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
-        return {"type": IVF, "nlist": int(ivf.nlist), "nprobe": int(ivf.nprobe)}
+        kind = IVF if isinstance(faiss.downcast_index(index), faiss.IndexIVFScalarQuantizer) \
+            else "ivf-flat"
+        return {"type": kind, "nlist": int(ivf.nlist), "nprobe": int(ivf.nprobe)}
     return {"type": FLAT}

@@ -23,7 +23,7 @@ def test_accord_bench_quick(tmp_path):
     assert "| default |" in run.stdout and "(synthetic)" in run.stdout
     default, synthetic = result["sizes"]
     assert default["index_type"] == "flat-ip" and default["recall_at_10"] == 1.0
-    assert synthetic["index_type"] == "ivf-flat" and synthetic["synthetic"]
+    assert synthetic["index_type"] == "ivf-fp16" and synthetic["synthetic"]
     for row in result["sizes"]:
         assert row["http"]["errors"] == 0 and row["http"]["ask_errors"] == 0
         assert row["http"]["answers_per_s"] > 0 and row["http"]["ask_p50_ms"] > 0

@@ -2,6 +2,7 @@
 files, exact top-k without full sorts, BM25 champion lists, sampled checksums."""
 import json
 
+import faiss
 import numpy as np
 import pytest
 
@@ -42,6 +43,21 @@ def test_ivf_recall_at_10_against_exact_search(tmp_path):
     q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
     _, found = loaded.search(q, 10)
     assert recall_at(found, exact_top(x, q, 10)) >= 0.95
+
+
+def test_an_index_built_as_float32_inverted_file_still_loads_and_searches(tmp_path):
+    x = _clustered(3000)
+    old = faiss.IndexIVFFlat(faiss.IndexFlatIP(x.shape[1]), x.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    old.train(x)
+    old.add(x)
+    old.nprobe = 16
+    faiss.write_index(old, str(tmp_path / "old.faiss"))
+    with open(tmp_path / "old.faiss", "rb") as f:
+        assert f.read(2) == b"Iw"
+    loaded = VectorIndex.load(tmp_path / "old.faiss")
+    assert loaded.kind == "ivf-flat" and loaded.info["nprobe"] == 16
+    _, ids = loaded.search(x[:3], 5, rows=np.arange(0, 3000, 2))
+    assert ids[0][0] == 0 and (ids % 2 == 0).all()
 
 
 def test_search_restricted_to_rows_returns_only_those_rows():
