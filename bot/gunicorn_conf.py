@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
 import tempfile
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -45,6 +46,20 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, metrics_dir)
+
+
+def worker_exit(server, worker) -> None:
+    """A worker forked from a preloaded master (`accord serve`) ends with os._exit, keeping the
+    exit code: ONNX Runtime's environment, started in the master, cannot be torn down in a
+    forked child (its destructors abort, or hang and leave the worker behind). Requests, logs
+    and files are all finished by the time gunicorn calls this."""
+    if not server.cfg.preload_app:
+        return
+    exc = sys.exc_info()[1]
+    code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else int(exc is not None)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
 
 
 def on_exit(server) -> None:

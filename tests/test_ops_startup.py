@@ -152,3 +152,34 @@ def test_serve_with_a_read_only_instance_folder(index_dir, tmp_path):
                               "cannot write the feedback database")
     finally:
         folder.chmod(0o700)
+
+
+def test_serve_stops_cleanly_with_every_worker(real_index, tmp_path):
+    # Workers are forked from a preloaded master; each must end (no abort, none left behind).
+    import signal
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = child_env(ACCORD_FEEDBACK_DB=str(tmp_path / "feedback.sqlite3"))
+    proc = subprocess.Popen([str(BIN / "accord"), "serve", "--index", str(real_index), "--port",
+                             str(port), "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://{HOST}:{port}/api/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        workers = [int(x) for t in Path(f"/proc/{proc.pid}/task").iterdir()
+                   for x in (t / "children").read_text().split()]
+        assert len(workers) == 2
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=60)[0].decode()
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, output[-2000:]
+    assert "SIGABRT" not in output and "terminate called" not in output, output[-2000:]
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()], "a worker outlived the server"

@@ -202,7 +202,6 @@ class Bench:
     # -- one size ---------------------------------------------------------------------------
     def prepare(self, n: int | None) -> tuple[Path, dict[str, Any]]:
         """An index folder for the default corpus (built for real) or `n` synthetic passages."""
-        from ..build import build_index
         from ..corpus_index import open_index
         from .synth import synthesize
 
@@ -211,12 +210,7 @@ class Bench:
             shutil.rmtree(self.workdir / "default", ignore_errors=True)
             corpus = self.workdir / "default" / "corpus"
             shutil.copytree(REPO / "corpus", corpus)
-            import torch
-            torch.set_num_threads(os.cpu_count() or 1)
-            s = time.perf_counter()
-            report = build_index(corpus, real_dir, self.encoder, full=True)
-            seconds = time.perf_counter() - s
-            torch.set_num_threads(1)
+            report, seconds = self._full_build(corpus, real_dir)
             return real_dir, {"synthetic": False, "build_seconds": round(seconds, 2),
                               "passages": report.passages, "sentences": report.sentences,
                               "build_passages_per_s": round(report.passages / seconds, 1),
@@ -237,21 +231,27 @@ class Bench:
                         "build_passages_per_s_without_encoding": round(n / index_seconds, 1),
                         "total_seconds": round(seconds, 2)}
 
+    def _full_build(self, corpus: Path, index: Path) -> tuple[Any, float]:
+        """A full build from scratch on all cores, as `accord build --full` runs: (report, seconds)."""
+        import torch
+        from ..build import build_index
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        s = time.perf_counter()
+        report = build_index(corpus, index, self.encoder, full=True)
+        seconds = time.perf_counter() - s
+        torch.set_num_threads(1)
+        return report, seconds
+
     def real_build(self, passages: int) -> dict[str, Any]:
         """A full build from scratch of a corpus of real sentences (bot.synthetic) of about
         `passages` passages: where the build's fixed costs no longer hide its throughput."""
-        import torch
-        from ..build import build_index
         from ..synthetic import write_corpus
 
         folder = self.workdir / "real-build"
         shutil.rmtree(folder, ignore_errors=True)
         write_corpus(folder / "corpus", passages, REPO / "corpus")
-        torch.set_num_threads(os.cpu_count() or 1)
-        s = time.perf_counter()
-        report = build_index(folder / "corpus", folder / "index", self.encoder, full=True)
-        seconds = time.perf_counter() - s
-        torch.set_num_threads(1)
+        report, seconds = self._full_build(folder / "corpus", folder / "index")
         shutil.rmtree(folder, ignore_errors=True)
         return {"passages": report.passages, "sentences": report.sentences,
                 "seconds": round(seconds, 1), "passages_per_s": round(report.passages / seconds, 1),
