@@ -72,7 +72,7 @@ class SentenceTransformerEncoder:
             else self._dimension_of(self.model)
         from .settings import BY_KEY, resolve
         chosen = query_backend or resolve("QUERY_BACKEND")
-        explicit = bool(query_backend) or chosen != BY_KEY["QUERY_BACKEND"].default
+        explicit = bool(query_backend or os.environ.get(BY_KEY["QUERY_BACKEND"].envvar))
         self.use_query_backend(chosen, strict=explicit)
 
     @staticmethod
