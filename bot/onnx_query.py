@@ -77,6 +77,17 @@ def export(load_model: Callable[[], Any], model_path: str, quantize: bool) -> Pa
     the sentence-transformers model; it is called only when the file must be made."""
     folder = cache_dir() / _key(model_path)
     plain, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    try:
+        return _export(load_model, folder, plain, int8, quantize)
+    except OSError as exc:
+        from .encoder import ModelUnavailable
+        raise ModelUnavailable(f"cannot write the ONNX query model to {folder}: "
+                               f"{exc.strerror or exc}; set ACCORD_ONNX_DIR to a writable folder "
+                               "(or ACCORD_QUERY_BACKEND=torch)") from None
+
+
+def _export(load_model: Callable[[], Any], folder: Path, plain: Path, int8: Path,
+            quantize: bool) -> Path:
     if not plain.exists():
         import torch
 

@@ -83,3 +83,11 @@ def test_serve_refuses_an_unknown_backend_in_one_line(tmp_path):
     assert out.returncode == 1
     assert "ACCORD_QUERY_BACKEND='gpu': use one of torch, onnx, onnx-int8" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_an_unwritable_onnx_folder_is_one_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ACCORD_ONNX_DIR", str(blocker / "onnx"))
+    with pytest.raises(ModelUnavailable, match="cannot write the ONNX query model to .*ACCORD_ONNX_DIR"):
+        SentenceTransformerEncoder(default_model())

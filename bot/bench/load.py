@@ -70,15 +70,21 @@ class Connection:
         self.reader = self.writer = None
 
 
+async def _ask(conn: Connection, body: bytes) -> tuple[int, float]:
+    """(status, seconds) of one /api/ask; status 0 when the connection failed."""
+    start = time.perf_counter()
+    try:
+        status, _ = await conn.post("/api/ask", body)
+    except (ConnectionError, OSError, asyncio.IncompleteReadError):
+        status = 0
+    return status, time.perf_counter() - start
+
+
 async def _sequential(port: int, bodies: Sequence[bytes]) -> tuple[list[float], int]:
     conn, times, errors = Connection(port), [], 0
     for body in bodies:
-        start = time.perf_counter()
-        try:
-            status, _ = await conn.post("/api/ask", body)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError):
-            status = 0
-        times.append(time.perf_counter() - start)
+        status, seconds = await _ask(conn, body)
+        times.append(seconds)
         errors += status != 200
     conn.close()
     return times, errors
@@ -98,13 +104,8 @@ async def _load(port: int, bodies: Sequence[bytes], clients: int, seconds: float
         nonlocal done, errors
         conn = Connection(port)
         while time.perf_counter() < stop:
-            body = bodies[next(counter) % len(bodies)]
-            start = time.perf_counter()
-            try:
-                status, _ = await conn.post("/api/ask", body)
-            except (ConnectionError, OSError, asyncio.IncompleteReadError):
-                status = 0
-            times.append(time.perf_counter() - start)
+            status, seconds = await _ask(conn, bodies[next(counter) % len(bodies)])
+            times.append(seconds)
             done += 1
             errors += status != 200
         conn.close()
