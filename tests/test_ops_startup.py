@@ -173,8 +173,11 @@ def test_serve_stops_cleanly_with_every_worker(real_index, tmp_path):
                 break
             except OSError:
                 time.sleep(0.3)
-        workers = [int(x) for t in Path(f"/proc/{proc.pid}/task").iterdir()
-                   for x in (t / "children").read_text().split()]
+        workers: list[int] = []
+        while time.time() < deadline and len(workers) < 2:   # the master forks them one by one
+            workers = [int(x) for t in Path(f"/proc/{proc.pid}/task").iterdir()
+                       for x in (t / "children").read_text().split()]
+            time.sleep(0.1)
         assert len(workers) == 2
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=60)[0].decode()
