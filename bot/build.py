@@ -212,7 +212,8 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         write_manifest(staged, {
             "version": version,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "model": {"name": encoder.name, "dimension": encoder.dimension, "probe": probe},
+            "model": {"name": encoder.name, "dimension": encoder.dimension, "probe": probe,
+                      "precision": getattr(encoder, "precision", "fp32")},
             "index_type": built.vectors.kind,
             "vector_index": built.vectors.info,
             "libraries": _versions(),

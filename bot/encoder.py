@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
@@ -11,6 +12,7 @@ import numpy as np
 from .errors import AccordError
 
 PROBE_TEXT = "Hong Kong and Chongqing signed a co-operation memorandum."
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class ModelUnavailable(AccordError):
@@ -50,7 +52,7 @@ class SentenceTransformerEncoder:
     process that only answers never holds the torch weights."""
 
     def __init__(self, model: str, threads: int | None = None,
-                 query_backend: str | None = None) -> None:
+                 query_backend: str | None = None, precision: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -74,6 +76,19 @@ class SentenceTransformerEncoder:
         chosen = query_backend or resolve("QUERY_BACKEND")
         explicit = bool(query_backend or os.environ.get(BY_KEY["QUERY_BACKEND"].envvar))
         self.use_query_backend(chosen, strict=explicit)
+        wanted = str(precision or resolve("BUILD_PRECISION")).strip().lower()
+        if wanted not in PRECISIONS:
+            raise ModelUnavailable(f"ACCORD_BUILD_PRECISION={wanted!r}: use one of {', '.join(PRECISIONS)}")
+        self._wanted_precision = wanted
+        self._precision: str | None = None
+
+    @property
+    def precision(self) -> str:
+        """What batched encodes (builds) compute in: "bf16" or "fp32" (decided on first use)."""
+        if self._precision is None:
+            wanted = self._wanted_precision
+            self._precision = wanted if wanted != "auto" else ("bf16" if native_bf16() else "fp32")
+        return self._precision
 
     @staticmethod
     def _dimension_of(st_model: Any) -> int:
@@ -141,9 +156,19 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1 and not progress:
             return self._encode_one(texts[0])
-        vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=progress)
+        model = self.model
+        with self._batch_precision():
+            vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=progress)
         return check_vectors(vectors, self.dimension, "model output")
+
+    def _batch_precision(self) -> Any:
+        # Batches only: one question is overhead-bound (bf16 does not make it faster), and the
+        # probe that names the model stays fp32, so the build cache and manifests keep matching.
+        if self.precision != "bf16":
+            return nullcontext()
+        import torch
+        return torch.autocast("cpu", dtype=torch.bfloat16)
 
     def _encode_one(self, text: str) -> np.ndarray:
         """One text (a question): the steps of SentenceTransformer.encode (tokenize, forward,
@@ -158,6 +183,20 @@ class SentenceTransformerEncoder:
             out = torch.nn.functional.normalize(out, p=2, dim=1)
             vectors = out.cpu().float().numpy()
         return check_vectors(vectors, self.dimension, "model output")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AMX tiles or AVX512-BF16); elsewhere
+    torch emulates it, slower than float32."""
+    import torch
+    for check in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        supported = getattr(torch.cpu, check, None)   # private: absent from some torch versions
+        try:
+            if supported is not None and supported():
+                return True
+        except RuntimeError:
+            continue
+    return False
 
 
 def probe_vector(encoder: Encoder, queries: bool = True) -> list[float]:

@@ -91,3 +91,38 @@ def test_an_unwritable_onnx_folder_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ACCORD_ONNX_DIR", str(blocker / "onnx"))
     with pytest.raises(ModelUnavailable, match="cannot write the ONNX query model to .*ACCORD_ONNX_DIR"):
         SentenceTransformerEncoder(default_model())
+
+
+def _passages() -> list[str]:
+    from bot.build import index_text
+    from bot.passages import split_corpus
+    from bot.texts import read_corpus
+    return [index_text(p) for p in split_corpus(read_corpus(REPO / "corpus")[0])][:24]
+
+
+def test_bf16_builds_make_the_fp32_vectors(real_encoder):
+    """Builds may embed in bfloat16 (2x faster where the CPU has it): answers must not move."""
+    texts = _passages()
+    fp32 = SentenceTransformerEncoder(default_model(), precision="fp32")
+    fp32._model = real_encoder.model       # the same weights; only the arithmetic differs
+    bf16 = SentenceTransformerEncoder(default_model(), precision="bf16")
+    bf16._model = real_encoder.model
+    exact = fp32.encode(texts)
+    assert np.array_equal(exact, real_encoder.model.encode(texts, normalize_embeddings=True))
+    fast = bf16.encode(texts)
+    assert fast.dtype == np.float32 and fast.shape == exact.shape
+    assert float((fast * exact).sum(1).min()) > 0.9999
+    assert bf16.precision == "bf16" and fp32.precision == "fp32"
+
+
+def test_build_records_its_precision(real_index, real_encoder):
+    from bot.encoder import native_bf16
+    manifest = json.loads((real_index / "current" / "manifest.json").read_text())
+    assert manifest["model"]["precision"] == real_encoder.precision
+    assert real_encoder.precision == ("bf16" if native_bf16() else "fp32")   # auto, the default
+
+
+def test_unknown_precision_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("ACCORD_BUILD_PRECISION", "fp8")
+    with pytest.raises(ModelUnavailable, match="ACCORD_BUILD_PRECISION='fp8': use one of auto"):
+        SentenceTransformerEncoder(default_model())
