@@ -156,7 +156,9 @@ class LexicalIndex:
         total = np.zeros(len(rows), dtype=np.float32)
         for t in ids:
             ind, dat = self._postings(t)
-            pos = np.searchsorted(ind, rows)
+            # In the postings' own dtype (int32): numpy would otherwise copy the whole posting
+            # list to int64 for every lookup, 1 ms for a common word at 1M passages.
+            pos = np.searchsorted(ind, rows.astype(ind.dtype, copy=False))
             pos_c = np.minimum(pos, max(len(ind) - 1, 0))
             found = (pos < len(ind)) & (ind[pos_c] == rows) if len(ind) else np.zeros(len(rows), bool)
             total += np.where(found, dat[pos_c] if len(ind) else 0, 0).astype(np.float32)

@@ -197,6 +197,7 @@ class VectorIndex:
         except RuntimeError:
             raise IndexUnavailable(f"{path}: the FAISS index file is damaged or truncated; "
                                    "rebuild it with `accord build`") from None
+        _no_prefetch(index)
         return cls(index)
 
 
@@ -206,6 +207,16 @@ def _mmap_flag(path: Path) -> int:
         head = f.read(4)
     # Inverted files (IwFl float32, IwSq float16, ...) start "Iw" or "Iv"; flat ones "Ix".
     return faiss.IO_FLAG_MMAP if head[:2] in (b"Iw", b"Iv") else faiss.IO_FLAG_MMAP_IFC
+
+
+def _no_prefetch(index: faiss.Index) -> None:
+    """Mapped inverted lists (OnDiskInvertedLists) start 32 threads per search to read ahead
+    the cells it will scan: for a file in the page cache that is all overhead (at 1M passages
+    4.5 ms a search with it, 2.4 ms without)."""
+    ivf = faiss.try_extract_index_ivf(index)
+    lists = faiss.downcast_InvertedLists(ivf.invlists) if ivf is not None else None
+    if isinstance(lists, faiss.OnDiskInvertedLists):
+        lists.prefetch_nthread = 0
 
 
 def describe(index: faiss.Index) -> dict[str, Any]:
