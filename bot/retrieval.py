@@ -46,6 +46,22 @@ def _dense_ranks(scores: np.ndarray, ids: np.ndarray) -> dict[int, int]:
 FILTERED_EXACT_ROWS = 20_000
 
 
+def _best_sentences(index: CorpusIndex, rows: list[int], q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each passage row, its best sentence's similarity to `q` and that sentence's position
+    (the first of equals): one gather and one product for all candidates, not one per passage."""
+    if not rows:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    starts = index.sentence_start
+    r = np.asarray(rows, dtype=np.int64)
+    lo = np.asarray(starts[r], dtype=np.int64)
+    counts = np.asarray(starts[r + 1], dtype=np.int64) - lo
+    first = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    sims = np.asarray(index.sentence_vectors[np.repeat(lo - first, counts) + np.arange(counts.sum())]) @ q
+    best = np.maximum.reduceat(sims, first)
+    at_best = np.flatnonzero(sims == np.repeat(best, counts))
+    return best, at_best[np.searchsorted(at_best, first)] - first
+
+
 class Retriever:
     """Ranks passages for a query text and its vector."""
 
@@ -81,12 +97,9 @@ class Retriever:
         lexical_rank = {int(r): rank for rank, r in enumerate(lexical_rows.tolist(), 1)}
         candidates = sorted(set(dense_rank) | set(lexical_rank))
 
-        sentence_best, sentence_pos = {}, {}
-        vectors, starts = index.sentence_vectors, index.sentence_start
-        for r in candidates:
-            sims = vectors[int(starts[r]):int(starts[r + 1])] @ q[0]
-            sentence_pos[r] = int(np.argmax(sims))
-            sentence_best[r] = float(sims[sentence_pos[r]])
+        best, pos = _best_sentences(index, candidates, q[0])
+        sentence_best = dict(zip(candidates, best.tolist()))
+        sentence_pos = dict(zip(candidates, pos.tolist()))
         sentence_order = sorted(candidates, key=lambda r: -sentence_best[r])
         sentence_rank = {r: rank for rank, r in enumerate(sentence_order, 1)}
 
