@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
 import platform
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -32,6 +35,7 @@ from .vectors import VectorIndex
 
 LOCK_FILE = ".build.lock"
 BATCH = 64
+PARALLEL_PARSE_BYTES = 256 * 1024   # less is read faster than worker processes start
 LOCK_WAIT = 600.0   # seconds a build waits for another one to finish before giving up
 
 Stage = Callable[[str], None]
@@ -96,13 +100,15 @@ def index_lock(index_dir: Path, wait: float = LOCK_WAIT,
 
 def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                 full: bool = False, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
-                on_stage: Stage | None = None) -> BuildReport:
+                on_stage: Stage | None = None, processes: bool = False) -> BuildReport:
     """Build a new version of the index and make it current; the old one serves until then.
 
     `full` ignores the build cache. `progress(total)` may return a callback told how many
-    texts were encoded. A second build waits for the first (and says so through `on_wait`)."""
+    texts were encoded. A second build waits for the first (and says so through `on_wait`).
+    `processes` lets a big corpus be read on all cores, in spawned processes: only for callers
+    whose main module is import-safe (the `accord` command is)."""
     with index_lock(index_dir, wait, on_wait) as waited:
-        report = build_locked(corpus_dir, index_dir, encoder, progress, full, on_stage)
+        report = build_locked(corpus_dir, index_dir, encoder, progress, full, on_stage, processes)
         report.waited = waited
         return report
 
@@ -116,38 +122,61 @@ def _previous_documents(index_dir: Path) -> dict[str, str]:
     return {d["doc_id"]: d.get("sha256", "") for d in manifest.get("corpus", {}).get("documents", [])}
 
 
-def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list) -> tuple[list[dict], list[Passage]]:
+def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
+    """One document read and split ({"meta", "passages"}), or why it cannot be."""
+    try:
+        doc = parse_document(raw, doc_id, name=name, suffix=suffix)
+    except DocumentError as exc:
+        return str(exc)
+    return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+
+
+def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False) -> list[dict | str]:
+    """`_parse` of every job, in order; with `processes`, on all cores when there is much to
+    read (sentence splitting is pure Python, about a fifth of a full build on one core)."""
+    cores = os.cpu_count() or 1
+    if not processes or cores < 2 or sum(len(j[0]) for j in jobs) < PARALLEL_PARSE_BYTES:
+        return [_parse(*job) for job in jobs]
+    # spawn, not fork: the builder may hold torch's threads and a server's sockets.
+    with ProcessPoolExecutor(max_workers=min(cores, 8),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_parse, *zip(*jobs), chunksize=max(1, len(jobs) // (4 * cores))))
+
+
+def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
+          processes: bool = False) -> tuple[list[dict], list[Passage]]:
+    found: list[tuple[Path, str, bytes, dict | str | None]] = []   # None: to be parsed
+    for path in corpus_files(corpus_dir):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            found.append((path, "", b"", f"{path.name}: cannot be read ({exc.strerror})"))
+            continue
+        key = document_key(doc_id_for(path), path.name, raw)
+        found.append((path, key, raw, cache.document(key) if cache and cache.reading else None))
+    parsed = iter(_parse_all([(raw, doc_id_for(path), path.name, path.suffix)
+                              for path, _, raw, got in found if got is None], processes))
     docs, passages = [], []
     seen: dict[str, str] = {}
-    for path in corpus_files(corpus_dir):
+    for path, key, raw, got in found:
+        fresh = got is None
+        got = next(parsed) if fresh else got
         doc_id = doc_id_for(path)
         if doc_id in seen:
             skipped.append((path.name, f"another file ({seen[doc_id]}) has the id {doc_id!r}"))
             continue
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            skipped.append((path.name, f"{path.name}: cannot be read ({exc.strerror})"))
+        if isinstance(got, str):
+            skipped.append((path.name, got))
             continue
-        key = document_key(doc_id, path.name, raw)
-        cached = cache.document(key) if cache and cache.reading else None
-        if cached is None:
-            try:
-                doc = parse_document(raw, doc_id, name=path.name, suffix=path.suffix)
-            except DocumentError as exc:
-                skipped.append((path.name, str(exc)))
-                continue
-            found = [p.to_dict() for p in split_document(doc)]
-            cached = {"meta": doc.meta(), "passages": found}
-            if cache:
-                cache.store_document(key, cached)
-        if not cached["passages"]:
+        if fresh and cache:
+            cache.store_document(key, got)
+        if not got["passages"]:
             skipped.append((path.name, f"{path.name}: no sentences to index"))
             continue
         seen[doc_id] = path.name
-        docs.append({**cached["meta"], "file": path.name, "passages": len(cached["passages"]),
+        docs.append({**got["meta"], "file": path.name, "passages": len(got["passages"]),
                      "sha256": hashlib.sha256(raw).hexdigest()})
-        passages.extend(Passage.from_dict(p) for p in cached["passages"])
+        passages.extend(Passage.from_dict(p) for p in got["passages"])
     return docs, passages
 
 
@@ -175,7 +204,8 @@ def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
 
 
 def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
-                 full: bool = False, on_stage: Stage | None = None) -> BuildReport:
+                 full: bool = False, on_stage: Stage | None = None,
+                 processes: bool = False) -> BuildReport:
     """The build itself; the caller holds the build lock."""
     stage = on_stage or (lambda name: None)
     started = time.perf_counter()
@@ -186,7 +216,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     try:
         stage("reading")
         skipped: list[tuple[str, str]] = []
-        docs, passages = _read(corpus_dir, cache, skipped)
+        docs, passages = _read(corpus_dir, cache, skipped, processes)
         if not docs:
             raise AccordError(f"no readable .txt, .md or .html documents in {corpus_dir}")
         variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)

@@ -80,7 +80,7 @@ def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
     bars: list = []
     try:
         report = build_index(corpus, index, _encoder(model), progress=_progress(quiet, bars),
-                             full=full, on_wait=_waiting)
+                             full=full, on_wait=_waiting, processes=True)
     except AccordError as exc:
         raise _fail(exc) from None
     finally:

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -180,7 +181,7 @@ def soak(index: Path, seconds: float, clients: int = 16, workers: int = 2,
                     # Every client is 127.0.0.1: a per-client limit would throttle the soak.
                     ACCORD_RATE_LIMIT="10000000/minute", ACCORD_FEEDBACK_RATE_LIMIT="10000000/minute",
                     PROMETHEUS_MULTIPROC_DIR=str(folder / "metrics"))
-    server = Gunicorn(env, workers=workers, log=log or folder / "server.log")
+    server = Gunicorn(env, workers=workers, log=log or Path(tempfile.gettempdir()) / "accord-soak.log")
     try:
         server.wait_ready()
         qs = questions()
@@ -207,6 +208,7 @@ def soak(index: Path, seconds: float, clients: int = 16, workers: int = 2,
         alive = server.proc.poll() is None
     finally:
         output = server.stop()
+        shutil.rmtree(folder, ignore_errors=True)   # feedback db and metrics files of this run
     all_lat = [s for _, s in tally.latencies]
     ask_lat = [s for k, s in tally.latencies if k == "ask"]
     requests = sum(tally.statuses.values())

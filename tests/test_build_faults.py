@@ -66,3 +66,33 @@ def test_a_version_that_fails_its_check_is_never_published(corpus_dir, index_dir
         build_index(corpus_dir, index_dir, fake_encoder)
     assert current_dir(index_dir) == old
     assert not list((index_dir / VERSIONS).glob(".staging-*"))
+
+
+def test_documents_read_on_all_cores_give_the_passages_of_one_core(tmp_path, fake_encoder, monkeypatch):
+    """A big corpus is split into sentences in worker processes: same passages, same order, and
+    a bad file is still reported by name while the others are indexed."""
+    import shutil
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: documents are read in this process")
+    from bot import build
+    corpus = tmp_path / "corpus"
+    shutil.copytree(Path(__file__).parent.parent / "corpus", corpus)
+    (corpus / "broken.txt").write_bytes(b"\x00\x01binary")
+    pools = []
+
+    class CountedPool(build.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(build, "ProcessPoolExecutor", CountedPool)
+    reports, indexes = [], []
+    for name, threshold in (("one-core", 1 << 40), ("all-cores", 0)):
+        monkeypatch.setattr(build, "PARALLEL_PARSE_BYTES", threshold)
+        reports.append(build_index(corpus, tmp_path / name, fake_encoder, full=True, processes=True))
+        indexes.append(open_index(tmp_path / name))
+        assert len(pools) == (name == "all-cores")
+    one, many = indexes
+    assert len(one.passages) > 20
+    assert [p.to_dict() for p in one.passages] == [p.to_dict() for p in many.passages]
+    assert reports[0].skipped == reports[1].skipped and reports[1].skipped[0][0] == "broken.txt"
