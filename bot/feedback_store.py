@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sqlite3
+import threading
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -59,6 +61,8 @@ def question_key(text: str) -> str:
 class FeedbackStore:
     path: Path
     store_questions: bool = True
+    # Closed with its thread (threading.local drops it), never shared by two.
+    _writers: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
@@ -92,12 +96,21 @@ class FeedbackStore:
         if newest % PRUNE_EVERY == 0:
             conn.execute(f"DELETE FROM {table} WHERE {order} <= ?", (newest - MAX_ROWS,))
 
+    def _writer(self) -> sqlite3.Connection:
+        """This thread's own connection for the request path, opened once: opening one per
+        unanswered question cost as much as writing the row. Per process and thread: a
+        connection must not cross a fork or be used by two threads."""
+        mine = self._writers
+        if getattr(mine, "pid", None) != os.getpid():
+            mine.conn, mine.pid = self.connect(), os.getpid()
+        return mine.conn
+
     def record_unanswered(self, question: str, query: str, index_version: str | None) -> None:
-        with closing(self.connect()) as conn:
-            cur = conn.execute("INSERT INTO unanswered (at, question, query, index_version) "
-                               "VALUES (?, ?, ?, ?)",
-                               (_now(), self._text(question), self._text(query), index_version))
-            self._prune(conn, "unanswered", "id", cur.lastrowid or 0)
+        conn = self._writer()
+        cur = conn.execute("INSERT INTO unanswered (at, question, query, index_version) "
+                           "VALUES (?, ?, ?, ?)",
+                           (_now(), self._text(question), self._text(query), index_version))
+        self._prune(conn, "unanswered", "id", cur.lastrowid or 0)
 
     def record_feedback(self, answer_id: str, rating: str, comment: str | None = None,
                         question: str | None = None, answer: str | None = None,

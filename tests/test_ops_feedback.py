@@ -173,3 +173,28 @@ def test_the_store_is_bounded(tmp_path, monkeypatch):
         store.record_feedback(f"{i:032x}", "down")
     assert len(store.rows("unanswered")) <= 40 and len(store.rows("feedback")) <= 40
     assert "q99" in {r["question"] for r in store.rows("unanswered")}
+
+
+def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(tmp_path):
+    """Each request thread writes through its own kept-open connection; a forked worker opens
+    its own instead of using the parent's."""
+    import multiprocessing
+    import threading
+    store = FeedbackStore(tmp_path / "f.sqlite3").create()
+    store.record_unanswered("before the fork", "q", None)     # the parent's connection is open
+
+    def ask(n: int) -> None:
+        for i in range(20):
+            store.record_unanswered(f"t{n}-{i}", "q", None)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    child = multiprocessing.get_context("fork").Process(target=ask, args=(99,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    questions = {r["question"] for r in store.rows("unanswered")}
+    assert len(questions) == 1 + 8 * 20 + 20 and "t99-19" in questions
