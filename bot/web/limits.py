@@ -75,7 +75,7 @@ def init_app(app: Flask) -> Limiter:
     uri = str(app.config["RATE_LIMIT_STORAGE"] or "memory://")
     memory = uri.startswith("memory://")
     try:
-        limiter = Limiter(client_key, app=app, strategy="moving-window", key_prefix="accord",
+        limiter = Limiter(client_key, app=app, strategy="sliding-window-counter", key_prefix="accord",
                           storage_uri=uri.replace("memory://", f"{memory_storage.SCHEME}://", 1)
                           if memory else uri,
                           # A storage outage while serving degrades to per-process counting.
