@@ -367,10 +367,14 @@ def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
 @click.option("--workdir", type=click.Path(path_type=Path), default=None,
               help="Where indexes are built [default: a temporary folder, removed after].")
 @click.option("--no-onnx", is_flag=True, help="Skip the ONNX Runtime query encoders.")
+@click.option("--build-passages", default=None, type=click.IntRange(50, 1_000_000),
+              help="Size of the corpus of real sentences built from scratch for the build "
+                   "throughput [default: 5000, --quick: 100].")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write every figure to this JSON file.")
 def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: float | None,
-          workdir: Path | None, no_onnx: bool, json_out: Path | None) -> None:
+          workdir: Path | None, no_onnx: bool, build_passages: int | None,
+          json_out: Path | None) -> None:
     """Measure the bot against its model: encode floor, /api/ask latency and throughput over
     HTTP, search recall and speed, build throughput and memory, at several corpus sizes."""
     import tempfile
@@ -388,6 +392,7 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
     b = Bench(sorted(ns), workdir, quick=quick, workers=workers or os.cpu_count() or 1,
               clients=clients, seconds=seconds or (3.0 if quick else 20.0),
               memory_workers=(1, 2) if quick else (1, 4), onnx=not no_onnx and not quick,
+              build_passages=build_passages or (100 if quick else 5000),
               say=lambda msg: click.echo(msg, err=True))
     try:
         result = b.run()

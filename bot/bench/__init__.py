@@ -118,10 +118,12 @@ def bare_throughput(model: str, qs: list[str], processes: int, seconds: float,
 class Bench:
     def __init__(self, sizes: list[int], workdir: Path, quick: bool = False, workers: int = 2,
                  clients: int = 16, seconds: float = 20.0, memory_workers: tuple[int, int] = (1, 4),
-                 onnx: bool = True, say: Callable[[str], None] = print) -> None:
+                 onnx: bool = True, build_passages: int = 5000,
+                 say: Callable[[str], None] = print) -> None:
         self.sizes, self.workdir, self.quick = sizes, workdir, quick
         self.workers, self.clients, self.seconds = workers, clients, seconds
         self.memory_workers, self.onnx, self.say = memory_workers, onnx, say
+        self.build_passages = build_passages
         self.result: dict[str, Any] = {"machine": machine(), "sizes": [], "quick": quick,
                                        "workers": workers, "clients": clients, "seconds": seconds}
 
@@ -362,7 +364,7 @@ class Bench:
         self.floor()
         floor = self.result["floor"]
         self.say("build of a corpus of real sentences")
-        built = self.real_build(100 if self.quick else 1200)
+        built = self.real_build(self.build_passages)
         self.result["real_build"] = built
         self.say(f"real build: {built}")
         todo: list[int | None] = [None] + self.sizes
