@@ -154,3 +154,24 @@ def test_an_index_above_the_threshold_is_approximate_and_answers(tmp_path, corpu
     from bot.engine import Bot
     reply = Bot.open(tmp_path / "ix", fake_encoder).ask("HKEX Share Transfer Center exchanges")
     assert reply["citations"] or not reply["answered"]
+
+
+def test_best_sentences_of_all_candidates_at_once_match_one_passage_at_a_time():
+    """The gathered scoring picks, for every candidate passage, the same best sentence (the
+    first of equals) and score as scoring each passage's sentences on their own."""
+    from types import SimpleNamespace
+    from bot.retrieval import _best_sentences
+    rng = np.random.default_rng(3)
+    counts = rng.integers(1, 7, size=40)
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    vecs = rng.normal(size=(int(starts[-1]), 8)).astype(np.float32)
+    vecs[starts[5] + 1] = vecs[starts[5]]          # a tie inside one passage: the first wins
+    index = SimpleNamespace(sentence_start=starts, sentence_vectors=vecs)
+    q = vecs[starts[5]].copy()
+    rows = [0, 5, 6, 17, 39]
+    best, pos = _best_sentences(index, rows, q)
+    for r, b, p in zip(rows, best.tolist(), pos.tolist()):
+        sims = vecs[starts[r]:starts[r + 1]] @ q
+        assert p == int(np.argmax(sims)) and b == float(sims.max())
+    assert pos[1] == 0
+    assert _best_sentences(index, [], q)[0].shape == (0,)
