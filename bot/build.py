@@ -145,23 +145,24 @@ def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False)
 
 def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
           processes: bool = False) -> tuple[list[dict], list[Passage]]:
-    found: list[tuple[Path, str, bytes, dict | str | None]] = []   # None: to be parsed
+    # (path, doc id, cache key, bytes, parsed document or why not; None: still to be parsed)
+    found: list[tuple[Path, str, str, bytes, dict | str | None]] = []
     for path in corpus_files(corpus_dir):
+        doc_id = doc_id_for(path)
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            found.append((path, "", b"", f"{path.name}: cannot be read ({exc.strerror})"))
+            found.append((path, doc_id, "", b"", f"{path.name}: cannot be read ({exc.strerror})"))
             continue
-        key = document_key(doc_id_for(path), path.name, raw)
-        found.append((path, key, raw, cache.document(key) if cache and cache.reading else None))
-    parsed = iter(_parse_all([(raw, doc_id_for(path), path.name, path.suffix)
-                              for path, _, raw, got in found if got is None], processes))
+        key = document_key(doc_id, path.name, raw)
+        found.append((path, doc_id, key, raw, cache.document(key) if cache and cache.reading else None))
+    parsed = iter(_parse_all([(raw, doc_id, path.name, path.suffix)
+                              for path, doc_id, _, raw, got in found if got is None], processes))
     docs, passages = [], []
     seen: dict[str, str] = {}
-    for path, key, raw, got in found:
+    for path, doc_id, key, raw, got in found:
         fresh = got is None
         got = next(parsed) if fresh else got
-        doc_id = doc_id_for(path)
         if doc_id in seen:
             skipped.append((path.name, f"another file ({seen[doc_id]}) has the id {doc_id!r}"))
             continue
