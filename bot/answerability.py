@@ -9,11 +9,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import chinese
 from .corpus_index import CorpusIndex
 from .followup import names_in
 from .lexical import tokenize
 from .retrieval import Hit
-from .variants import fold_key
+from .variants import NOT_AFTER, NOT_BEFORE, fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
 FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch")
@@ -95,11 +96,12 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     text = " ".join(fold_key(p.text) for p in top)
     group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
     names = [n for name in names_in(question) for n in re.split(r"\s+and\s+", name)]
+    names += chinese.names_in(question)   # Chinese names the variants table knows
     missing = 0
     for name in names:
         key = fold_key(re.sub(r"’s|'s$", "", name))
         forms = next((f for f in group_forms if key in f), {key})
-        if not any(re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text) for f in forms):
+        if not any(re.search(NOT_BEFORE + re.escape(f) + NOT_AFTER, text) for f in forms):
             missing += 1
 
     kind = asked_type(question)
