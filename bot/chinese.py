@@ -38,10 +38,10 @@ def has_han(text: str) -> bool:
 
 
 def is_chinese(text: str) -> bool:
-    """Whether the text is written mainly in Chinese: at least as many Chinese characters as
-    Latin words ("John Lee 在重庆说了什么" is Chinese; "What did 李家超 say?" is English)."""
+    """Whether the text is written mainly in Chinese: at least two Chinese characters (about a
+    word) to a Latin word ("John Lee 在重庆说了什么" is Chinese; "What did 李家超 say?" English)."""
     han = len(HAN_CHAR.findall(text))
-    return han >= 2 and han >= len(LATIN_WORD.findall(text))
+    return han >= 2 and han >= 2 * len(LATIN_WORD.findall(text))
 
 
 @lru_cache(maxsize=2)
