@@ -120,10 +120,35 @@ def segment(text: str) -> str:
     return HAN_RUN.sub(lambda m: " " + " ".join(words(m.group(0))) + " ", text)
 
 
+LONG_SENTENCE = 300   # characters: a longer run is cut after its commas, or at this length
+COMMA = re.compile(r"(?<=[，、,：:])")
+
+
+def _bounded(sentence: str) -> list[str]:
+    """A sentence no longer than LONG_SENTENCE: pieces ending at a comma, or cut hard."""
+    if len(sentence) <= LONG_SENTENCE:
+        return [sentence]
+    pieces, current = [], ""
+    for part in COMMA.split(sentence):
+        while len(part) > LONG_SENTENCE:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(part[:LONG_SENTENCE])
+            part = part[LONG_SENTENCE:]
+        if len(current) + len(part) > LONG_SENTENCE:
+            pieces.append(current)
+            current = ""
+        current += part
+    return [p for p in (*pieces, current) if p.strip()]
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a Chinese paragraph, ended by 。！？； (or their half-width forms) and any
-    closing quotes after them; stripped, together they hold every character but spaces."""
-    return [s.strip() for s in SENTENCE.findall(paragraph) if s.strip()]
+    closing quotes after them, none longer than LONG_SENTENCE; stripped, together they hold
+    every character but spaces."""
+    return [p.strip() for s in SENTENCE.findall(paragraph) if s.strip()
+            for p in _bounded(s.strip()) if p.strip()]
 
 
 def has_sentence_ends(paragraph: str) -> bool:

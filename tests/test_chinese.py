@@ -90,6 +90,13 @@ def test_exclamation_question_semicolon_and_closing_quotes_end_sentences():
         ["支持上海企业赴港上市！", "双方签署协议；", "“交流是合作的基础。”", "龚正说。", "对吗？", "是的"]
 
 
+def test_a_chinese_sentence_without_full_stops_is_bounded():
+    run = "双方同意加强合作，" * 200 + "无" * 1000 + "。"
+    parts = split_sentences(run)
+    assert max(map(len, parts)) <= chinese.LONG_SENTENCE
+    assert "".join(parts) == run
+
+
 def test_chinese_passages_are_sized_by_characters(tmp_path):
     (tmp_path / "long.md").write_text(f"---\ntitle: 長文\n---\n{LONG_ZH}\n", encoding="utf-8")
     docs, _ = read_corpus(tmp_path)
