@@ -88,9 +88,12 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
         forms = [set(t) for t in tokenize(group["names"])]
         if any(f and f <= present for f in forms):
             present |= set().union(*forms)
+    # A name the texts write in another form only ("李家超" over English texts) weighs as the
+    # form of it the top passages hold, once per name.
+    held = sum(_held_weight(index, group, tokens, idf, present) for group in variant_groups)
     # A word found in no passage is at least as telling as the rarest word that is found.
-    weight = sum(idf.values()) + index.lexical.max_idf() * len(unknown)
-    coverage = sum(w for t, w in idf.items() if t in present) / weight if weight else 0.0
+    weight = sum(idf.values()) + index.lexical.max_idf() * len(unknown) + held
+    coverage = (sum(w for t, w in idf.items() if t in present) + held) / weight if weight else 0.0
 
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
@@ -110,6 +113,19 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     return Evidence(dense=max(h.dense for h in hits), sentence=max(h.sentence for h in hits),
                     coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
                     names_missing=missing / len(names) if names else 0.0, type_mismatch=mismatch)
+
+
+def _held_weight(index: CorpusIndex, group: dict[str, Any], tokens: Sequence[str],
+                 idf: dict[str, float], present: set[str]) -> float:
+    """The IDF of the group's form in the passages when the question names it only in words
+    found nowhere in the texts; 0 otherwise."""
+    forms = [set(t) for t in tokenize(group["names"])]
+    if not any(t not in idf and any(t in f for f in forms) for t in tokens):
+        return 0.0
+    if any(f and f <= set(tokens) and all(t in idf for t in f) for f in forms):
+        return 0.0   # the question also names it in the texts' own words
+    held = [index.lexical.idf(sorted(f)) for f in forms if f and f <= present]
+    return max((sum(w.values()) / max(len(w), 1) for w in held if w), default=0.0)
 
 
 @lru_cache(maxsize=4)

@@ -174,6 +174,13 @@ def test_the_names_check_finds_a_chinese_name_through_its_group(bot):
     assert evidence(bot.index, hits, "習近平簽署了什麼？", []).names_missing == 1.0
 
 
+def test_a_name_asked_in_chinese_weighs_as_its_english_form_in_the_passages(bot):
+    ev, hits = bot.evidence_for("港交所是什么？")
+    assert "HKEX" in bot.index.passages[hits[0].idx].text
+    english, _ = bot.evidence_for("What is HKEX?")
+    assert ev.coverage > 0.3 and english.coverage > 0.3
+
+
 # Follow-ups
 
 @pytest.mark.parametrize("question,history,must,must_not", [
