@@ -9,11 +9,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import chinese
 from .corpus_index import CorpusIndex
 from .followup import names_in
 from .lexical import tokenize
 from .retrieval import Hit
-from .variants import fold_key
+from .variants import NOT_AFTER, NOT_BEFORE, fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
 FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch")
@@ -87,19 +88,23 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
         forms = [set(t) for t in tokenize(group["names"])]
         if any(f and f <= present for f in forms):
             present |= set().union(*forms)
+    # A name the texts write in another form only ("李家超" over English texts) weighs as the
+    # form of it the top passages hold, once per name.
+    held = sum(_held_weight(index, group, tokens, idf, present) for group in variant_groups)
     # A word found in no passage is at least as telling as the rarest word that is found.
-    weight = sum(idf.values()) + index.lexical.max_idf() * len(unknown)
-    coverage = sum(w for t, w in idf.items() if t in present) / weight if weight else 0.0
+    weight = sum(idf.values()) + index.lexical.max_idf() * len(unknown) + held
+    coverage = (sum(w for t, w in idf.items() if t in present) + held) / weight if weight else 0.0
 
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
     group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
     names = [n for name in names_in(question) for n in re.split(r"\s+and\s+", name)]
+    names += chinese.names_in(question)   # Chinese names the variants table knows
     missing = 0
     for name in names:
         key = fold_key(re.sub(r"’s|'s$", "", name))
         forms = next((f for f in group_forms if key in f), {key})
-        if not any(re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text) for f in forms):
+        if not any(re.search(NOT_BEFORE + re.escape(f) + NOT_AFTER, text) for f in forms):
             missing += 1
 
     kind = asked_type(question)
@@ -108,6 +113,19 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     return Evidence(dense=max(h.dense for h in hits), sentence=max(h.sentence for h in hits),
                     coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
                     names_missing=missing / len(names) if names else 0.0, type_mismatch=mismatch)
+
+
+def _held_weight(index: CorpusIndex, group: dict[str, Any], tokens: Sequence[str],
+                 idf: dict[str, float], present: set[str]) -> float:
+    """The IDF of the group's form in the passages when the question names it only in words
+    found nowhere in the texts; 0 otherwise."""
+    forms = [set(t) for t in tokenize(group["names"])]
+    if not any(t not in idf and any(t in f for f in forms) for t in tokens):
+        return 0.0
+    if any(f and f <= set(tokens) and all(t in idf for t in f) for f in forms):
+        return 0.0   # the question also names it in the texts' own words
+    held = [index.lexical.idf(sorted(f)) for f in forms if f and f <= present]
+    return max((sum(w.values()) / max(len(w), 1) for w in held if w), default=0.0)
 
 
 @lru_cache(maxsize=4)

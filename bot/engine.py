@@ -11,6 +11,7 @@ import numpy as np
 
 from .answerability import Evidence, evidence, load_model, probability
 from .answering import compose
+from .chinese import no_answer
 from .corpus_index import CorpusIndex, open_index, open_version
 from .encoder import Encoder, probe_vector
 from .followup import resolve
@@ -84,7 +85,7 @@ class Bot:
         ev = evidence(self.index, hits, standalone, groups)
         p = probability(ev, self.model)
         reply: dict[str, Any] = {"answered": bool(hits) and p >= self.model["threshold"],
-                                 "answer": NO_ANSWER, "citations": [], "query": query,
+                                 "answer": no_answer(question, NO_ANSWER), "citations": [], "query": query,
                                  "confidence": round(p, 3)}
         if reply["answered"] or (always_cite and hits):
             reply["answer"], reply["citations"] = compose(self.index, hits, vector, query)

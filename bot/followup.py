@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from . import chinese
 from .lexical import stopwords
 
 PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it", "its",
@@ -57,6 +58,8 @@ def names_in(text: str) -> list[str]:
 
 
 def needs_context(question: str) -> bool:
+    if chinese.is_chinese(question):
+        return chinese.refers_back(question)
     words = _words(question)
     if ELLIPSIS.search(question):
         return True
@@ -76,7 +79,9 @@ def resolve(question: str, history: Sequence[str], answer: str = "") -> str:
     context = resolve(history[-1], history[:-1])
     if answer:
         context += " " + " ".join(names_in(answer.split(" [")[0])[:3])
-    if ELLIPSIS.search(question):
+    if chinese.is_chinese(question):
+        carried = _carried_chinese(question, context)
+    elif ELLIPSIS.search(question):
         # "And what about youth development?" keeps the subject (names), not the old topic.
         carried = [n for n in names_in(context) if n.lower() not in question.lower()]
     else:
@@ -87,3 +92,14 @@ def resolve(question: str, history: Sequence[str], answer: str = "") -> str:
     if not carried:
         return question
     return f"{question.rstrip()} ({', '.join(carried)})"
+
+
+def _carried_chinese(question: str, context: str) -> list[str]:
+    """What a Chinese follow-up carries: the earlier turn's names (English or Chinese ones the
+    variants table knows); without names, its Chinese words, unless the follow-up changes the
+    topic (那…呢), which keeps nothing of the old one."""
+    carried = names_in(context) + chinese.names_in(context)
+    if not carried and not chinese.is_ellipsis(question):
+        carried = chinese.content_words(context)
+    asked = chinese.fold_same_length(question.lower())
+    return [c for c in carried if chinese.fold_same_length(c.lower()) not in asked]

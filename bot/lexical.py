@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from . import chinese
 from .errors import IndexUnavailable
 
 # Question words carry no topic; bm25s's English list keeps them.
@@ -47,14 +48,16 @@ IRREGULAR_RE = re.compile(r"\b(" + "|".join(IRREGULAR) + r")\b", re.I)
 def fold_spelling(text: str) -> str:
     for pattern, repl in SPELLING:
         text = pattern.sub(repl, text)
-    return IRREGULAR_RE.sub(lambda m: IRREGULAR[m.group(1).lower()], text)
+    # Chinese runs become their (Simplified-folded) words: texts and questions alike.
+    return chinese.segment(IRREGULAR_RE.sub(lambda m: IRREGULAR[m.group(1).lower()], text))
 
 
 def _prepare(texts: Sequence[str]) -> list[str]:
     return [fold_spelling(t) for t in texts]
 
 
-TOKEN = re.compile(r"(?u)\b\w\w+\b")   # bm25s's token pattern
+# bm25s's token pattern, and single Chinese characters (the pieces of names jieba does not know).
+TOKEN = re.compile(r"(?u)\b\w\w+\b|[" + chinese.HAN + "]")
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +112,7 @@ class LexicalIndex:
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
         retriever = bm25s.BM25()
         retriever.index(bm25s.tokenize(_prepare(texts), stopwords=stopwords(), stemmer=_stemmer(),
-                                       show_progress=False), show_progress=False)
+                                       token_pattern=TOKEN.pattern, show_progress=False), show_progress=False)
         return cls(retriever)
 
     @property

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import pysbd
 
+from . import chinese
 from .texts import Document
 
 CONTEXT_WORDS = 25
@@ -61,11 +62,13 @@ def _clauses(sentence: str) -> list[str]:
 
 def split_sentences(paragraph: str) -> list[str]:
     """Sentences of a paragraph, stripped; together they hold every word of it."""
+    if chinese.has_sentence_ends(paragraph):
+        return [c for s in chinese.split_sentences(paragraph) for c in _clauses(s)]
     return [c for s in _segmenter().segment(paragraph) if s.strip() for c in _clauses(s.strip())]
 
 
-def _words(text: str) -> int:
-    return len(text.split())
+def _words(text: str) -> float:
+    return chinese.size_in_words(text)   # whitespace words; Chinese counted by characters
 
 
 def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:

@@ -8,12 +8,14 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
+from . import chinese
 from .errors import DocumentError
 from .passages import Passage
 
 VARIANTS_FILE = "variants.yaml"
 TYPES = {"person", "place", "organisation", "term"}
 MAX_ALTERNATIVES = 4
+MAX_CHINESE = 2       # Chinese forms added besides them (when the texts hold Chinese ones)
 COMMON_SHARE = 0.2   # a name in more passages than this already finds them; expanding it adds noise
 
 # "the Secretary for Commerce and Economic Development, Mr Algernon Yau" and
@@ -37,7 +39,13 @@ def _fold(text: str) -> str:
     if len(low) != len(text):
         # A few letters lower-case to two characters (İ); those keep their case.
         low = "".join(c if len(c) == 1 else ch for ch, c in ((ch, ch.lower()) for ch in text))
-    return low.translate(_FOLD)
+    return chinese.fold_same_length(low.translate(_FOLD))   # Traditional -> Simplified
+
+
+# A name's edges: no letter or digit may touch it, but a Chinese character may (Chinese text
+# has no spaces between words: "李家超在重庆", "John Lee在重庆").
+NOT_BEFORE = rf"(?<![^\W{chinese.HAN}])"
+NOT_AFTER = rf"(?![^\W{chinese.HAN}])"
 
 
 def _key(text: str) -> str:
@@ -122,7 +130,7 @@ def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[di
     for group in groups:
         group["in_corpus"] = {}
         for name in group["names"]:
-            pattern = re.compile(rf"(?<!\w){re.escape(_key(name))}(?!\w)")
+            pattern = re.compile(NOT_BEFORE + re.escape(_key(name)) + NOT_AFTER)
             hits = [i for i, t in enumerate(texts) if pattern.search(t)]
             if hits:
                 group["in_corpus"][name] = {"passages": len(hits),
@@ -140,9 +148,10 @@ class Expander:
             for name in group["names"]:
                 self._by_form.setdefault(_key(name), i)
         forms = sorted(self._by_form, key=len, reverse=True)
-        self._pattern = (re.compile(r"(?<!\w)(" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
-                                                          for f in forms) + r")(?!\w)")
+        self._pattern = (re.compile(NOT_BEFORE + "(" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
+                                                               for f in forms) + ")" + NOT_AFTER)
                          if forms else None)
+        chinese.register_names(self._by_form)   # follow-ups in Chinese carry these names
 
     def expand(self, question: str) -> tuple[str, list[dict[str, Any]]]:
         """(question with alternatives in brackets after each name, the groups matched)."""
@@ -164,7 +173,11 @@ class Expander:
             covered = set().union(*(c["ids"] for c in said.values()))
             alts = [n for n, c in found.items() if _key(n) not in mentioned
                     and _key(n) not in _key(question)
-                    and (c["ids"] is None or set(c["ids"]) - covered)][:MAX_ALTERNATIVES]
+                    and (c["ids"] is None or set(c["ids"]) - covered)]
+            # Chinese forms have their own quota (Chinese passages are found by them, whatever
+            # the English forms are); 陳國基 and 陈国基 fold to one form: one of them is enough.
+            han = list({_key(n): n for n in reversed(alts) if chinese.has_han(n)}.values())[::-1]
+            alts = [n for n in alts if not chinese.has_han(n)][:MAX_ALTERNATIVES] + han[:MAX_CHINESE]
             if not alts:
                 continue
             used.append(group)
