@@ -244,7 +244,10 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
             "version": version,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "model": {"name": encoder.name, "dimension": encoder.dimension, "probe": probe,
-                      "precision": getattr(encoder, "precision", "fp32")},
+                      "precision": getattr(encoder, "precision", "fp32"),
+                      # The probe is embedded with both prompts, so other prompts are refused.
+                      "prompts": getattr(encoder, "prompts", {}),
+                      "checksum": getattr(encoder, "checksum", None)},
             "index_type": built.vectors.kind,
             "vector_index": built.vectors.info,
             "libraries": _versions(),

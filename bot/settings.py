@@ -33,7 +33,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CORPUS_DIR", "corpus", "Folder of source texts (.txt, .md)."),
     Setting("INDEX_DIR", "index", "Folder where built indexes live."),
     Setting("MODEL", None, "Embedding model: a sentence-transformers folder or hub name "
+            "or multilingual-e5-small (the folder `accord model install` made) "
             "[default: the packaged all-MiniLM-L6-v2]."),
+    Setting("MODEL_HOME", None, "Where `accord model install` puts converted models, once per "
+            "machine [default: ~/.cache/accord/models]."),
     Setting("HOST", "127.0.0.1", "Address `accord serve` binds."),
     Setting("PORT", 8000, "Port `accord serve` binds.", env="PORT"),
     Setting("WORKERS", 2, "Gunicorn worker processes for `accord serve`."),

