@@ -126,9 +126,11 @@ def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
     """One document read and split ({"meta", "passages"}), or why it cannot be."""
     try:
         doc = parse_document(raw, doc_id, name=name, suffix=suffix)
+        return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
     except DocumentError as exc:
         return str(exc)
-    return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+    except Exception as exc:   # one hostile file is skipped, never the whole build
+        return f"{name}: cannot be split into passages ({type(exc).__name__}: {str(exc)[:300]})"
 
 
 def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False) -> list[dict | str]:
