@@ -143,7 +143,8 @@ def split_document(doc: Document, max_words: int = MAX_WORDS,
     for block in doc.blocks:
         if block.heading:
             emit()
-            section = block.text
+            # Every passage of the section carries its heading: a long one is cut like a title.
+            section = _bounded(block.text, int(resolve("MAX_META_CHARS")))[0]
             continue
         sentences = split_sentences(block.text)
         words_in_chunk = sum(_words(s) for para in chunk for s in para)

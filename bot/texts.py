@@ -162,7 +162,7 @@ def _check_size(raw: bytes | str, name: str) -> None:
     size = len(raw) if isinstance(raw, bytes) else (
         len(raw) if len(raw) * 4 <= limit else len(raw.encode("utf-8", "surrogatepass")))
     if size > limit:
-        raise DocumentError(f"{name}: the file is {size:,} bytes, more than the {limit:,} allowed "
+        raise DocumentError(f"{name}: the file is {size:,} bytes, larger than the {limit:,} bytes allowed "
                             "(ACCORD_MAX_DOCUMENT_BYTES)")
 
 
@@ -215,11 +215,21 @@ def read_document(path: Path) -> Document:
     if path.suffix.lower() not in SUFFIXES:
         raise DocumentError(f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
                             f"use one of {', '.join(SUFFIXES)}")
+    return parse_document(read_bytes(path), doc_id_for(path), name=path.name, suffix=path.suffix)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A source file's bytes; one over the size bound is refused before it is read."""
+    limit = int(resolve("MAX_DOCUMENT_BYTES"))
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
     except OSError as exc:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror})") from None
-    return parse_document(raw, doc_id_for(path), name=path.name, suffix=path.suffix)
+    if len(raw) > limit:
+        raise DocumentError(f"{path.name}: the file is larger than the {limit:,} bytes allowed "
+                            "(ACCORD_MAX_DOCUMENT_BYTES)")
+    return raw
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

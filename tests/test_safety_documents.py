@@ -164,7 +164,7 @@ def _timed(work, *args):
 
 def test_one_tag_with_100k_attributes_parses_in_bounded_time():
     # Before: 179 s (libxml2 compares each attribute with every earlier one).
-    attrs = " ".join(f'a{i}="x"' for i in range(100_000))
+    attrs = " ".join(f"a{i}=x" for i in range(100_000))
     html = f"<html><body><div {attrs}><article><p>{BODY * 3}</p></article></div></body></html>"
     doc, seconds = _timed(parse_document, html.encode(), "attrs", "attrs.html", ".html")
     assert "green bond" in doc.blocks[0].text and seconds < 10
@@ -175,11 +175,18 @@ def test_one_tag_with_100k_attributes_parses_in_bounded_time():
     "a" + " \t" * 100_000 + "b",
     "# a" + " " * 200_000 + "b",               # heading with a long run: cubic before
     "a" + " (" * 100_000 + "b",                # '(end)' marker search
-    "\n\n".join(f"part{i} of a broken sentence and" for i in range(20_000)),   # rejoined parts
 ])
 def test_cleaning_pathological_text_is_linear(line):
     doc, seconds = _timed(parse_document, line.encode(), "odd")
     assert doc.blocks and seconds < 10   # before: minutes (quadratic or cubic)
+
+
+def test_rejoining_many_broken_paragraphs_is_linear():
+    from bot.cleaning import Block, _join_broken
+
+    parts = [Block(f"part{i} of a sentence broken across paragraphs and") for i in range(200_000)]
+    joined, seconds = _timed(_join_broken, parts)
+    assert len(joined) == 1 and seconds < 5   # before: one growing string copied per part
 
 
 def _random_words(n: int, seed: int = 1) -> str:
@@ -212,6 +219,14 @@ def test_splitting_time_grows_linearly():
     assert t_large < 3.5 * t_small + 0.5 and t_large < 10
 
 
+def test_a_huge_heading_is_cut_in_every_passage_of_its_section():
+    body = "".join(f"Trade rose {i} percent in year {i} of the agreement.\n\n" for i in range(80))
+    doc = parse_document(("# " + "Heading " * 50_000 + "\n\n" + body).encode(), "doc")
+    passages = split_document(doc)
+    assert len(passages) > 1
+    assert all(0 < len(p.section) <= resolve("MAX_META_CHARS") for p in passages)
+
+
 def test_text_without_spaces_is_cut_at_a_character_bound():
     text = "合作" * 30_000   # no spaces, no punctuation
     sentences = split_sentences(text)
@@ -225,7 +240,9 @@ def test_a_document_larger_than_the_bound_is_skipped_by_name(corpus_dir, tmp_pat
     (corpus_dir / "huge.txt").write_text("A sentence about trade. " * 1000)
     report = build_index(corpus_dir, tmp_path / "index", fake_encoder)
     [(name, reason)] = report.skipped
-    assert name == "huge.txt" and "more than the 10,000 allowed" in reason
+    assert name == "huge.txt" and "10,000 bytes allowed" in reason
+    with pytest.raises(DocumentError, match="10,000 bytes allowed"):   # what an upload is told
+        parse_document(("A sentence about trade. " * 1000).encode(), "huge", name="huge.txt")
 
 
 def test_the_real_corpus_passages_do_not_change():
