@@ -29,7 +29,7 @@ from .lexical import LexicalIndex
 from .passages import Passage, split_document
 from .store import (CURRENT, new_version_name, publish, read_manifest, staging_dir,
                     verify, write_manifest)
-from .texts import corpus_files, doc_id_for, parse_document
+from .texts import corpus_files, doc_id_for, parse_document, read_bytes
 from .variants import VARIANTS_FILE, load_table, prepare
 from .vectors import VectorIndex
 
@@ -126,9 +126,11 @@ def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
     """One document read and split ({"meta", "passages"}), or why it cannot be."""
     try:
         doc = parse_document(raw, doc_id, name=name, suffix=suffix)
+        return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
     except DocumentError as exc:
         return str(exc)
-    return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+    except Exception as exc:   # one hostile file is skipped, never the whole build
+        return f"{name}: cannot be split into passages ({type(exc).__name__}: {str(exc)[:300]})"
 
 
 def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False) -> list[dict | str]:
@@ -150,9 +152,9 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
     for path in corpus_files(corpus_dir):
         doc_id = doc_id_for(path)
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            found.append((path, doc_id, "", b"", f"{path.name}: cannot be read ({exc.strerror})"))
+            raw = read_bytes(path)
+        except DocumentError as exc:   # unreadable, or too large to read at all
+            found.append((path, doc_id, "", b"", str(exc)))
             continue
         key = document_key(doc_id, path.name, raw)
         found.append((path, doc_id, key, raw, cache.document(key) if cache and cache.reading else None))

@@ -21,16 +21,18 @@ FURNITURE = re.compile(
     re.IGNORECASE,
 )
 MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
-HEADING_MARK = re.compile(r"^(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
+HEADING_MARK = re.compile(r"^(#{1,6})(?:\s+(.*?))?\s*#*\s*$")   # the rule; _heading runs it
 RULE = re.compile(r"^[-_*=~\s]{3,}$")
 HASHTAGS = re.compile(r"^(#[^\s#]+\s*){1,}$")
 BREADCRUMB = re.compile(r"^(home|首页)\s*(»|>|/|›)", re.IGNORECASE)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 DATELINE = re.compile(r"^date\s+\d{4}-\d{2}-\d{2}\s+", re.IGNORECASE)
-PHOTO_CREDIT = re.compile(r"(?<=[.!?”\"])\s*Photo(?:graph)?s? by [^\n]{1,80}?/\s*[\w ]{1,40}$")
-END_MARK = re.compile(r"\s*\((over|end)\)\s*$", re.IGNORECASE)
+PHOTO_CREDIT = re.compile(r"(?<=[.!?”\"])\s*+Photo(?:graph)?s? by [^\n]{1,80}?/\s*[\w ]{1,40}$")
+END_MARK = re.compile(r"(?<!\s)\s*+\((over|end)\)\s*$", re.IGNORECASE)
 BULLET = re.compile(r"^([-*+•]|\d{1,2}[.)])\s+")
-SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])(?=\s|$)")
+# (?<!\s) and the possessive \s++: a whitespace run is tried once from its start, not from
+# each of its characters (a line of 10,000 spaces took seconds).
+SPACE_BEFORE_PUNCT = re.compile(r"(?<!\s)\s++([.,;:!?])(?=\s|$)")
 TERMINAL = tuple('.!?:;"”’)')
 SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "cum", "for", "from", "in", "of", "on", "or",
                "the", "to", "with", "vs"}
@@ -55,6 +57,22 @@ def _looks_like_heading(text: str) -> bool:
         return False
     content = [w for w in words if w.lower().strip(",") not in SMALL_WORDS]
     return all(w[0].isupper() or w[0].isdigit() for w in content)
+
+
+def _heading(line: str) -> str | None:
+    """The text of a Markdown heading line (HEADING_MARK's group 2), or None if it is not one.
+
+    Done with string methods: the regex's lazy text and two adjacent whitespace runs took
+    cubic time on a '# a' line with a long run of spaces (10,000 spaces: minutes)."""
+    rest = line.lstrip("#")
+    hashes = len(line) - len(rest)
+    if not hashes:
+        return None
+    if hashes > 6 or not rest or rest[0] == "#":
+        return "" if not rest.replace("#", "").strip() else None
+    if not rest[0].isspace():
+        return None   # '#tag', not a heading
+    return rest.strip().rstrip("#").rstrip()
 
 
 def _tidy(line: str) -> str:
@@ -89,10 +107,10 @@ def clean(text: str, title: str = "") -> list[Block]:
         if (FURNITURE.match(line) or RULE.match(line) or HASHTAGS.match(line)
                 or BREADCRUMB.match(line) or TIMESTAMP.match(line)):
             continue
-        mark = HEADING_MARK.match(line)
-        if mark:
+        marked = _heading(line)
+        if marked is not None:
             flush()
-            heading = _tidy(mark.group(2) or "")
+            heading = _tidy(marked)
             if heading and not _is_title(heading, title_key):
                 blocks.append(Block(heading, heading=True))
             continue
@@ -107,15 +125,16 @@ def clean(text: str, title: str = "") -> list[Block]:
 
 def _join_broken(blocks: list[Block]) -> list[Block]:
     """Rejoin a paragraph split mid-sentence ('support the docking and' / 'establishment of')."""
-    out: list[Block] = []
+    # Parts are gathered and joined once: joining a string per part was quadratic.
+    groups: list[list[Block]] = []
     for block in blocks:
-        prev = out[-1] if out else None
+        prev = groups[-1][-1] if groups else None
         if (prev and not prev.heading and not block.heading and not prev.text.endswith(TERMINAL)
                 and block.text[:1].islower()):
-            out[-1] = Block(prev.text + " " + block.text)
+            groups[-1].append(block)
         else:
-            out.append(block)
-    return out
+            groups.append([block])
+    return [g[0] if len(g) == 1 else Block(" ".join(b.text for b in g)) for g in groups]
 
 
 def _mark_bare_headings(blocks: list[Block]) -> list[Block]:

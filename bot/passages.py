@@ -8,6 +8,7 @@ from functools import lru_cache
 import pysbd
 
 from . import chinese
+from .settings import resolve
 from .texts import Document
 
 CONTEXT_WORDS = 25
@@ -60,19 +61,67 @@ def _clauses(sentence: str) -> list[str]:
     return [p for p in parts if p]
 
 
+# pysbd's time grows with the square of the text it is given (a 240 KB run of words: 17 s), so
+# a paragraph longer than this is handed to it in windows cut after a sentence end. Every
+# paragraph of the real corpus is shorter (the longest is 3,589 characters).
+SEGMENT_WINDOW = 5000
+SENTENCE_END = re.compile(r"[.!?]['\"”’)\]]*\s+|[。！？]['\"”’)\]」』]*\s*")
+
+
+def _windows(paragraph: str, size: int = SEGMENT_WINDOW) -> list[str]:
+    """The paragraph in pieces of at most `size` characters, cut after a sentence end when one
+    lies in the second half of the piece, else at a space, else at the size."""
+    pieces, start = [], 0
+    while len(paragraph) - start > size:
+        window = paragraph[start:start + size]
+        cut = 0
+        for match in SENTENCE_END.finditer(window, size // 2):
+            cut = match.end()
+        if not cut:
+            space = window.rfind(" ", size // 2)
+            cut = space + 1 if space > 0 else size
+        pieces.append(paragraph[start:start + cut])
+        start += cut
+    pieces.append(paragraph[start:])
+    return pieces
+
+
+def _bounded(sentence: str, limit: int) -> list[str]:
+    """A sentence longer than `limit` characters in pieces cut at the last space before the
+    limit (for text without spaces, such as Chinese, at the limit itself)."""
+    pieces = []
+    while len(sentence) > limit:
+        space = sentence.rfind(" ", limit // 2, limit + 1)
+        cut = space if space > 0 else limit
+        pieces.append(sentence[:cut].rstrip())
+        sentence = sentence[cut:].lstrip()
+    if sentence:
+        pieces.append(sentence)
+    return pieces
+
+
 def split_sentences(paragraph: str) -> list[str]:
-    """Sentences of a paragraph, stripped; together they hold every word of it."""
+    """Sentences of a paragraph, stripped and at most MAX_SENTENCE_CHARS long; together they
+    hold every word of it."""
+    limit = int(resolve("MAX_SENTENCE_CHARS"))
     if chinese.has_sentence_ends(paragraph):
-        return [c for s in chinese.split_sentences(paragraph) for c in _clauses(s)]
-    return [c for s in _segmenter().segment(paragraph) if s.strip() for c in _clauses(s.strip())]
+        return [b for s in chinese.split_sentences(paragraph) for c in _clauses(s)
+                for b in _bounded(c, limit)]
+    return [b for window in _windows(paragraph) for s in _segmenter().segment(window)
+            if s.strip() for c in _clauses(s.strip()) for b in _bounded(c, limit)]
 
 
 def _words(text: str) -> float:
     return chinese.size_in_words(text)   # whitespace words; Chinese counted by characters
 
 
-def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
-    """Passages of whole sentences, never spanning two sections, ids `doc_id#n` in reading order."""
+def split_document(doc: Document, max_words: int = MAX_WORDS,
+                   max_chars: int | None = None) -> list[Passage]:
+    """Passages of whole sentences, never spanning two sections, ids `doc_id#n` in reading order;
+    at most `max_words` words and `max_chars` characters (MAX_PASSAGE_CHARS) unless one
+    sentence is longer (sentences are bounded by MAX_SENTENCE_CHARS)."""
+    if max_chars is None:
+        max_chars = int(resolve("MAX_PASSAGE_CHARS"))
     passages: list[Passage] = []
     section = ""
     chunk: list[list[str]] = []   # paragraphs of sentences waiting to become a passage
@@ -98,26 +147,33 @@ def split_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
     for block in doc.blocks:
         if block.heading:
             emit()
-            section = block.text
+            # Every passage of the section carries its heading: a long one is cut like a title.
+            section = _bounded(block.text, int(resolve("MAX_META_CHARS")))[0]
             continue
         sentences = split_sentences(block.text)
         words_in_chunk = sum(_words(s) for para in chunk for s in para)
+        chars_in_chunk = sum(len(s) + 2 for para in chunk for s in para)
         para_words = sum(_words(s) for s in sentences)
-        if chunk and words_in_chunk + para_words > max_words:
+        para_chars = sum(len(s) + 2 for s in sentences)
+        if chunk and (words_in_chunk + para_words > max_words
+                      or chars_in_chunk + para_chars > max_chars):
             emit()
-            words_in_chunk = 0
+            words_in_chunk = chars_in_chunk = 0
         if not chunk:
             state["context"] = ""
         chunk.append([])
         for sent in sentences:
             n = _words(sent)
-            if words_in_chunk and words_in_chunk + n > max_words:
+            # A separator counts as 2 characters: the bound holds whatever joins the sentences.
+            if words_in_chunk and (words_in_chunk + n > max_words
+                                   or chars_in_chunk + len(sent) > max_chars):
                 emit()
                 chunk.append([])
-                words_in_chunk = 0
+                words_in_chunk = chars_in_chunk = 0
                 state["context"] = sentences[0]
             chunk[-1].append(sent)
             words_in_chunk += n
+            chars_in_chunk += len(sent) + 2
     emit()
     return passages
 

@@ -73,6 +73,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REQUIRE_INDEX", True, "Refuse to start without a usable index (false: serve 503 "
             "until one is built)."),
     Setting("LOG_LEVEL", "INFO", "Level of the JSON log lines written to stderr."),
+    Setting("MAX_DOCUMENT_BYTES", 1024 * 1024, "Largest source file in bytes; a larger one is "
+            "skipped by builds and refused by the admin API."),
+    Setting("MAX_FRONT_MATTER_BYTES", 4096, "Largest front matter (the YAML between the '---' lines) "
+            "in bytes; YAML anchors and aliases are refused whatever the size."),
+    Setting("MAX_META_CHARS", 300, "Longest title, source or date in characters: longer in front "
+            "matter is an error naming the field; taken from an HTML page or a heading, it is cut."),
+    Setting("MAX_SENTENCE_CHARS", 1000, "Longest sentence in characters; a longer run is cut at a "
+            "word boundary (at a character for text without spaces)."),
+    Setting("MAX_PASSAGE_CHARS", 2000, "Longest passage in characters (passages also stop at 160 "
+            "words); a citation shows at most this much text."),
+    Setting("MAX_HTML_ATTRIBUTES", 64, "Attributes kept per HTML tag before the page is parsed; the "
+            "rest are dropped (parsing costs grow with their square)."),
 )
 
 BY_KEY = {s.key: s for s in SETTINGS}
