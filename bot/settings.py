@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_TOKEN", None, "Bearer token for /metrics [unset: /metrics is closed]."),
     Setting("FEEDBACK_DB", None, "SQLite file for unanswered questions and feedback "
             "[default: feedback.sqlite3 in the instance folder]."),
+    Setting("FEEDBACK_MAX_BYTES", 64 * 1024 * 1024, "Bytes of text the feedback database keeps "
+            "(issued answers half, feedback and unanswered questions a quarter each; the oldest "
+            "rows go first)."),
     Setting("STORE_QUESTIONS", True, "Keep the text of questions and feedback comments "
             "(false: only counts, ratings and the bot's own answers are stored)."),
     Setting("REQUIRE_INDEX", True, "Refuse to start without a usable index (false: serve 503 "

@@ -63,7 +63,7 @@ def _count(key: str, value: Any) -> int:
 def normalize(app: Flask) -> None:
     """Settings that may arrive as strings from the environment, as the types the app uses:
     sizes as ints (Flask compares them with the body size), origins as a list, limits checked."""
-    for key in ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_LENGTH"):
+    for key in ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_LENGTH", "FEEDBACK_MAX_BYTES"):
         app.config[key] = _positive_int(key, app.config.get(key))
     app.config["ALLOWED_ORIGINS"] = _origins(app.config.get("ALLOWED_ORIGINS"))
     for key in ("ADMIN_TOKEN", "METRICS_TOKEN"):
