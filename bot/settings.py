@@ -96,6 +96,33 @@ def defaults() -> dict[str, Any]:
     return values
 
 
+def from_text(setting: Setting, text: str) -> Any:
+    """A setting from the text of its environment variable, typed by its default: yes/no words
+    for a bool, a whole number for an int, and anything else verbatim (never JSON-decoded, so
+    a token `1e999` or `null` stays that text)."""
+    if isinstance(setting.default, bool):
+        try:
+            return to_bool(text)
+        except ValueError as exc:
+            raise ValueError(f"{setting.envvar}: {exc}") from None
+    if isinstance(setting.default, int):
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError(f"{setting.envvar} must be a whole number, not {text!r}") from None
+    return text
+
+
+def from_environment() -> dict[str, Any]:
+    """Every ACCORD_* setting of the table that is set (and not empty) in the environment."""
+    values = {}
+    for setting in SETTINGS:
+        text = os.environ.get(setting.envvar)
+        if setting.envvar.startswith(ENV_PREFIX) and text not in (None, ""):
+            values[setting.key] = from_text(setting, text)
+    return values
+
+
 def resolve(key: str, value: Any = None) -> Any:
     """A setting's value: the given one, else its environment variable, else its default."""
     if value not in (None, ""):
@@ -103,7 +130,5 @@ def resolve(key: str, value: Any = None) -> Any:
     setting = BY_KEY[key]
     env = os.environ.get(setting.envvar)
     if env not in (None, ""):
-        if isinstance(setting.default, bool):
-            return to_bool(env)
-        return type(setting.default)(env) if isinstance(setting.default, int) else env
+        return from_text(setting, env)
     return defaults()[key] if key == "MODEL" else setting.default

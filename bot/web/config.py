@@ -9,7 +9,7 @@ from ..settings import to_bool
 
 
 def _origins(value: Any) -> list[str]:
-    # from_prefixed_env JSON-decodes when it can, so a list may arrive as well as "a,b".
+    # A list may come from test_config, a string "a,b" from the environment.
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else list(value)
