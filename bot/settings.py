@@ -50,7 +50,8 @@ SETTINGS: tuple[Setting, ...] = (
             "[default: ~/.cache/accord/onnx]."),
     Setting("QUERY_CACHE", 1024, "Question embeddings kept per process (LRU); 0 turns it off."),
     Setting("ADMIN_TOKEN", None, "Bearer token for the admin endpoints [unset: closed]."),
-    Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin."),
+    Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin, "
+            "matched exactly; https://*.example.org allows the subdomains of example.org."),
     Setting("RATE_LIMIT", "60/minute", "Per-client limit on /api/ask (flask-limiter notation)."),
     Setting("FEEDBACK_RATE_LIMIT", "30/minute", "Per-client limit on /api/feedback."),
     Setting("ADMIN_RATE_LIMIT", "10/minute", "Per-client limit on the admin endpoints, "

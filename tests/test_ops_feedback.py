@@ -198,7 +198,8 @@ def test_feedback_for_an_answer_id_the_server_never_gave_is_refused(make_app, db
     forged = {"answer_id": "0123456789abcdef0123456789abcdef", "rating": "down",
               "answer": "FORGED answer", "passage_ids": ["made-up#1"]}
     reply = client.post("/api/feedback", json=forged)
-    assert reply.status_code == 400
+    assert reply.status_code == 404
+    assert reply.get_json()["error"]["code"] == "not_found"
     assert "answer_id" in reply.get_json()["error"]["message"]
     assert table(db, "feedback") == []
     out = CliRunner().invoke(cli, ["report", "--db", str(db)])
@@ -231,7 +232,7 @@ def test_an_answer_id_works_across_workers_and_restarts_until_it_expires(make_ap
         conn.execute("UPDATE answers SET at = '2000-01-01T00:00:00+00:00' WHERE answer_id = ?",
                      (old["answer_id"],))
     late = other.post("/api/feedback", json={"answer_id": old["answer_id"], "rating": "up"})
-    assert late.status_code == 400
+    assert late.status_code == 404
 
 
 def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(tmp_path):

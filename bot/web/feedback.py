@@ -55,8 +55,10 @@ def feedback():
     item = parse_feedback(json_body())
     issued = store().issued(item["answer_id"])
     if issued is None:
-        raise ApiError(400, f"'answer_id' names no answer this server gave in the last "
-                            f"{ANSWER_TTL.days} days: send the answer_id of an /api/ask reply.")
+        # 404: the request is well formed, the answer it names is not (or no longer) here.
+        raise ApiError(404, f"No answer with this answer_id was given by this server in the "
+                            f"last {ANSWER_TTL.days} days: send the answer_id of an /api/ask "
+                            "reply.")
     # question, answer, answered and passage_ids the client may send are ignored: the server's
     # own record of the answer is what the report shows.
     store().record_feedback(issued.answer_id, item["rating"], item["comment"],
