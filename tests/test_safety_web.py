@@ -38,6 +38,12 @@ def test_a_redirect_location_never_names_another_host(app):
     assert reply.headers["Cache-Control"] == "no-store"
 
 
+def test_a_not_modified_static_file_stays_cacheable(client):
+    first = client.get("/static/chat.js")
+    again = client.get("/static/chat.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and "no-store" not in again.headers.get("Cache-Control", "")
+
+
 # --- settings from the environment: secrets and strings verbatim, typed ones by the table ---
 
 @pytest.mark.parametrize("token", ["1e999", "null", "true", "[1, 2]", '"quoted"', "0012"])

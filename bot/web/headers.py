@@ -22,17 +22,16 @@ def _relative_redirect(response: Response) -> None:
     """Redirects point into this site by path, never by host, and are never cached. werkzeug
     builds the Location of its slash redirects from the request's Host header, so a forged
     `Host: evil.example` got a 308 (cacheable by default) to that host."""
-    location = response.headers.get("Location")
-    if location:
-        parts = urlsplit(location)
-        # One leading slash: "//evil.example/x" would be a link to another host.
-        path = "/" + parts.path.lstrip("/\\")
-        response.headers["Location"] = urlunsplit(("", "", path, parts.query, parts.fragment))
+    parts = urlsplit(response.headers["Location"])
+    # One leading slash: "//evil.example/x" would be a link to another host.
+    path = "/" + parts.path.lstrip("/\\")
+    response.headers["Location"] = urlunsplit(("", "", path, parts.query, parts.fragment))
     response.headers["Cache-Control"] = "no-store"
 
 
 def _secure(response: Response) -> Response:
-    if 300 <= response.status_code < 400:
+    # A 304 (no Location) is a cache revalidation, not a redirect: left alone.
+    if 300 <= response.status_code < 400 and response.headers.get("Location"):
         _relative_redirect(response)
     headers = response.headers
     page = response.mimetype == "text/html"
