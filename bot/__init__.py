@@ -32,7 +32,8 @@ def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(settings.defaults())
-    app.config.from_prefixed_env("ACCORD")
+    # Not from_prefixed_env: it JSON-decodes values (a token "1e999" became "inf", "null" None).
+    app.config.from_mapping(settings.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
     config.normalize(app)

@@ -190,14 +190,18 @@ def remove(doc_ids: tuple[str, ...], corpus: Path, index: Path, model: str | Non
 
 
 def _print_reply(reply: dict) -> None:
-    click.echo(textwrap.fill(reply["answer"], width=88))
+    # Everything printed comes from documents: control characters in it never reach the terminal.
+    from .terminal import printable
+
+    click.echo(textwrap.fill(printable(reply["answer"]), width=88))
     if reply["citations"]:
         click.echo("\nSources:")
     for c in reply["citations"]:
-        click.echo(f"  [{c['n']}] {c['title']} — {c['source']}, {c['date']} ({c['passage_id']})")
+        click.echo(printable(f"  [{c['n']}] {c['title']} — {c['source']}, {c['date']} "
+                             f"({c['passage_id']})").replace("\n", " "))
         for a, b in c["highlights"]:
-            click.echo(textwrap.fill(c["text"][a:b], width=84, initial_indent="      > ",
-                                     subsequent_indent="        "))
+            click.echo(textwrap.fill(printable(c["text"][a:b]), width=84,
+                                     initial_indent="      > ", subsequent_indent="        "))
 
 
 @cli.command()
@@ -222,7 +226,8 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
         raise _fail(exc) from None
     reply = bot.ask(question.strip(), list(history), k=k)
     if as_json:
-        click.echo(json.dumps(reply, ensure_ascii=False, indent=2))
+        from .terminal import json_for_terminal
+        click.echo(json_for_terminal(reply))
     else:
         _print_reply(reply)
 
@@ -352,7 +357,8 @@ def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
         out = build_report(open_existing(db or default_path()), top=top, days=days)
     except AccordError as exc:
         raise _fail(exc) from None
-    click.echo(json.dumps(out, ensure_ascii=False, indent=2) if as_json else format_report(out))
+    from .terminal import json_for_terminal
+    click.echo(json_for_terminal(out) if as_json else format_report(out))
 
 
 @cli.command()

@@ -15,10 +15,20 @@ from typing import Any, Sequence
 from .errors import AccordError
 
 FILE_NAME = "feedback.sqlite3"
-# Bounded: each table keeps its newest rows only, pruned now and then as rows are added.
-MAX_ROWS = 100_000
+# Bounded in bytes: each table keeps its newest rows within its share of FEEDBACK_MAX_BYTES,
+# checked every few rows as they are added (often enough to overshoot by at most a tenth).
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+SHARES = {"answers": 0.5, "feedback": 0.25, "unanswered": 0.25}
 PRUNE_EVERY = 500
+LOW_WATER = 0.9        # a prune goes down to 90% of the share, so it does not run at every row
+ROW_OVERHEAD = 100     # bytes SQLite spends per row beyond its texts (keys, times, index entry)
+MAX_TEXT = 1000        # characters kept of any question, query, answer or comment
+MAX_PASSAGE_IDS = 20
+MAX_PASSAGE_ID = 200
+# An answer can be rated for this long after /api/ask gave it (while its row is kept).
+ANSWER_TTL = dt.timedelta(days=7)
 BUSY_MS = 5000   # several gunicorn workers write to the one file
+WAL_LIMIT = 4 * 1024 * 1024   # the -wal file is cut back to this after each checkpoint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS unanswered (
@@ -41,7 +51,30 @@ CREATE TABLE IF NOT EXISTS feedback (
     seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS feedback_seq ON feedback(seq);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_id TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    question TEXT,
+    answer TEXT,
+    answered INTEGER,
+    passage_ids TEXT NOT NULL DEFAULT '[]',
+    index_version TEXT
+);
 """
+# The bytes of a row as the byte bound counts them: its texts plus a fixed overhead.
+ROW_BYTES = {
+    "unanswered": "COALESCE(LENGTH(CAST(question AS BLOB)), 0) + "
+                  "COALESCE(LENGTH(CAST(query AS BLOB)), 0)",
+    "feedback": "COALESCE(LENGTH(CAST(comment AS BLOB)), 0) + "
+                "COALESCE(LENGTH(CAST(question AS BLOB)), 0) + "
+                "COALESCE(LENGTH(CAST(answer AS BLOB)), 0) + LENGTH(CAST(passage_ids AS BLOB))",
+    "answers": "COALESCE(LENGTH(CAST(question AS BLOB)), 0) + "
+               "COALESCE(LENGTH(CAST(answer AS BLOB)), 0) + LENGTH(CAST(passage_ids AS BLOB))",
+}
+ORDER = {"unanswered": "id", "feedback": "seq", "answers": "id"}
+# The largest row each table can hold, in bytes (UTF-8 takes up to 4 per character).
+MAX_ROW_BYTES = ROW_OVERHEAD + 3 * 4 * MAX_TEXT + MAX_PASSAGE_IDS * (MAX_PASSAGE_ID + 4)
 
 
 class FeedbackStoreError(AccordError):
@@ -50,6 +83,30 @@ class FeedbackStoreError(AccordError):
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
+    """At most `limit` characters of a text to store, cut at a word boundary when one is near."""
+    if not text or len(text) <= limit:
+        return text or None
+    cut = text[:limit - 1]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def _passage_ids(ids: Sequence[str]) -> str:
+    return json.dumps([str(p)[:MAX_PASSAGE_ID] for p in list(ids)[:MAX_PASSAGE_IDS]])
+
+
+@dataclass(frozen=True)
+class IssuedAnswer:
+    """What the server answered under one answer_id: feedback records this, not the client's."""
+    answer_id: str
+    question: str | None
+    answer: str | None
+    answered: bool | None
+    passage_ids: list[str]
+    index_version: str | None
 
 
 def question_key(text: str) -> str:
@@ -61,6 +118,7 @@ def question_key(text: str) -> str:
 class FeedbackStore:
     path: Path
     store_questions: bool = True
+    max_bytes: int = DEFAULT_MAX_BYTES
     # Closed with its thread (threading.local drops it), never shared by two.
     _writers: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
@@ -70,6 +128,7 @@ class FeedbackStore:
         # WAL with NORMAL: no fsync per answer on the request path; a crash of the app loses
         # nothing, a power cut at most the last few rows of a log.
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
         return conn
 
     def create(self) -> "FeedbackStore":
@@ -90,11 +149,34 @@ class FeedbackStore:
         return self
 
     def _text(self, value: str | None) -> str | None:
-        return value if self.store_questions and value else None
+        return clip(value) if self.store_questions and value else None
 
-    def _prune(self, conn: sqlite3.Connection, table: str, order: str, newest: int) -> None:
-        if newest % PRUNE_EVERY == 0:
-            conn.execute(f"DELETE FROM {table} WHERE {order} <= ?", (newest - MAX_ROWS,))
+    def share(self, table: str) -> int:
+        """The bytes `table` may hold."""
+        return int(self.max_bytes * SHARES[table])
+
+    def _prune_every(self, table: str) -> int:
+        # Rows between checks: at most a tenth of the share can be added unchecked.
+        return max(1, min(PRUNE_EVERY, self.share(table) // (10 * MAX_ROW_BYTES)))
+
+    def table_bytes(self, conn: sqlite3.Connection, table: str) -> int:
+        """The bytes `table` holds, as the bound counts them."""
+        row = conn.execute(f"SELECT COALESCE(SUM({ROW_BYTES[table]} + {ROW_OVERHEAD}), 0) "
+                           f"FROM {table}").fetchone()
+        return int(row[0])
+
+    def _prune(self, conn: sqlite3.Connection, table: str, newest: int) -> None:
+        """Drop the oldest rows of `table` once it holds more than its share of bytes."""
+        if newest % self._prune_every(table) or self.table_bytes(conn, table) <= self.share(table):
+            return
+        order = ORDER[table]
+        # The newest row past the low-water mark, counting back from the newest: it and every
+        # older row go.
+        conn.execute(
+            f"DELETE FROM {table} WHERE {order} <= (SELECT {order} FROM (SELECT {order}, "
+            f"SUM({ROW_BYTES[table]} + {ROW_OVERHEAD}) OVER (ORDER BY {order} DESC) AS kept "
+            f"FROM {table}) WHERE kept > ? ORDER BY {order} DESC LIMIT 1)",
+            (int(self.share(table) * LOW_WATER),))
 
     def _writer(self) -> sqlite3.Connection:
         """This thread's own connection for the request path, opened once: opening one per
@@ -110,7 +192,33 @@ class FeedbackStore:
         cur = conn.execute("INSERT INTO unanswered (at, question, query, index_version) "
                            "VALUES (?, ?, ?, ?)",
                            (_now(), self._text(question), self._text(query), index_version))
-        self._prune(conn, "unanswered", "id", cur.lastrowid or 0)
+        self._prune(conn, "unanswered", cur.lastrowid or 0)
+
+    def record_answer(self, answer_id: str, question: str | None, answer: str | None,
+                      answered: bool | None, passage_ids: Sequence[str],
+                      index_version: str | None) -> None:
+        """Keep what /api/ask answered under `answer_id`, for the feedback that may follow."""
+        conn = self._writer()
+        cur = conn.execute(
+            "INSERT INTO answers (answer_id, at, question, answer, answered, passage_ids, "
+            "index_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (answer_id, _now(), self._text(question), clip(answer),
+             None if answered is None else int(answered), _passage_ids(passage_ids),
+             index_version))
+        self._prune(conn, "answers", cur.lastrowid or 0)
+
+    def issued(self, answer_id: str) -> IssuedAnswer | None:
+        """The answer this server gave under `answer_id` within ANSWER_TTL, else None."""
+        oldest = (dt.datetime.now(dt.timezone.utc) - ANSWER_TTL).isoformat(timespec="seconds")
+        row = self._writer().execute(
+            "SELECT question, answer, answered, passage_ids, index_version FROM answers "
+            "WHERE answer_id = ? AND at >= ?", (answer_id, oldest)).fetchone()
+        if row is None:
+            return None
+        question, answer, answered, passage_ids, index_version = row
+        return IssuedAnswer(answer_id, question, answer,
+                            None if answered is None else bool(answered),
+                            json.loads(passage_ids or "[]"), index_version)
 
     def record_feedback(self, answer_id: str, rating: str, comment: str | None = None,
                         question: str | None = None, answer: str | None = None,
@@ -131,14 +239,15 @@ class FeedbackStore:
                 " passage_ids = CASE WHEN excluded.passage_ids = '[]' THEN feedback.passage_ids"
                 " ELSE excluded.passage_ids END, seq = excluded.seq",
                 (answer_id, _now(), 1 if rating == "up" else -1, self._text(comment),
-                 self._text(question), answer, None if answered is None else int(answered),
-                 json.dumps(list(passage_ids)), index_version, seq))
+                 self._text(question), clip(answer), None if answered is None else int(answered),
+                 _passage_ids(passage_ids), index_version, seq))
             conn.execute("COMMIT")
-            self._prune(conn, "feedback", "seq", seq)
+            self._prune(conn, "feedback", seq)
 
     def rows(self, table: str, since: str | None = None) -> list[dict[str, Any]]:
-        """Every row of `table` ('unanswered' or 'feedback'), from `since` (ISO time) on."""
-        if table not in ("unanswered", "feedback"):
+        """Every row of `table` ('unanswered', 'feedback' or 'answers'), from `since` (ISO
+        time) on."""
+        if table not in ORDER:
             raise ValueError(table)
         sql = f"SELECT * FROM {table}" + (" WHERE at >= ?" if since else "")
         try:

@@ -53,7 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
             "[default: ~/.cache/accord/onnx]."),
     Setting("QUERY_CACHE", 1024, "Question embeddings kept per process (LRU); 0 turns it off."),
     Setting("ADMIN_TOKEN", None, "Bearer token for the admin endpoints [unset: closed]."),
-    Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin."),
+    Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin, "
+            "matched exactly; https://*.example.org allows the subdomains of example.org."),
     Setting("RATE_LIMIT", "60/minute", "Per-client limit on /api/ask (flask-limiter notation)."),
     Setting("FEEDBACK_RATE_LIMIT", "30/minute", "Per-client limit on /api/feedback."),
     Setting("ADMIN_RATE_LIMIT", "10/minute", "Per-client limit on the admin endpoints, "
@@ -68,6 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_TOKEN", None, "Bearer token for /metrics [unset: /metrics is closed]."),
     Setting("FEEDBACK_DB", None, "SQLite file for unanswered questions and feedback "
             "[default: feedback.sqlite3 in the instance folder]."),
+    Setting("FEEDBACK_MAX_BYTES", 64 * 1024 * 1024, "Bytes of text the feedback database keeps "
+            "(issued answers half, feedback and unanswered questions a quarter each; the oldest "
+            "rows go first)."),
     Setting("STORE_QUESTIONS", True, "Keep the text of questions and feedback comments "
             "(false: only counts, ratings and the bot's own answers are stored)."),
     Setting("REQUIRE_INDEX", True, "Refuse to start without a usable index (false: serve 503 "
@@ -108,6 +112,33 @@ def defaults() -> dict[str, Any]:
     return values
 
 
+def from_text(setting: Setting, text: str) -> Any:
+    """A setting from the text of its environment variable, typed by its default: yes/no words
+    for a bool, a whole number for an int, and anything else verbatim (never JSON-decoded, so
+    a token `1e999` or `null` stays that text)."""
+    if isinstance(setting.default, bool):
+        try:
+            return to_bool(text)
+        except ValueError as exc:
+            raise ValueError(f"{setting.envvar}: {exc}") from None
+    if isinstance(setting.default, int):
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError(f"{setting.envvar} must be a whole number, not {text!r}") from None
+    return text
+
+
+def from_environment() -> dict[str, Any]:
+    """Every ACCORD_* setting of the table that is set (and not empty) in the environment."""
+    values = {}
+    for setting in SETTINGS:
+        text = os.environ.get(setting.envvar)
+        if setting.envvar.startswith(ENV_PREFIX) and text not in (None, ""):
+            values[setting.key] = from_text(setting, text)
+    return values
+
+
 def resolve(key: str, value: Any = None) -> Any:
     """A setting's value: the given one, else its environment variable, else its default."""
     if value not in (None, ""):
@@ -115,7 +146,5 @@ def resolve(key: str, value: Any = None) -> Any:
     setting = BY_KEY[key]
     env = os.environ.get(setting.envvar)
     if env not in (None, ""):
-        if isinstance(setting.default, bool):
-            return to_bool(env)
-        return type(setting.default)(env) if isinstance(setting.default, int) else env
+        return from_text(setting, env)
     return defaults()[key] if key == "MODEL" else setting.default

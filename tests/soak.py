@@ -93,7 +93,8 @@ def request_mix(rng: random.Random, qs: list[str]):
     if roll < 0.74:
         body = {"answer_id": "%032x" % rng.getrandbits(128), "rating": rng.choice(["up", "down"]),
                 "question": q, "comment": "soak"}
-        return "feedback", "POST", "/api/feedback", json.dumps(body).encode(), js, (200,)
+        # An id this server never issued: refused (feedback on real answers is tested elsewhere).
+        return "feedback", "POST", "/api/feedback", json.dumps(body).encode(), js, (404,)
     if roll < 0.76:
         return ("metrics", "GET", "/metrics", None,
                 {"Authorization": f"Bearer {METRICS_TOKEN}"}, (200,))

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import AccordError
-from bot.feedback_store import FeedbackStore
+from bot.feedback_store import MAX_TEXT, WAL_LIMIT, FeedbackStore
 
 ANSWERABLE = "What about the HKEX and the Share Transfer Center?"
 UNANSWERABLE = "Who won the zebra quantum violin prize?"
@@ -163,16 +164,75 @@ def test_an_unwritable_feedback_folder_stops_the_start(make_app, tmp_path):
         make_app(FEEDBACK_DB=str(blocker / "feedback.sqlite3"))
 
 
-def test_the_store_is_bounded(tmp_path, monkeypatch):
-    import bot.feedback_store as fs
-    monkeypatch.setattr(fs, "MAX_ROWS", 30)
-    monkeypatch.setattr(fs, "PRUNE_EVERY", 10)
-    store = FeedbackStore(tmp_path / "f.sqlite3").create()
-    for i in range(100):
-        store.record_unanswered(f"q{i}", f"q{i}", None)
-        store.record_feedback(f"{i:032x}", "down")
-    assert len(store.rows("unanswered")) <= 40 and len(store.rows("feedback")) <= 40
-    assert "q99" in {r["question"] for r in store.rows("unanswered")}
+def test_the_store_is_bounded_in_bytes_and_keeps_the_newest_rows(tmp_path):
+    """Maximal rows of every kind, far more than the budget: each table stays within its share
+    of bytes, the file within a small multiple of the setting, and the newest rows are kept."""
+    budget = 2 * 1024 * 1024
+    store = FeedbackStore(tmp_path / "f.sqlite3", max_bytes=budget).create()
+    long = "w" * 59 + " "
+    for i in range(600):
+        text = f"q{i} " + long * 1000          # 60 KB, as the old caps let through
+        store.record_unanswered(text, text, "v1")
+        store.record_answer(f"{i:032x}", text, text, True, [f"doc#{n}" * 20 for n in range(20)],
+                            "v1")
+        store.record_feedback(f"{i:032x}", "down", comment=text, question=text, answer=text,
+                              passage_ids=[f"doc#{n}" for n in range(20)])
+    with closing(store.connect()) as conn:
+        for table in ("unanswered", "feedback", "answers"):
+            assert store.table_bytes(conn, table) <= store.share(table) * 1.1, table
+    sizes = {p.name: p.stat().st_size for p in tmp_path.iterdir()}
+    print(sizes)
+    assert sizes["f.sqlite3"] < 2 * budget, sizes
+    assert sizes.get("f.sqlite3-wal", 0) <= WAL_LIMIT + 64 * 1024, sizes   # cut back at checkpoints
+    unanswered = store.rows("unanswered")
+    assert unanswered[-1]["question"].startswith("q599 ") and len(unanswered) < 600
+    assert all(len(r["question"]) <= MAX_TEXT and len(r["query"]) <= MAX_TEXT for r in unanswered)
+    rated = store.rows("feedback")
+    assert all(len(r[k]) <= MAX_TEXT for r in rated for k in ("comment", "question", "answer"))
+    assert store.issued(f"{599:032x}") is not None and store.issued(f"{0:032x}") is None
+
+
+def test_feedback_for_an_answer_id_the_server_never_gave_is_refused(make_app, db):
+    client = make_app().test_client()
+    ask(client, ANSWERABLE)
+    forged = {"answer_id": "0123456789abcdef0123456789abcdef", "rating": "down",
+              "answer": "FORGED answer", "passage_ids": ["made-up#1"]}
+    reply = client.post("/api/feedback", json=forged)
+    assert reply.status_code == 404
+    assert reply.get_json()["error"]["code"] == "not_found"
+    assert "answer_id" in reply.get_json()["error"]["message"]
+    assert table(db, "feedback") == []
+    out = CliRunner().invoke(cli, ["report", "--db", str(db)])
+    assert "FORGED" not in out.output and "Ratings: 0 up, 0 down" in out.output
+
+
+def test_feedback_records_the_servers_answer_not_the_clients(make_app, db):
+    client = make_app().test_client()
+    reply = ask(client, ANSWERABLE)
+    sent = client.post("/api/feedback", json={
+        "answer_id": reply["answer_id"], "rating": "down", "question": "FORGED question",
+        "answer": "FORGED answer", "answered": False, "passage_ids": ["made-up#1"]})
+    assert sent.status_code == 200
+    row = table(db, "feedback")[0]
+    assert (row["question"], row["answer"], row["answered"]) == (ANSWERABLE, reply["answer"], 1)
+    assert json.loads(row["passage_ids"]) == [c["passage_id"] for c in reply["citations"]]
+    out = CliRunner().invoke(cli, ["report", "--db", str(db)])
+    assert "FORGED" not in out.output and "made-up" not in out.output
+
+
+def test_an_answer_id_works_across_workers_and_restarts_until_it_expires(make_app, db):
+    """Issued ids live in the database every worker shares, so another process (or the same
+    server after a restart) accepts them; past ANSWER_TTL they are refused."""
+    reply = ask(make_app().test_client(), ANSWERABLE)
+    other = make_app().test_client()
+    assert other.post("/api/feedback", json={"answer_id": reply["answer_id"],
+                                             "rating": "up"}).status_code == 200
+    old = ask(other, ANSWERABLE)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE answers SET at = '2000-01-01T00:00:00+00:00' WHERE answer_id = ?",
+                     (old["answer_id"],))
+    late = other.post("/api/feedback", json={"answer_id": old["answer_id"], "rating": "up"})
+    assert late.status_code == 404
 
 
 def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(tmp_path):

@@ -58,9 +58,10 @@ def test_cors_preflight_is_not_counted(make_app):
 
 def test_feedback_has_its_own_limit(make_app):
     client = make_app(FEEDBACK_RATE_LIMIT="2/minute", RATE_LIMIT="100/minute").test_client()
+    feedback = {**FEEDBACK, "answer_id": client.post("/api/ask", json=ASK).get_json()["answer_id"]}
     for _ in range(2):
-        assert client.post("/api/feedback", json=FEEDBACK).status_code == 200
-    rate_limited(client.post("/api/feedback", json=FEEDBACK))
+        assert client.post("/api/feedback", json=feedback).status_code == 200
+    rate_limited(client.post("/api/feedback", json=feedback))
     assert client.post("/api/ask", json=ASK).status_code == 200
 
 

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import os
 
-import uuid
-
 from flask import Blueprint, g, jsonify
 
 from ..service import holder
 from .errors import without_paths
-from .feedback import record_unanswered
+from .feedback import issue_answer_id, record_unanswered
 from .validation import json_body, parse_ask
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -27,7 +25,7 @@ def ask():
     reply = bot.ask(args["question"], user_turns, k=args["k"], filters=args["filters"],
                     last_answer=last_answer)
     # Names this answer in POST /api/feedback; random, so nobody can rate another's answer.
-    reply["answer_id"] = uuid.uuid4().hex
+    reply["answer_id"] = issue_answer_id(args["question"], reply)
     g.answered = bool(reply["answered"])
     if not reply["answered"]:
         record_unanswered(args["question"], reply.get("query", ""))

@@ -9,7 +9,7 @@ from ..settings import to_bool
 
 
 def _origins(value: Any) -> list[str]:
-    # from_prefixed_env JSON-decodes when it can, so a list may arrive as well as "a,b".
+    # A list may come from test_config, a string "a,b" from the environment.
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -63,7 +63,7 @@ def _count(key: str, value: Any) -> int:
 def normalize(app: Flask) -> None:
     """Settings that may arrive as strings from the environment, as the types the app uses:
     sizes as ints (Flask compares them with the body size), origins as a list, limits checked."""
-    for key in ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_LENGTH"):
+    for key in ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_LENGTH", "FEEDBACK_MAX_BYTES"):
         app.config[key] = _positive_int(key, app.config.get(key))
     app.config["ALLOWED_ORIGINS"] = _origins(app.config.get("ALLOWED_ORIGINS"))
     for key in ("ADMIN_TOKEN", "METRICS_TOKEN"):

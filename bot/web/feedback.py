@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import uuid
 from pathlib import Path
+from typing import Any, Mapping
 
 from flask import Blueprint, Flask, current_app, g, jsonify
 
-from ..feedback_store import FILE_NAME, FeedbackStore
+from ..feedback_store import ANSWER_TTL, FILE_NAME, FeedbackStore
+from .errors import ApiError
 from .validation import json_body, parse_feedback
 
 bp = Blueprint("feedback", __name__, url_prefix="/api")
@@ -33,10 +36,35 @@ def record_unanswered(question: str, query: str) -> None:
         log.error("could not record an unanswered question: %s", exc)
 
 
+def issue_answer_id(question: str, reply: Mapping[str, Any]) -> str:
+    """A new answer_id for an /api/ask reply, with what was answered kept server-side: feedback
+    is accepted only for ids issued here, and records this, never what the client sends.
+    Random, so nobody can rate another's answer; a failed write never fails the answer."""
+    answer_id = uuid.uuid4().hex
+    try:
+        store().record_answer(answer_id, question, reply.get("answer"), reply.get("answered"),
+                              [c["passage_id"] for c in reply.get("citations", ())],
+                              _index_version())
+    except sqlite3.Error as exc:
+        log.error("could not keep an issued answer: %s", exc)
+    return answer_id
+
+
 @bp.post("/feedback")
 def feedback():
     item = parse_feedback(json_body())
-    store().record_feedback(index_version=_index_version(), **item)
+    issued = store().issued(item["answer_id"])
+    if issued is None:
+        # 404: the request is well formed, the answer it names is not (or no longer) here.
+        raise ApiError(404, f"No answer with this answer_id was given by this server in the "
+                            f"last {ANSWER_TTL.days} days: send the answer_id of an /api/ask "
+                            "reply.")
+    # question, answer, answered and passage_ids the client may send are ignored: the server's
+    # own record of the answer is what the report shows.
+    store().record_feedback(issued.answer_id, item["rating"], item["comment"],
+                            question=issued.question, answer=issued.answer,
+                            answered=issued.answered, passage_ids=issued.passage_ids,
+                            index_version=issued.index_version)
     g.feedback_rating = item["rating"]
     return jsonify({"status": "recorded", "answer_id": item["answer_id"],
                     "rating": item["rating"]})
@@ -49,6 +77,7 @@ def db_path(app: Flask) -> Path:
 
 def init_app(app: Flask) -> FeedbackStore:
     """Create the database now, so an unwritable instance folder stops the start, not a request."""
-    app.extensions[KEY] = FeedbackStore(db_path(app), app.config["STORE_QUESTIONS"]).create()
+    app.extensions[KEY] = FeedbackStore(db_path(app), app.config["STORE_QUESTIONS"],
+                                             app.config["FEEDBACK_MAX_BYTES"]).create()
     app.register_blueprint(bp)
     return app.extensions[KEY]

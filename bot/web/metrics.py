@@ -24,7 +24,31 @@ bp = Blueprint("metrics", __name__)
 KEY = "accord_metrics"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-UNMATCHED = "(unmatched)"   # every unknown path under one label, so scans cannot grow the series
+# Every label takes its values from a small fixed set, whatever a client sends: the series (and
+# the multiprocess files, and the scrape) cannot grow with made-up methods, paths or codes.
+UNMATCHED = "(unmatched)"   # every unknown path (and every 405) under one label
+OTHER = "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+# The codes this app and its libraries send; anything else is counted by its class ("5xx").
+STATUSES = frozenset({200, 201, 202, 204, 206, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405,
+                      409, 411, 413, 414, 415, 416, 422, 429, 431, 500, 501, 502, 503, 504})
+
+
+def method_label(method: str) -> str:
+    """The method as sent when it is a standard one (methods are case-sensitive), else 'other'."""
+    return method if method in METHODS else OTHER
+
+
+def status_label(code: int) -> str:
+    """The code when the app may send it, else its class ('5xx'), or 'other' outside 100-599."""
+    if code in STATUSES:
+        return str(code)
+    return status_class(code)
+
+
+def status_class(code: int) -> str:
+    """'2xx', '4xx', ... ('other' outside 100-599)."""
+    return f"{code // 100}xx" if 100 <= code <= 599 else OTHER
 
 
 def multiprocess_dir() -> str | None:
@@ -79,9 +103,10 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter("accord_http_requests", "HTTP requests by endpoint, method and "
                                 "status.", ["endpoint", "method", "status"], registry=self.registry)
+        # By status class only, no method: a histogram is 15 series, so it gets the fewest labels.
         self.latency = Histogram("accord_http_request_duration_seconds", "Time to answer HTTP "
-                                 "requests by endpoint, method and status.",
-                                 ["endpoint", "method", "status"], buckets=LATENCY_BUCKETS,
+                                 "requests by endpoint and status class (2xx, 4xx, ...).",
+                                 ["endpoint", "status"], buckets=LATENCY_BUCKETS,
                                  registry=self.registry)
         self.answers = Counter("accord_answers", "Questions asked, by whether the documents "
                                "answered them.", ["answered"], registry=self.registry)
@@ -105,9 +130,9 @@ class Metrics:
 
     def observe(self, response: Response) -> Response:
         endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
-        labels = (endpoint, request.method, str(response.status_code))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(elapsed_seconds())
+        code = response.status_code
+        self.requests.labels(endpoint, method_label(request.method), status_label(code)).inc()
+        self.latency.labels(endpoint, status_class(code)).observe(elapsed_seconds())
         answered = g.get("answered")
         if answered is not None:
             self.answers.labels("true" if answered else "false").inc()

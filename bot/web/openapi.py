@@ -306,7 +306,7 @@ def paths() -> dict[str, Any]:
             "requestBody": {"required": True,
                             "content": {JSON: {"schema": _ref("FeedbackRequest")}}},
             "responses": {"200": _json(_ref("FeedbackReply"), "The feedback is stored."),
-                          **_errors("400", "413", "415", "429", "500")},
+                          **_errors("400", "404", "413", "415", "429", "500")},
         }},
         "/api/health": {"get": {
             "operationId": "health", "tags": ["api"],
