@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.web.worker import BODY_TIMEOUT, HEADER_TIMEOUT
+
 from .servers import HOST, AccordServe, child_env
 
 KINDS = ("byte", "headers", "body")
@@ -30,6 +32,8 @@ ASK_TIMEOUT = 10.0         # a well-behaved request slower than this has failed
 QUIET_SECONDS = 6.0
 RAMP_SECONDS = 2.0         # attackers connect before the measured part of the attack starts
 MAX_P50_RATIO = 2.0
+# A body attacker sends its headers at once: it is cut when the body deadline passes.
+BOUND = max(HEADER_TIMEOUT, BODY_TIMEOUT) + 2.0
 QUESTIONS = ["What is Hong Kong's rank among Chongqing's trading partners?",
              "What does the Golden Phoenix Laboratory focus on?",
              "What did Gong Zheng say Shanghai is building?",
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=256, help="Attackers of each kind.")
     parser.add_argument("--seconds", type=float, default=60, help="How long the attack lasts.")
-    parser.add_argument("--bound", type=float, default=15.0,
+    parser.add_argument("--bound", type=float, default=BOUND,
                         help="Seconds within which the server must cut every attacker off.")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--index", type=Path, default=None,

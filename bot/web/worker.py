@@ -29,10 +29,10 @@ from .headers import OTHER_CSP, REFERRER_POLICY
 HEADER_TIMEOUT = 5.0
 # Headers in until the whole body is in: 8 MiB (the largest upload) needs about 820 KB/s.
 BODY_TIMEOUT = 10.0
-MAX_LINE = 8190                 # request line, as gunicorn's limit_request_line at most
-MAX_FIELDS = 100                # header fields, as gunicorn's limit_request_fields
-MAX_HEADER_BYTES = 64 * 1024    # request line and headers together
-MAX_BODY_BYTES = 8 * 1024 * 1024 + 1024   # over ACCORD_MAX_UPLOAD_LENGTH: the app gives the 413
+MAX_LINE = 8190                 # request line, and each header line (gunicorn's limits)
+MAX_FIELDS = 100                # header fields (gunicorn's limit_request_fields)
+# Request line and headers together; past this tornado closes the connection without a reply.
+MAX_HEADER_BYTES = 64 * 1024
 SERVER = "accord"
 log = logging.getLogger("accord")
 CODES = {400: "bad_request", 408: "request_timeout", 413: "payload_too_large",
@@ -74,8 +74,11 @@ class _Connection(HTTP1Connection):
             httputil.parse_request_start_line(start_line)
         except httputil.HTTPInputError:
             raise Rejected(400, "The request line or a header is malformed.") from None
-        if sum(len(values) for values in headers._as_list.values()) > MAX_FIELDS:
+        fields = list(headers.get_all())
+        if len(fields) > MAX_FIELDS:
             raise Rejected(431, f"The request has over {MAX_FIELDS} header fields.")
+        if any(len(name) + len(value) + 2 > MAX_LINE for name, value in fields):
+            raise Rejected(431, f"A header line is over {MAX_LINE} bytes.")
         return start_line, headers
 
     def _read_body(self, code, headers, delegate):
@@ -244,7 +247,7 @@ class Worker(TornadoWorker):
 
         self.server = Server(self.app, no_keep_alive=self.cfg.keepalive <= 0,
                              idle_connection_timeout=HEADER_TIMEOUT, body_timeout=BODY_TIMEOUT,
-                             max_header_size=MAX_HEADER_BYTES, max_body_size=MAX_BODY_BYTES,
+                             max_header_size=MAX_HEADER_BYTES, max_body_size=body_limit(self.wsgi),
                              decompress_request=False)
         for sock in self.sockets:
             sock.setblocking(False)
@@ -269,6 +272,16 @@ class Worker(TornadoWorker):
             for callback in self.callbacks:
                 callback.stop()
             self.ioloop.stop()
+
+
+def body_limit(app: Any) -> int:
+    """The largest body any endpoint of the app accepts (the app refuses smaller ones itself,
+    per endpoint, from the declared length)."""
+    from ..settings import BY_KEY
+
+    config = getattr(app, "config", {})
+    return max(int(config.get(key, BY_KEY[key].default))
+               for key in ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_LENGTH"))
 
 
 def _context(stream, address, protocol, trusted_downstream):
