@@ -101,3 +101,26 @@ def test_a_chunked_body_and_a_head_request_are_served(server):
     reply = raw(server.port, b"HEAD /api/health HTTP/1.1\r\n" + HOST_LINE
                 + b"Connection: close\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"\r\n\r\n")
+
+
+def test_connections_past_the_limit_are_refused_with_json_then_served_again(real_index, tmp_path):
+    env = child_env(ACCORD_FEEDBACK_DB=str(tmp_path / "f.sqlite3"),
+                    GUNICORN_CMD_ARGS="--worker-connections 20")
+    server = AccordServe(env, real_index, workers=1, log=tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        idle = [socket.create_connection((HOST, server.port), timeout=15) for _ in range(20)]
+        try:
+            reply = raw(server.port, b"GET /api/health HTTP/1.1\r\n" + HOST_LINE + b"\r\n")
+            assert reply.startswith(b"HTTP/1.1 503 "), reply[:200]
+            assert json.loads(reply.partition(b"\r\n\r\n")[2])["error"]["code"] == "unavailable"
+            # The idle connections are cut at the header deadline; then there is room again.
+            assert all(sock.recv(1) == b"" for sock in idle)
+        finally:
+            for sock in idle:
+                sock.close()
+        reply = raw(server.port, b"GET /api/health HTTP/1.1\r\n" + HOST_LINE
+                    + b"Connection: close\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 200 ")
+    finally:
+        server.stop()

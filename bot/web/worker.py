@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from io import BytesIO
 from typing import Any, Callable
 
 from gunicorn.workers.gtornado import TornadoWorker
-from tornado import httputil, iostream
+from tornado import gen, httputil, iostream
 from tornado.escape import url_unescape
 from tornado.http1connection import HTTP1Connection, HTTP1ServerConnection
 from tornado.httpserver import HTTPServer
@@ -35,8 +36,10 @@ MAX_FIELDS = 100                # header fields (gunicorn's limit_request_fields
 MAX_HEADER_BYTES = 64 * 1024
 SERVER = "accord"
 log = logging.getLogger("accord")
+LINGER = 1.0                    # after an error reply, see _reply_and_close
 CODES = {400: "bad_request", 408: "request_timeout", 413: "payload_too_large",
-         414: "uri_too_long", 431: "headers_too_large", 500: "internal", 501: "not_implemented"}
+         414: "uri_too_long", 431: "headers_too_large", 500: "internal", 501: "not_implemented",
+         503: "unavailable"}
 
 
 class Rejected(Exception):
@@ -134,9 +137,16 @@ class _ServerConnection(HTTP1ServerConnection):
 
 
 async def _reply_and_close(stream: iostream.IOStream, status: int, message: str) -> None:
+    """Write the error reply, then close gently: bytes the client is still sending are read and
+    dropped for at most LINGER seconds, since closing with unread bytes resets the connection
+    and the client may lose the reply."""
     try:
         await stream.write(error_reply(status, message))
-    except (iostream.StreamClosedError, OSError):
+        stream.socket.shutdown(socket.SHUT_WR)
+        deadline = IOLoop.current().time() + LINGER
+        while True:
+            await gen.with_timeout(deadline, stream.read_bytes(65536, partial=True))
+    except (iostream.StreamClosedError, OSError, TimeoutError, AttributeError):
         pass
     stream.close()
 
@@ -236,6 +246,13 @@ class Worker(TornadoWorker):
 
         class Server(HTTPServer):
             def handle_stream(self, stream, address):
+                # Past gunicorn's worker_connections a new connection is answered and closed
+                # at once: sockets and buffers stay bounded however many clients connect.
+                if len(self._connections) >= worker.cfg.worker_connections:
+                    IOLoop.current().spawn_callback(
+                        _reply_and_close, stream, 503,
+                        "The server is at its connection limit; try again in a moment.")
+                    return
                 context = _context(stream, address, self.protocol, self.trusted_downstream)
                 conn = _ServerConnection(stream, self.conn_params, context)
                 self._connections.add(conn)
