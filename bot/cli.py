@@ -280,10 +280,10 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         return
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-    # The config file: JSON logs, and Prometheus counting over all workers.
+    # The config file: the worker that times out slow clients, JSON logs, and Prometheus
+    # counting over all workers; the Procfile runs the same.
     args = [gunicorn, "--config", "python:bot.gunicorn_conf", "--bind", f"{host}:{port}",
-            "--workers", str(workers), "--worker-class", "gthread", "--threads", "4",
-            "--timeout", "120"] + (["--preload"] if preload else []) + ["bot:create_app()"]
+            "--workers", str(workers)] + (["--preload"] if preload else []) + ["bot:create_app()"]
     os.execv(gunicorn, args)
 
 

@@ -1,5 +1,6 @@
 """Gunicorn settings for `accord serve` and the Procfile (`gunicorn -c python:bot.gunicorn_conf`):
-JSON log lines, and Prometheus multiprocess mode so /metrics adds up all workers."""
+the worker that reads requests in its event loop with deadlines (bot.web.worker), JSON log lines,
+and Prometheus multiprocess mode so /metrics adds up all workers."""
 from __future__ import annotations
 
 import glob
@@ -16,6 +17,13 @@ _given_dir = os.environ.get(MULTIPROC_ENV)
 metrics_dir = _given_dir or tempfile.mkdtemp(prefix="accord-metrics-")
 os.environ[MULTIPROC_ENV] = metrics_dir
 
+# Tornado reads every request whole, within deadlines, before one of `threads` threads runs the
+# app: slow clients hold sockets, never threads (see docs/operations.md, "Slow clients").
+worker_class = "bot.web.worker.Worker"
+threads = 4
+# A worker whose event loop stops answering the master's heartbeat this long is replaced.
+timeout = 120
+
 # The app writes one JSON access line per request itself (with the request id).
 accesslog = None
 # Gunicorn's control socket has one default path per user: two servers (or a server and a test
@@ -31,6 +39,8 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        # One JSON access line per request is the app's; tornado's own would repeat it.
+        "tornado.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
     },
 }
 
@@ -65,18 +75,3 @@ def worker_exit(server, worker) -> None:
 def on_exit(server) -> None:
     if not _given_dir:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-# Gunicorn skips at most this much of a body the app left unread before it reads the next request
-# on the connection; past that it drops the connection without a word.
-DRAIN_LIMIT = 64 * 1024
-
-
-def pre_request(worker, req) -> None:
-    """A body the app may refuse unread (over its size limits) cannot be skipped to reach the next
-    request: its reply says Connection: close, so the client reconnects instead of failing."""
-    for name, value in req.headers:
-        if name == "TRANSFER-ENCODING" or (
-                name == "CONTENT-LENGTH" and value.isdigit() and int(value) > DRAIN_LIMIT):
-            req.force_close()
-            return

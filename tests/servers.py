@@ -1,4 +1,5 @@
-"""Servers the tests start and stop themselves on 127.0.0.1: redis-server and gunicorn."""
+"""Servers the tests start and stop themselves on 127.0.0.1: redis-server, gunicorn and
+`accord serve`."""
 from __future__ import annotations
 
 import os
@@ -75,36 +76,31 @@ class RedisServer:
         stop(self.proc)
 
 
-class Gunicorn:
-    """`gunicorn bot:create_app()` (optionally with bot.gunicorn_conf) in a child process."""
+class Server:
+    """A web server child process on 127.0.0.1 whose output goes to `log` (or is dropped)."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, config: bool = True,
-                 port: int | None = None, log: Path | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self, args: list[str], env: dict[str, str], port: int,
+                 log: Path | None = None) -> None:
+        self.port = port
         self.url = f"http://{HOST}:{self.port}"
-        args = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{self.port}", "--workers", str(workers),
-                "--worker-class", "gthread", "--threads", "4", "--timeout", "120",
-                "--graceful-timeout", "10"]
-        if config:
-            args += ["--config", "python:bot.gunicorn_conf"]
         self.log_path = log
-        self.log = open(log, "wb") if log else subprocess.PIPE
-        self.proc = subprocess.Popen(args + ["bot:create_app()"], env=env, cwd=REPO,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(log, "wb") if log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
 
     def wait_ready(self, seconds: float = 120) -> None:
         """Until /api/health answers 200 (every worker loads the model first)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}: {self.output()}")
+                raise RuntimeError(f"the server exited with {self.proc.returncode}: {self.output()}")
             try:
                 with urllib.request.urlopen(self.url + "/api/health", timeout=2) as reply:
                     if reply.status == 200:
                         return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not get ready: {self.output()}")
+        raise RuntimeError(f"the server did not get ready: {self.output()}")
 
     def output(self) -> str:
         if self.log_path:
@@ -116,3 +112,28 @@ class Gunicorn:
         if self.log_path:
             self.log.close()
         return self.output()
+
+
+class Gunicorn(Server):
+    """The Procfile's server: gunicorn with bot.gunicorn_conf on 'bot:create_app()' (or, with
+    config=False, gunicorn's own defaults)."""
+
+    def __init__(self, env: dict[str, str], workers: int = 1, config: bool = True,
+                 port: int | None = None, log: Path | None = None) -> None:
+        port = port or free_port()
+        args = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(workers),
+                "--graceful-timeout", "10"]
+        if config:
+            args += ["--config", "python:bot.gunicorn_conf"]
+        super().__init__(args + ["bot:create_app()"], env, port, log)
+
+
+class AccordServe(Server):
+    """`accord serve` over `index` as people run it (preloaded workers forked from one master)."""
+
+    def __init__(self, env: dict[str, str], index: Path, workers: int = 2,
+                 port: int | None = None, log: Path | None = None, *extra: str) -> None:
+        port = port or free_port()
+        args = [str(BIN / "accord"), "serve", "--host", HOST, "--port", str(port),
+                "--index", str(index), "--workers", str(workers), *extra]
+        super().__init__(args, env, port, log)
