@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 
 import pytest
 
@@ -124,3 +125,15 @@ def test_connections_past_the_limit_are_refused_with_json_then_served_again(real
         assert reply.startswith(b"HTTP/1.1 200 ")
     finally:
         server.stop()
+
+
+def test_a_question_body_over_its_limit_is_refused_before_it_is_read(server):
+    """The server holds no more of a body in memory than its endpoint accepts: a question
+    declared at 1 MB (under the 8 MiB of uploads) is refused from its headers, not read."""
+    started = time.monotonic()
+    with socket.create_connection((HOST, server.port), timeout=15) as sock:
+        sock.sendall(ASK + b"Content-Length: 1000000\r\n\r\n" + b"x" * 1000)
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 413 "), reply[:200]
+    assert b"65536" in reply
+    assert time.monotonic() - started < 3   # not after the 10 s body deadline

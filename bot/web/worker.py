@@ -68,13 +68,16 @@ class _Connection(HTTP1Connection):
     """One request on a connection; what tornado would answer with a bare 400 (or a silent close)
     is raised as Rejected with the status RFC 9112 gives it."""
 
+    # (method, path) -> the largest body that endpoint accepts; set by the worker from the app.
+    limit_for: Callable[[str, str], int] | None = None
+
     def _parse_headers(self, data: bytes) -> tuple[str, httputil.HTTPHeaders]:
         first = data.lstrip(b"\r\n").split(b"\n", 1)[0]
         if len(first) > MAX_LINE:
             raise Rejected(414, f"The request line is over {MAX_LINE} bytes.")
         try:
             start_line, headers = super()._parse_headers(data)
-            httputil.parse_request_start_line(start_line)
+            method, path, _ = httputil.parse_request_start_line(start_line)
         except httputil.HTTPInputError:
             raise Rejected(400, "The request line or a header is malformed.") from None
         fields = list(headers.get_all())
@@ -82,6 +85,10 @@ class _Connection(HTTP1Connection):
             raise Rejected(431, f"The request has over {MAX_FIELDS} header fields.")
         if any(len(name) + len(value) + 2 > MAX_LINE for name, value in fields):
             raise Rejected(431, f"A header line is over {MAX_LINE} bytes.")
+        if self.limit_for is not None:
+            # Only what the endpoint itself accepts is read into memory: 64 KB for a question,
+            # not the 8 MiB of an upload, however many connections send one.
+            self.set_max_body_size(self.limit_for(method, path.split("?", 1)[0]))
         return start_line, headers
 
     def _read_body(self, code, headers, delegate):
@@ -242,6 +249,7 @@ class Worker(TornadoWorker):
         self.alive, self.server_alive, self.stop_by = True, True, None
         self.pool = ThreadPoolExecutor(max(1, self.cfg.threads), thread_name_prefix="request")
         self.app = _App(self.wsgi, self.pool)
+        _Connection.limit_for = staticmethod(endpoint_limits(self.wsgi))
         worker = self
 
         class Server(HTTPServer):
@@ -289,6 +297,29 @@ class Worker(TornadoWorker):
             for callback in self.callbacks:
                 callback.stop()
             self.ioloop.stop()
+
+
+def endpoint_limits(app: Any) -> Callable[[str, str], int]:
+    """The body limit of each request as the app applies it (bot.web.errors.refuse_large_body):
+    MAX_UPLOAD_LENGTH for the admin blueprint, MAX_CONTENT_LENGTH for everything else."""
+    from ..settings import BY_KEY
+
+    config = getattr(app, "config", {})
+    small, large = (int(config.get(key, BY_KEY[key].default))
+                    for key in ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_LENGTH"))
+    url_map = getattr(app, "url_map", None)
+    if url_map is None:
+        return lambda method, path: max(small, large)
+    adapter = url_map.bind("localhost")
+
+    def limit_for(method: str, path: str) -> int:
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except Exception:   # unknown path or method: the app answers 404/405 unread
+            return small
+        return large if str(endpoint).startswith("admin.") else small
+
+    return limit_for
 
 
 def body_limit(app: Any) -> int:
