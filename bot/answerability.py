@@ -69,6 +69,23 @@ def _gives(kind: str, sentence: str, question: str) -> bool:
     return bool(PERSON.search(sentence))
 
 
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"   # what the regex \w matches
+
+
+def _has_word(text: str, phrase: str) -> bool:
+    """`phrase` in `text` with no word character either side: a regex built from the question
+    would do it, and fill re's pattern cache (512 entries of any size) with every question."""
+    start = text.find(phrase)
+    while start >= 0:
+        end = start + len(phrase)
+        if (start == 0 or not _is_word(text[start - 1])) and \
+                (end == len(text) or not _is_word(text[end])):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
              variant_groups: Sequence[dict[str, Any]]) -> Evidence:
     """Features of the retrieved passages against the question (before name expansion)."""
@@ -99,7 +116,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     for name in names:
         key = fold_key(re.sub(r"’s|'s$", "", name))
         forms = next((f for f in group_forms if key in f), {key})
-        if not any(re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text) for f in forms):
+        if not any(_has_word(text, f) for f in forms):
             missing += 1
 
     kind = asked_type(question)
