@@ -26,7 +26,8 @@ def sizeof(obj: Any) -> int:
     if isinstance(obj, dict):
         return sys.getsizeof(obj) + sum(sizeof(k) + sizeof(v) for k, v in obj.items())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return sys.getsizeof(obj) + sum(sizeof(getattr(obj, f.name)) for f in dataclasses.fields(obj))
+        fields = dataclasses.fields(obj)
+        return sys.getsizeof(obj) + sum(sizeof(getattr(obj, f.name)) for f in fields)
     return sys.getsizeof(obj)
 
 
@@ -57,11 +58,14 @@ class BytesLRU:
         if entry is not None:
             return entry[0]
         value = compute()
+        self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
         size = sizeof(key) + sizeof(value) + ENTRY_OVERHEAD
         if self.max_bytes and size <= self.max_bytes // 10:
             with self._lock:
                 self._data[key] = (value, size)
-        return value
 
     def clear(self) -> None:
         with self._lock:

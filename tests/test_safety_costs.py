@@ -8,6 +8,7 @@ import psutil
 import pytest
 
 from bot import lexical, variants
+from bot.cache import BytesLRU
 from bot.followup import CONTEXT_TURNS, MAX_CARRIED_CHARS, resolve
 from bot.service import KEY
 from bot.textnorm import normalize_text
@@ -59,8 +60,9 @@ def test_a_long_history_costs_about_what_a_long_question_costs(client):
 
 def test_the_resolved_query_is_bounded_and_names_each_thing_once(client):
     rng = random.Random(2)
+    history = _capitalised_history(rng, turns=40, chars=1500)
     reply = client.post("/api/ask", json={"question": "What did they say about it?",
-                                          "history": _capitalised_history(rng, turns=40, chars=1500)})
+                                          "history": history})
     assert len(reply.get_json()["query"]) <= QUERY_BOUND
     names = ["Gong Zheng", "Paul Chan", "HKEX", "Chongqing", "youth", "finance"]
     turn = "Did " + ", ".join(names * 12) + " meet there?"
@@ -115,3 +117,16 @@ def test_distinct_maximal_requests_leave_worker_memory_flat(client):
     for name, cache in caches.items():
         assert cache.bytes <= cache.max_bytes, name
     assert rss <= start * 1.10, f"RSS {start / 2**20:.0f} MB -> {rss / 2**20:.0f} MB"
+
+
+def test_caches_count_bytes_not_entries():
+    cache = BytesLRU(1_000_000)
+    for i in range(1000):   # 1000 keys of 10 KB: 10 MB by count, held to 1 MB by size
+        cache.get(f"{i} " + "x" * 10_000, lambda: i)
+    assert cache.bytes <= cache.max_bytes and 50 <= len(cache) < 100
+    cache.get("y" * 200_000, lambda: 0)   # over a tenth of the budget: computed, not kept
+    assert ("y" * 200_000) not in cache._data
+    rng = random.Random(4)
+    for _ in range(300):
+        lexical.tokenize([_text(rng, 20_000)])
+    assert lexical._tokens.cache.bytes <= lexical._tokens.cache.max_bytes

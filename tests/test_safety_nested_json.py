@@ -15,8 +15,8 @@ ENDPOINTS = [("/api/ask", {}), ("/api/feedback", {}), ("/api/documents", ADMIN),
 
 @pytest.fixture
 def client(make_app):
-    return make_app(ADMIN_TOKEN="adm1n", RATE_LIMIT="1000/minute", FEEDBACK_RATE_LIMIT="1000/minute",
-                    ADMIN_RATE_LIMIT="1000/minute").test_client()
+    return make_app(ADMIN_TOKEN="adm1n", RATE_LIMIT="1000/minute",
+                    FEEDBACK_RATE_LIMIT="1000/minute", ADMIN_RATE_LIMIT="1000/minute").test_client()
 
 
 @pytest.mark.parametrize("path,headers", ENDPOINTS, ids=[p for p, _ in ENDPOINTS])
@@ -29,5 +29,6 @@ def test_deeply_nested_json_is_a_400_on_every_json_endpoint(client, path, header
 
 
 def test_ordinary_nesting_still_parses(client):
-    reply = client.post("/api/ask", json={"question": "Who met?", "filters": {"source": "Test wire"}})
+    body = {"question": "Who met?", "filters": {"source": "Test wire"}}
+    reply = client.post("/api/ask", json=body)
     assert reply.status_code == 200
