@@ -27,10 +27,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
     from . import logs, service, settings, startup
-    from .web import (admin, api, config, cors, errors, feedback, headers, limits, metrics,
-                      openapi, pages, request_log)
+    from .web import (admin, api, config, cors, errors, feedback, headers, json_provider, limits,
+                      metrics, openapi, pages, request_log)
 
     app = Flask(__name__, instance_relative_config=True)
+    app.json = json_provider.BoundedJSONProvider(app)
     app.config.from_mapping(settings.defaults())
     # Not from_prefixed_env: it JSON-decodes values (a token "1e999" became "inf", "null" None).
     app.config.from_mapping(settings.from_environment())

@@ -14,7 +14,7 @@ from .corpus_index import CorpusIndex
 from .followup import names_in
 from .lexical import tokenize
 from .retrieval import Hit
-from .variants import NOT_AFTER, NOT_BEFORE, fold_key
+from .variants import fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
 FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch")
@@ -70,6 +70,25 @@ def _gives(kind: str, sentence: str, question: str) -> bool:
     return bool(PERSON.search(sentence))
 
 
+def _is_word(ch: str) -> bool:
+    # What the regex \w matches, less Chinese characters: Chinese is written without spaces, so
+    # a name may touch them (variants.NOT_BEFORE / NOT_AFTER).
+    return (ch.isalnum() or ch == "_") and not chinese.HAN_CHAR.match(ch)
+
+
+def _has_word(text: str, phrase: str) -> bool:
+    """`phrase` in `text` with no word character either side: a regex built from the question
+    would do it, and fill re's pattern cache (512 entries of any size) with every question."""
+    start = text.find(phrase)
+    while start >= 0:
+        end = start + len(phrase)
+        if (start == 0 or not _is_word(text[start - 1])) and \
+                (end == len(text) or not _is_word(text[end])):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
              variant_groups: Sequence[dict[str, Any]]) -> Evidence:
     """Features of the retrieved passages against the question (before name expansion)."""
@@ -104,7 +123,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     for name in names:
         key = fold_key(re.sub(r"’s|'s$", "", name))
         forms = next((f for f in group_forms if key in f), {key})
-        if not any(re.search(NOT_BEFORE + re.escape(f) + NOT_AFTER, text) for f in forms):
+        if not any(_has_word(text, f) for f in forms):
             missing += 1
 
     kind = asked_type(question)

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from pathlib import Path
-from threading import Lock
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .answerability import Evidence, evidence, load_model, probability
 from .answering import compose
+from .cache import BytesLRU, budget
 from .chinese import no_answer
 from .corpus_index import CorpusIndex, open_index, open_version
 from .encoder import Encoder, probe_vector
@@ -31,11 +30,9 @@ class Bot:
         self.retriever = Retriever(index)
         self.expander = Expander(index.variants)
         self.model = load_model()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = int(setting("QUERY_CACHE"))
+        self._cache = BytesLRU(budget(0.3) if int(setting("QUERY_CACHE")) else 0)
         self._encode_query = getattr(encoder, "encode_query", None) \
             or (lambda text: encoder.encode([text])[0])
-        self._lock = Lock()
 
     @classmethod
     def open(cls, index_dir: Path, encoder: Encoder, folder: Path | None = None) -> "Bot":
@@ -45,19 +42,9 @@ class Bot:
         return cls(encoder, index)
 
     def embed(self, text: str) -> np.ndarray:
-        """The query vector, from a bounded LRU cache: people ask the same things often."""
-        with self._lock:
-            if text in self._cache:
-                self._cache.move_to_end(text)
-                return self._cache[text]
-        vector = self._encode_query(text)
-        if self._cache_size <= 0:
-            return vector
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
+        """The query vector, from an LRU cache bounded in bytes: people ask the same things
+        often, and a long question must not weigh more than its share."""
+        return self._cache.get(text, lambda: self._encode_query(text))
 
     def understand(self, question: str, history: Sequence[str] = (),
                    last_answer: str = "") -> tuple[str, str, list]:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from functools import lru_cache
+from itertools import chain
+from typing import Iterable, Sequence
 
 from . import chinese
 from .lexical import stopwords
@@ -39,20 +41,37 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
 
+# What a follow-up may carry, whatever the history holds: the work and the query stay bounded.
+CONTEXT_TURNS = 5        # earlier user turns a chain of follow-ups can reach back through
+MAX_CARRIED = 24         # names and words carried from them (3 in a usual follow-up, 22 seen)
+MAX_CARRIED_CHARS = 240  # their length together (36 usual, 192 seen)
+MAX_NAME_CHARS = 80      # a longer run of capitalised words is not a name anyone refers back to
+
+
+@lru_cache(maxsize=1)
+def _stop() -> frozenset[str]:
+    return frozenset(stopwords()) | PRONOUNS | QUESTION_START
+
+
 def _content(text: str) -> list[str]:
-    stop = set(stopwords()) | PRONOUNS | QUESTION_START
+    stop = _stop()
     return [w for w in WORD.findall(text) if w.lower() not in stop and len(w) > 1]
+
+
+_OPENERS = QUESTION_START | PRONOUNS | {"the"}
 
 
 def names_in(text: str) -> list[str]:
     """Capitalised names of a turn, without a sentence's opening question word."""
-    out = []
+    out: list[str] = []
+    seen: set[str] = set()
     for m in NAME.finditer(text):
         words = m.group(0).split()
-        while words and words[0].lower() in QUESTION_START | PRONOUNS | {"the"}:
+        while words and words[0].lower() in _OPENERS:
             words = words[1:]
         phrase = " ".join(words)
-        if phrase and phrase not in out:
+        if phrase and phrase not in seen:
+            seen.add(phrase)
             out.append(phrase)
     return out
 
@@ -68,38 +87,78 @@ def needs_context(question: str) -> bool:
             or len(_content(question)) == 0)
 
 
+def _carried(question: str, context: str) -> list[str]:
+    """What of `context` the follow-up `question` refers to: its names first, then (unless the
+    question only changes the topic) its other content words; once each, at most MAX_CARRIED
+    and MAX_CARRIED_CHARS, none the question already says."""
+    if chinese.is_chinese(question):
+        candidates, key_of = _chinese_candidates(question, context), _chinese_key
+    else:
+        candidates, key_of = _english_candidates(question, context), str.lower
+    asked = key_of(question)
+    out: list[str] = []
+    seen: set[str] = set()
+    size = 0
+    for item in candidates:
+        key = key_of(item)
+        if key in seen or key in asked:
+            continue
+        if len(out) == MAX_CARRIED or size + len(item) + 2 > MAX_CARRIED_CHARS:
+            break
+        seen.add(key)
+        out.append(item)
+        size += len(item) + 2
+    return out
+
+
+def _english_candidates(question: str, context: str) -> Iterable[str]:
+    names = names_in(context)
+    candidates: Iterable[str] = (n for n in names if len(n) <= MAX_NAME_CHARS)
+    if not ELLIPSIS.search(question):
+        # "And what about youth development?" keeps the subject (names), not the old topic.
+        in_names = {w for n in names for w in n.split()}
+        candidates = chain(candidates, (w for w in _content(context)
+                                        if w not in in_names and not _is_verb_like(w)))
+    return candidates
+
+
+def _chinese_key(text: str) -> str:
+    return chinese.fold_same_length(text.lower())
+
+
+def _chinese_candidates(question: str, context: str) -> list[str]:
+    """What a Chinese follow-up carries: the earlier turn's names (English or Chinese ones the
+    variants table knows); without names, its Chinese words, unless the follow-up changes the
+    topic (那…呢), which keeps nothing of the old one."""
+    carried = [n for n in names_in(context) if len(n) <= MAX_NAME_CHARS] + chinese.names_in(context)
+    if not carried and not chinese.is_ellipsis(question):
+        carried = chinese.content_words(context)
+    return carried
+
+
+def _attach(question: str, context: str) -> str:
+    carried = _carried(question, context)
+    return f"{question.rstrip()} ({', '.join(carried)})" if carried else question
+
+
 def resolve(question: str, history: Sequence[str], answer: str = "") -> str:
     """The question itself when it stands alone; otherwise it with what it refers to.
 
     `history` holds the earlier user turns, oldest first; a turn that was itself a follow-up
-    is resolved against the turns before it. `answer`, the bot's reply to the last turn when
-    the client sent it, adds the names it gave (the lab "it" refers to may only be there)."""
-    if not history or not needs_context(question):
+    is resolved against the turns before it, back to the last CONTEXT_TURNS. `answer`, the
+    bot's reply to the last turn when the client sent it, adds the names it gave (the lab "it"
+    refers to may only be there). At most CONTEXT_TURNS turns and the answer are read, each
+    step carries a bounded context, so the work and the query are bounded whatever the history."""
+    turns = list(history[-CONTEXT_TURNS:])
+    if not turns or not needs_context(question):
         return question
-    context = resolve(history[-1], history[:-1])
+    # The chain starts at the latest turn that stands alone (or the earliest one read).
+    start = len(turns) - 1
+    while start > 0 and needs_context(turns[start]):
+        start -= 1
+    context = turns[start]
+    for turn in turns[start + 1:]:
+        context = _attach(turn, context)
     if answer:
         context += " " + " ".join(names_in(answer.split(" [")[0])[:3])
-    if chinese.is_chinese(question):
-        carried = _carried_chinese(question, context)
-    elif ELLIPSIS.search(question):
-        # "And what about youth development?" keeps the subject (names), not the old topic.
-        carried = [n for n in names_in(context) if n.lower() not in question.lower()]
-    else:
-        names = names_in(context)
-        rest = [w for w in _content(context)
-                if not any(w in n.split() for n in names) and not _is_verb_like(w)]
-        carried = [n for n in names + rest if n.lower() not in question.lower()]
-    if not carried:
-        return question
-    return f"{question.rstrip()} ({', '.join(carried)})"
-
-
-def _carried_chinese(question: str, context: str) -> list[str]:
-    """What a Chinese follow-up carries: the earlier turn's names (English or Chinese ones the
-    variants table knows); without names, its Chinese words, unless the follow-up changes the
-    topic (那…呢), which keeps nothing of the old one."""
-    carried = names_in(context) + chinese.names_in(context)
-    if not carried and not chinese.is_ellipsis(question):
-        carried = chinese.content_words(context)
-    asked = chinese.fold_same_length(question.lower())
-    return [c for c in carried if chinese.fold_same_length(c.lower()) not in asked]
+    return _attach(question, context)

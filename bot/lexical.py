@@ -11,6 +11,7 @@ import numpy as np
 import Stemmer
 
 from . import chinese
+from .cache import bytes_cached
 from .errors import IndexUnavailable
 
 # Question words carry no topic; bm25s's English list keeps them.
@@ -22,6 +23,13 @@ QUESTION_WORDS = ["what", "which", "who", "whom", "whose", "when", "where", "why
 @lru_cache(maxsize=1)
 def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _query_stemmer() -> Stemmer.Stemmer:
+    # PyStemmer caches every word it sees (10,000 of any length); on the request path the texts'
+    # tokens are cached in bytes instead (_tokens), so this one keeps no cache of its own.
+    return Stemmer.Stemmer("english", 0)
 
 
 @lru_cache(maxsize=1)
@@ -65,13 +73,13 @@ def _stopset() -> frozenset[str]:
     return frozenset(stopwords())
 
 
-@lru_cache(maxsize=16384)
+@bytes_cached(0.4)
 def _tokens(text: str) -> tuple[str, ...]:
     """bm25s.tokenize's steps for one text (fold, lower, split, drop stopwords, stem): the same
-    tokens, without its per-call vocabulary and progress-bar objects; cached, as questions and
-    the few top passages are tokenised several times per answer."""
+    tokens, without its per-call vocabulary and progress-bar objects; cached (in bytes, keys
+    included), as questions and the few top passages are tokenised several times per answer."""
     stop = _stopset()
-    return tuple(_stemmer().stemWords([w for w in TOKEN.findall(fold_spelling(text).lower())
+    return tuple(_query_stemmer().stemWords([w for w in TOKEN.findall(fold_spelling(text).lower())
                                        if w not in stop]))
 
 

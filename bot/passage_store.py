@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .cache import BytesLRU, budget
 from .passages import Passage
 
 FOLDER = "passages"
@@ -113,7 +113,8 @@ class PassageStore(Sequence):
                 or (n and int(self.doc_row.max()) >= self.documents())
                 or int(self.sentence_start[-1]) != len(self.spans)):
             raise ValueError("passage files disagree")
-        self._cached = lru_cache(maxsize=4096)(self._read)
+        # Bounded in bytes: one long passage must not weigh like a short one (bot/cache.py).
+        self._passages = BytesLRU(budget(0.2))
 
     def __len__(self) -> int:
         return len(self.doc_row)
@@ -149,7 +150,7 @@ class PassageStore(Sequence):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return self._cached(i)
+        return self._passages.get(i, lambda: self._read(i))
 
     def __iter__(self) -> Iterator[Passage]:
         for i in range(len(self)):

@@ -51,7 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
             "are within cosine 0.9999 of fp32 and about 2x faster to make."),
     Setting("ONNX_DIR", None, "Where the ONNX export of the model is cached "
             "[default: ~/.cache/accord/onnx]."),
-    Setting("QUERY_CACHE", 1024, "Question embeddings kept per process (LRU); 0 turns it off."),
+    Setting("CACHE_BYTES", 4 * 1024 * 1024, "Bytes per process that the request path's LRU caches "
+            "hold together (question embeddings 30%, word tokens 40%, passages 20%, folded "
+            "texts 10%); counted in bytes, keys included, so long questions cannot grow them."),
+    Setting("QUERY_CACHE", 1, "0 turns the question-embedding cache off (benchmarks); its size "
+            "is its share of CACHE_BYTES."),
     Setting("ADMIN_TOKEN", None, "Bearer token for the admin endpoints [unset: closed]."),
     Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin, "
             "matched exactly; https://*.example.org allows the subdomains of example.org."),

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import yaml
 
 from . import chinese
+from .cache import bytes_cached
 from .errors import DocumentError
 from .passages import Passage
 
@@ -16,6 +16,7 @@ VARIANTS_FILE = "variants.yaml"
 TYPES = {"person", "place", "organisation", "term"}
 MAX_ALTERNATIVES = 4
 MAX_CHINESE = 2       # Chinese forms added besides them (when the texts hold Chinese ones)
+MAX_ADDED_CHARS = 300  # all alternatives of one question together (86 in the eval sets at most)
 COMMON_SHARE = 0.2   # a name in more passages than this already finds them; expanding it adds noise
 
 # "the Secretary for Commerce and Economic Development, Mr Algernon Yau" and
@@ -52,7 +53,7 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", _fold(text)).strip()
 
 
-@lru_cache(maxsize=8192)
+@bytes_cached(0.1)
 def fold_key(text: str) -> str:
     """Text folded for name matching: lower case, hyphens as spaces, one space between words."""
     return _key(text)
@@ -159,7 +160,8 @@ class Expander:
             return question, []
         matches = list(self._pattern.finditer(_fold(question)))
         mentioned = {_key(m.group(0)) for m in matches}
-        seen, used, out, last = set(), [], [], 0
+        asked = _key(question)
+        seen, used, out, last, added = set(), [], [], 0, 0
         for m in matches:
             gi = self._by_form[_key(m.group(0))]
             if gi in seen:
@@ -172,7 +174,7 @@ class Expander:
                 continue  # a name in a large share of passages finds them by itself
             covered = set().union(*(c["ids"] for c in said.values()))
             alts = [n for n, c in found.items() if _key(n) not in mentioned
-                    and _key(n) not in _key(question)
+                    and _key(n) not in asked
                     and (c["ids"] is None or set(c["ids"]) - covered)]
             # Chinese forms have their own quota (Chinese passages are found by them, whatever
             # the English forms are); 陳國基 and 陈国基 fold to one form: one of them is enough.
@@ -180,8 +182,12 @@ class Expander:
             alts = [n for n in alts if not chinese.has_han(n)][:MAX_ALTERNATIVES] + han[:MAX_CHINESE]
             if not alts:
                 continue
+            addition = " (" + ", ".join(alts) + ")"
+            if added + len(addition) > MAX_ADDED_CHARS:
+                break   # a question naming dozens of things: the query stays bounded
+            added += len(addition)
             used.append(group)
-            out.append(question[last:m.end()] + " (" + ", ".join(alts) + ")")
+            out.append(question[last:m.end()] + addition)
             last = m.end()
         out.append(question[last:])
         return "".join(out), used

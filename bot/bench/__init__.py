@@ -315,8 +315,7 @@ class Bench:
             s = time.perf_counter()
             bot.retriever.search(q, v, k=5)
             retrieval.append(time.perf_counter() - s)
-            with bot._lock:
-                bot._cache[q] = v
+            bot._cache.put(q, v)
             s = time.perf_counter()
             bot.ask(q)
             ask.append(time.perf_counter() - s)

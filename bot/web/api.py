@@ -5,6 +5,7 @@ import os
 
 from flask import Blueprint, g, jsonify
 
+from ..followup import CONTEXT_TURNS
 from ..service import holder
 from .errors import without_paths
 from .feedback import issue_answer_id, record_unanswered
@@ -17,7 +18,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def ask():
     args = parse_ask(json_body())
     bot = holder().get()
-    user_turns = [t["text"] for t in args["history"] if t["role"] == "user"]
+    # Only the latest turns are read: what the question refers to is there (followup.py).
+    user_turns = [t["text"] for t in args["history"] if t["role"] == "user"][-CONTEXT_TURNS:]
     # The bot's last reply, when it follows the last user turn, may name what "it" refers to.
     turns = args["history"]
     last_answer = turns[-1]["text"] if len(turns) >= 2 and turns[-1]["role"] == "bot" \

@@ -3,12 +3,12 @@ can act on; text is normalised here, before anything searches or stores it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 
+from ..followup import CONTEXT_TURNS
 from ..retrieval import FILTER_KEYS
 from ..textnorm import normalize_text
 from .errors import ApiError
@@ -16,6 +16,9 @@ from .errors import ApiError
 MAX_QUESTION = 1000
 MAX_TURNS = 50
 MAX_TURN_CHARS = 4000
+# The latest turns, user and bot, a follow-up is resolved with; earlier ones are checked, not read.
+HISTORY_READ = 2 * CONTEXT_TURNS
+MAX_FILTER_CHARS = 4000   # no source or id is near this; it bounds the work on a filter value
 MAX_K = 20
 ROLES = ("user", "bot")
 # At least one character that normalising keeps (not space, control or invisible format): the
@@ -47,13 +50,15 @@ def json_body() -> object:
         # whether it went on, and reading it past the limit raises the 413.
         request.stream.read(1)
     try:
-        return json.loads(data)
+        # The app's provider, like request.get_json: nesting too deep is its 400 (json_provider).
+        return current_app.json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
 
 
 def parse_ask(body: Any) -> dict[str, Any]:
-    """question, history (user and bot turns as dicts), k and filters, checked."""
+    """question, history (the latest HISTORY_READ user and bot turns, as dicts), k and
+    filters, checked; every text normalised and cut to its limit after normalising."""
     if not isinstance(body, dict):
         raise _fail("The body must be a JSON object with a 'question'.")
     unknown = set(body) - {"question", "history", "k", "filters"}
@@ -63,11 +68,12 @@ def parse_ask(body: Any) -> dict[str, Any]:
     if not isinstance(question, str):
         raise _fail("'question' is required and must be a string.")
     # The limit counts what the client sent, trimmed (the contract's rule); NFKC may then
-    # lengthen it a little, and the cut keeps what is searched bounded all the same.
+    # lengthen it (U+FDFA is 18 characters), and the limit holds again after it: the text
+    # searched, and the work of normalising it, stay bounded.
     if len(question.strip()) > MAX_QUESTION:
         raise _fail(f"'question' is {len(question.strip())} characters; the limit is "
                     f"{MAX_QUESTION}.")
-    question = normalize_text(question)[:MAX_QUESTION]
+    question = normalize_text(question, limit=MAX_QUESTION)
     if not question:
         raise _fail("'question' is empty.")
 
@@ -87,7 +93,9 @@ def parse_ask(body: Any) -> dict[str, Any]:
             raise _fail(f"history[{i}].role must be 'user' or 'bot'.")
         if len(turn["text"]) > MAX_TURN_CHARS:
             raise _fail(f"history[{i}].text is over {MAX_TURN_CHARS} characters.")
-        turns.append({"role": role, "text": normalize_text(turn["text"])})
+        turns.append({"role": role, "text": turn["text"]})
+    turns = [{"role": t["role"], "text": normalize_text(t["text"], limit=MAX_TURN_CHARS)}
+             for t in turns[-HISTORY_READ:]]
 
     k = body.get("k", 5)
     if isinstance(k, float) and k.is_integer():
@@ -105,9 +113,9 @@ def parse_ask(body: Any) -> dict[str, Any]:
         raise _fail(f"Unknown filter(s): {', '.join(sorted(bad))}; use {', '.join(FILTER_KEYS)}.")
     clean_filters = {}
     for key, value in filters.items():
-        if not isinstance(value, str) or not normalize_text(value):
+        value = normalize_text(value, limit=MAX_FILTER_CHARS) if isinstance(value, str) else ""
+        if not value:
             raise _fail(f"filters.{key} must be a non-empty string.")
-        value = normalize_text(value)
         if key.startswith("date_"):
             try:
                 if not DATE.match(value):
@@ -127,7 +135,7 @@ def _optional_text(body: dict, key: str, limit: int, keep_newlines: bool = False
         raise _fail(f"'{key}' must be a string.")
     if len(value) > limit:
         raise _fail(f"'{key}' is {len(value)} characters; the limit is {limit}.")
-    return normalize_text(value, keep_newlines=keep_newlines)[:limit] or None
+    return normalize_text(value, keep_newlines=keep_newlines, limit=limit) or None
 
 
 def parse_feedback(body: Any) -> dict[str, Any]:
@@ -159,4 +167,5 @@ def parse_feedback(body: Any) -> dict[str, Any]:
             "question": _optional_text(body, "question", MAX_QUESTION),
             "answer": _optional_text(body, "answer", MAX_ANSWER),
             "answered": answered,
-            "passage_ids": [q for q in map(normalize_text, passage_ids) if q]}
+            "passage_ids": [q for q in (normalize_text(p, limit=MAX_PASSAGE_ID)
+                                        for p in passage_ids) if q]}

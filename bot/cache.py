@@ -1,0 +1,86 @@
+"""LRU caches bounded in bytes (cachetools), for everything the request path remembers."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from functools import wraps
+from threading import Lock
+from typing import Any, Callable, Hashable, TypeVar
+
+import numpy as np
+from cachetools import LRUCache
+
+from .settings import resolve
+
+T = TypeVar("T")
+ENTRY_OVERHEAD = 200   # the cache's own dict slot, order link and (value, size) pair, per entry
+
+
+def sizeof(obj: Any) -> int:
+    """Bytes an object holds, counting what str, bytes, numbers, arrays, tuples, lists, dicts and
+    dataclasses (Passage) contain: a cache entry's real weight, not its count."""
+    if isinstance(obj, np.ndarray):
+        return sys.getsizeof(obj) + (0 if obj.base is None else obj.nbytes)
+    if isinstance(obj, (tuple, list, set, frozenset)):
+        return sys.getsizeof(obj) + sum(sizeof(x) for x in obj)
+    if isinstance(obj, dict):
+        return sys.getsizeof(obj) + sum(sizeof(k) + sizeof(v) for k, v in obj.items())
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = dataclasses.fields(obj)
+        return sys.getsizeof(obj) + sum(sizeof(getattr(obj, f.name)) for f in fields)
+    return sys.getsizeof(obj)
+
+
+def budget(share: float) -> int:
+    """Bytes one cache may hold: its share of CACHE_BYTES (the setting for all of them)."""
+    return int(int(resolve("CACHE_BYTES")) * share)
+
+
+class BytesLRU:
+    """A thread-safe LRU map whose keys and values together stay under `max_bytes`; an entry
+    larger than a tenth of that is computed every time rather than cached."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max(int(max_bytes), 0)
+        self._data: LRUCache = LRUCache(max(self.max_bytes, 1), getsizeof=lambda entry: entry[1])
+        self._lock = Lock()
+
+    @property
+    def bytes(self) -> int:
+        return int(self._data.currsize)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            entry = self._data.get(key)
+        if entry is not None:
+            return entry[0]
+        value = compute()
+        self.put(key, value)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        size = sizeof(key) + sizeof(value) + ENTRY_OVERHEAD
+        if self.max_bytes and size <= self.max_bytes // 10:
+            with self._lock:
+                self._data[key] = (value, size)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def bytes_cached(share: float) -> Callable[[Callable[[Any], T]], Callable[[Any], T]]:
+    """Decorator: a one-argument function memoised in a BytesLRU of `budget(share)` bytes
+    (the cache is the wrapper's `.cache`)."""
+    def decorate(fn: Callable[[Any], T]) -> Callable[[Any], T]:
+        cache = BytesLRU(budget(share))
+
+        @wraps(fn)
+        def wrapper(arg: Any) -> T:
+            return cache.get(arg, lambda: fn(arg))
+        wrapper.cache = cache  # type: ignore[attr-defined]
+        return wrapper
+    return decorate
