@@ -19,8 +19,10 @@ def one_line(exc: BaseException) -> str:
 
 
 def under_gunicorn() -> bool:
-    """True in a gunicorn worker, where only AppImportError is reported without a traceback."""
-    return "gunicorn.workers.base" in sys.modules
+    """True in a process gunicorn runs (its master, or a worker forked from it), where only
+    AppImportError is reported without a traceback. The arbiter, not a worker module: a program
+    that merely imports a worker class (the slow-client tests do) is not run by gunicorn."""
+    return "gunicorn.arbiter" in sys.modules
 
 
 def refuse_start(exc: BaseException) -> BaseException:

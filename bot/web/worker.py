@@ -70,6 +70,7 @@ class _Connection(HTTP1Connection):
 
     # (method, path) -> the largest body that endpoint accepts; set by the worker from the app.
     limit_for: Callable[[str, str], int] | None = None
+    body_skipped = False   # the declared body is over the endpoint's limit and was not read
 
     def _parse_headers(self, data: bytes) -> tuple[str, httputil.HTTPHeaders]:
         first = data.lstrip(b"\r\n").split(b"\n", 1)[0]
@@ -101,8 +102,12 @@ class _Connection(HTTP1Connection):
                 raise Rejected(501, "The only transfer coding understood is chunked.")
         length = headers.get("Content-Length", "0").split(",")[0].strip()
         if length.isdigit() and int(length) > self._max_body_size:
-            raise Rejected(413, f"The request body is {length} bytes; the limit is "
-                                f"{self._max_body_size} bytes.")
+            # Not read: the app refuses it from the declared length with its own 413, access
+            # line and metrics (bot.web.errors.refuse_large_body); the unread body leaves the
+            # connection unusable, so it closes after that reply.
+            self._disconnect_on_finish = True
+            self.body_skipped = True
+            return None
         try:
             reading = super()._read_body(code, headers, delegate)
         except httputil.HTTPInputError:
@@ -225,6 +230,9 @@ def environ(request: httputil.HTTPServerRequest) -> dict[str, Any]:
         "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
         "CONTENT_LENGTH": str(len(request.body)),
     }
+    if getattr(request.connection, "body_skipped", False):
+        # The declared length, for the app to refuse; the body itself was never read.
+        env["CONTENT_LENGTH"] = request.headers["Content-Length"].split(",")[0].strip()
     for name, value in request.headers.get_all():
         key = name.upper().replace("-", "_")
         if key == "CONTENT_TYPE":
