@@ -19,6 +19,22 @@ KEY = "accord"
 _NEVER = object()   # no target tried yet: even "no index" must be tried once, to say why
 
 
+def recover_at_start(index_dir: Path) -> None:
+    """Settle what a killed admin change or build left (bot/journal.py), unless a build that
+    is running now holds the lock: it settles it itself."""
+    from .build import index_lock
+    from .errors import BuildLocked
+    from .journal import debris
+
+    if not debris(index_dir):
+        return
+    try:
+        with index_lock(index_dir, wait=0):
+            pass   # taking the lock is what recovers
+    except BuildLocked:
+        log.info("a build is running on the index; it settles any interrupted change itself")
+
+
 class BotHolder:
     """The encoder, and the bot over the current index (None while there is no usable index).
 
@@ -34,6 +50,7 @@ class BotHolder:
             # change: on a busy worker that load would take tens of seconds, and under
             # `accord serve` (gunicorn --preload) it happens once, shared by every worker.
             self.encoder.model
+        recover_at_start(self.index_dir)
         self.bot: Bot | None = None
         self.problem = ""
         self._seen: object = _NEVER         # the `current` link target last tried
