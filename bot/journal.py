@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from . import admin_jobs
 from .store import CURRENT, VERSIONS, remove_tree
 
 log = logging.getLogger("accord")
@@ -40,7 +41,30 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_file(path: Path, raw: bytes, sync: bool = True) -> None:
+def sync_filesystem(folder: Path) -> None:
+    """Flush the filesystem holding `folder` to disk: one call for any number of files written
+    (an fsync per file cost about 8 ms here: half a minute for 4,000 documents). A kill loses nothing in the
+    page cache; this is for power loss, before a journal that could undo the files goes."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if _syncfs is None or _syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
+
+
+def write_file(path: Path, raw: bytes, sync: bool = False) -> None:
     """Replace `path` by `raw` in one rename: a reader sees the old bytes or the new ones."""
     tmp = path.parent / f"{INCOMING}{secrets.token_hex(6)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -93,7 +117,8 @@ class Change:
         return raw
 
     def apply(self) -> None:
-        """Make the corpus hold the new state (idempotent: also how a change rolls forward)."""
+        """Make the corpus hold the new state (idempotent: also how a change rolls forward).
+        Files are not flushed one by one: `close` flushes them all before the journal goes."""
         corpus = self.corpus_dir
         for entry in self.record["writes"]:
             target = corpus / entry["name"]
@@ -102,7 +127,6 @@ class Change:
                 write_file(target, raw)
         for name in self.record["drops"]:
             (corpus / name).unlink(missing_ok=True)
-        _fsync_dir(corpus)
 
     def undo(self) -> None:
         """Put back every file as it was before the change (idempotent)."""
@@ -116,10 +140,13 @@ class Change:
                     write_file(target, raw)
             else:
                 target.unlink(missing_ok=True)
-        _fsync_dir(corpus)
 
     def close(self) -> None:
-        """The change is settled: the journal goes first, so a kill now leaves only debris."""
+        """The change is settled: the corpus is flushed, then the journal goes first, so a kill
+        now leaves only debris."""
+        for folder in (self.corpus_dir, self.folder.parent):   # the corpus, and the index published
+            if folder.is_dir():
+                sync_filesystem(folder)
         (self.folder / JOURNAL).unlink(missing_ok=True)
         remove_tree(self.folder)
 
@@ -201,6 +228,7 @@ def recover(index_dir: Path, on_settled: Settled | None = None) -> None:
             continue
         change = Change(folder, record)
         forward = settle(index_dir, change, on_settled)
+        admin_jobs.settled_after_kill(index_dir, record.get("job"), forward, change.version)
         log.warning("an interrupted admin change (%s) was %s", record.get("id"),
                     "completed: its version was published" if forward
                     else "rolled back: its version was never published")

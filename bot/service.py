@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from .encoder import SentenceTransformerEncoder
 from .engine import Bot
 from .errors import AccordError, IndexUnavailable
-from .store import CURRENT
+from .store import CURRENT, MANIFEST, versions_on_disk
 
 log = logging.getLogger("accord")
 KEY = "accord"
@@ -82,6 +82,11 @@ class BotHolder:
             log.info("serving index version %s", bot.index.version)
         except AccordError as exc:
             self.problem = str(exc)
+            if self.bot is not None and not (self.bot.index.folder / MANIFEST).is_file():
+                # Still mapped in this process (a forked worker inherits the master's), but
+                # pruned from disk: falling back to it would serve a version nobody can see.
+                log.error("version %s is no longer on disk", self.bot.index.version)
+                self.bot = self._fallback(Path(target).name if target else None)
             if self.bot is None:
                 log.error("index unavailable: %s", exc)
             else:
@@ -90,6 +95,22 @@ class BotHolder:
         finally:
             self._seen = target
             self._reloading.release()
+
+    def _fallback(self, refused: str | None) -> Bot | None:
+        """The newest version still on disk that passes its checks, other than `refused`."""
+        for folder in versions_on_disk(self.index_dir):
+            if folder.name == refused:
+                continue
+            try:
+                return Bot.open(self.index_dir, self.encoder, folder=folder)
+            except AccordError as exc:
+                log.error("version %s refused too: %s", folder.name, exc)
+        return None
+
+    def current_version(self) -> str | None:
+        """The version `index/current` points at, which may not be the one served."""
+        target = self._target()
+        return Path(target).name if target else None
 
     def get(self) -> Bot:
         self.refresh()

@@ -182,7 +182,7 @@ def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
     versions = index_dir / VERSIONS
     live = current_dir(index_dir).name if (index_dir / CURRENT).exists() else None
     done = sorted((p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name, reverse=True)
+                  key=_built, reverse=True)
     for old in done[keep:]:
         if old.name != live:
             remove_tree(old)
@@ -197,4 +197,12 @@ def versions_on_disk(index_dir: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                   and (p / MANIFEST).is_file()), key=lambda p: p.name, reverse=True)
+                   and (p / MANIFEST).is_file()), key=_built, reverse=True)
+
+
+def _built(folder: Path) -> tuple[int, str]:
+    """Order of versions: when the manifest was written (names made in one second tie)."""
+    try:
+        return (folder / MANIFEST).stat().st_mtime_ns, folder.name
+    except OSError:
+        return 0, folder.name

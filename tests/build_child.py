@@ -40,12 +40,19 @@ def change(corpus: Path, index: Path) -> None:
 
 
 def api(corpus: Path, index: Path) -> None:
-    import functools
-
     from bot import corpus as corpus_module
     from bot import create_app
-    # The admin endpoint calls corpus.update; give it the announcing hook.
-    corpus_module.update = functools.partial(corpus_module.update, on_stage=announce)
+    real_update = corpus_module.update
+
+    def announcing_update(*args, on_stage=None, **kwargs):
+        def both(stage):
+            announce(stage)
+            if on_stage:
+                on_stage(stage)
+        return real_update(*args, on_stage=both, **kwargs)
+
+    # The admin endpoint calls corpus.update: announce its stages too.
+    corpus_module.update = announcing_update
     app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus), "INDEX_DIR": str(index),
                       "ENCODER": SlowEncoder(), "ADMIN_TOKEN": "adm1n",
                       "ADMIN_RATE_LIMIT": "1000/minute"})
@@ -53,6 +60,10 @@ def api(corpus: Path, index: Path) -> None:
                                    json={"documents": [{"id": REPLACED, "text": REPLACEMENT},
                                                        {"id": ADDED, "text": ADDED_TEXT}]})
     print("status", reply.status_code, flush=True)
+    while reply.status_code == 202 and reply.get_json().get("status") == "running":
+        time.sleep(0.2)   # the change goes on in a job thread: stay alive until it ends
+        reply = app.test_client().get(reply.headers["Location"],
+                                      headers={"Authorization": "Bearer adm1n"})
 
 
 if __name__ == "__main__":
