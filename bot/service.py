@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -17,6 +18,22 @@ from .store import CURRENT, MANIFEST, versions_on_disk
 log = logging.getLogger("accord")
 KEY = "accord"
 _NEVER = object()   # no target tried yet: even "no index" must be tried once, to say why
+
+
+CHECK_SECONDS = 2.0   # how often a worker compares the files it serves with the disk
+
+
+def _signature(folder: Path, manifest: dict) -> tuple:
+    """Size, mtime and inode of a version's files: what changes when one is edited in place."""
+    out = []
+    for name in (MANIFEST, *manifest.get("files", {})):
+        try:
+            st = (folder / name).stat()
+        except OSError:
+            out.append((name, None))
+            continue
+        out.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(out)
 
 
 def recover_at_start(index_dir: Path) -> None:
@@ -55,6 +72,8 @@ class BotHolder:
         self.problem = ""
         self._seen: object = _NEVER         # the `current` link target last tried
         self._reloading = threading.Lock()
+        self._signature: tuple = (None, ())  # the bot, and size, mtime, inode of its files
+        self._checked = 0.0                 # when they were last compared with the disk
         self.refresh()
 
     def _target(self) -> str | None:
@@ -63,10 +82,29 @@ class BotHolder:
         except OSError:
             return None
 
+    def _intact(self) -> bool:
+        """Whether the served version is still on disk as it was loaded."""
+        bot, (loaded, signature) = self.bot, self._signature
+        if bot is not loaded:
+            return bot is not None   # being switched by another thread right now
+        return _signature(bot.index.folder, bot.index.manifest) == signature
+
     def refresh(self) -> None:
         """Load the version `current` points at if it is not the one tried last (cheap: one
-        readlink). A version that fails its checks is refused and the old one kept."""
+        readlink). A version that fails its checks is refused and the old one kept while it
+        is still on disk as loaded; else the newest other version on disk that passes.
+
+        Every CHECK_SECONDS the served files are also compared with the disk (a stat each):
+        files changed in place make the version be checked again, so every worker refuses
+        an edited version instead of one serving the edit and another refusing it."""
         target = self._target()
+        now = time.monotonic()
+        if self.bot is not None and now - self._checked >= CHECK_SECONDS:
+            self._checked = now
+            if not self._intact():
+                log.error("files of index version %s changed on disk; checking it again",
+                          self.bot.index.version)
+                self._seen = _NEVER
         if target == self._seen:
             return
         if not self._reloading.acquire(blocking=False):
@@ -77,16 +115,20 @@ class BotHolder:
                 return
             if target is None:
                 raise IndexUnavailable(f"no index in {self.index_dir}: build one with `accord build`")
-            bot = Bot.open(self.index_dir, self.encoder, folder=self.index_dir / target)
-            self.bot, self.problem = bot, ""
-            log.info("serving index version %s", bot.index.version)
+            self._serve(Bot.open(self.index_dir, self.encoder, folder=self.index_dir / target))
+            self.problem = ""
         except AccordError as exc:
             self.problem = str(exc)
-            if self.bot is not None and not (self.bot.index.folder / MANIFEST).is_file():
+            if self.bot is not None and not self._intact():
                 # Still mapped in this process (a forked worker inherits the master's), but
-                # pruned from disk: falling back to it would serve a version nobody can see.
-                log.error("version %s is no longer on disk", self.bot.index.version)
-                self.bot = self._fallback(Path(target).name if target else None)
+                # pruned or changed on disk: serving it would serve what nobody can check.
+                log.error("version %s is no longer on disk as it was loaded",
+                          self.bot.index.version)
+                fallback = self._fallback(Path(target).name if target else None)
+                if fallback:
+                    self._serve(fallback)
+                else:
+                    self.bot = None
             if self.bot is None:
                 log.error("index unavailable: %s", exc)
             else:
@@ -95,6 +137,12 @@ class BotHolder:
         finally:
             self._seen = target
             self._reloading.release()
+
+    def _serve(self, bot: Bot) -> None:
+        self._signature = (bot, _signature(bot.index.folder, bot.index.manifest))
+        self.bot = bot
+        self._checked = time.monotonic()
+        log.info("serving index version %s", bot.index.version)
 
     def _fallback(self, refused: str | None) -> Bot | None:
         """The newest version still on disk that passes its checks, other than `refused`."""

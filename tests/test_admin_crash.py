@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import create_app
+from bot import admin_jobs, create_app
 from bot.build import build_index
 from bot.corpus import from_json, update
 from bot.store import VERSIONS, current_dir, read_manifest
@@ -117,6 +117,12 @@ def test_sigkill_during_an_api_upload_then_restart_is_all_or_nothing(stage, serv
         assert state == old and current_dir(index_dir).name == old_version
     assert _indexed(index_dir) == _on_disk(corpus_dir)
     _no_debris(corpus_dir, index_dir)
+    # The job the killed worker ran says what recovery made of it.
+    (job_file,) = (index_dir / admin_jobs.FOLDER).glob("*.json")
+    job = admin_jobs.read(index_dir, job_file.stem)
+    assert job["status"] == ("done" if stage == "done" else "failed"), job
+    if stage != "done":
+        assert "rolled back" in job["error"]["message"]
 
 
 def test_a_failed_build_puts_the_corpus_back_with_nothing_left(served, corpus_dir, index_dir,

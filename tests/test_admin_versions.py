@@ -49,3 +49,28 @@ def test_a_refused_version_falls_back_only_to_one_on_disk_and_health_says_stale(
 def test_health_is_ok_and_names_current_when_serving_it(client, index_dir):
     health = client.get("/api/health").get_json()
     assert health["status"] == "ok" and health["current_version"] == current_dir(index_dir).name
+
+
+def test_a_file_edited_in_place_makes_every_worker_refuse_the_version(
+        corpus_dir, index_dir, fake_encoder, monkeypatch):
+    from bot import create_app, service
+    monkeypatch.setattr(service, "CHECK_SECONDS", 0.0)
+    previous = current_dir(index_dir).name
+    (corpus_dir / "more.txt").write_text("The Shanghai office opened a trade desk in 2024.")
+    build_index(corpus_dir, index_dir, fake_encoder)
+    workers = [create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir),
+                           "INDEX_DIR": str(index_dir), "ENCODER": fake_encoder})
+               for _ in range(2)]
+    current = current_dir(index_dir).name
+    assert [w.extensions["accord"].get().index.version for w in workers] == [current, current]
+
+    strings = current_dir(index_dir) / "passages" / "strings.bin"
+    strings.chmod(0o644)   # what the read-only mode is there to stop; root writes anyway
+    raw = bytearray(strings.read_bytes())
+    raw[10] = ord("X") if raw[10] != ord("X") else ord("Y")
+    strings.write_bytes(bytes(raw))                        # same size, one byte changed
+
+    for worker in workers:
+        health = worker.test_client().get("/api/health").get_json()
+        assert health["status"] == "stale" and health["index_version"] == previous, health
+        assert health["current_version"] == current and "checksum" in health["problem"]
