@@ -87,10 +87,10 @@ def test_many_documents_are_removed_in_one_change(admin, corpus_dir):
     admin.post("/api/documents", headers=TOKEN, json={"documents": docs})
     before = admin.get("/api/health").get_json()["index_version"]
     # One unknown id: nothing is removed.
-    bad = admin.post("/api/documents/delete", headers=TOKEN, json={"ids": ["note-0", "nope"]})
+    bad = admin.delete("/api/documents", headers=TOKEN, json={"ids": ["note-0", "nope"]})
     assert bad.status_code == 404 and (corpus_dir / "note-0.md").exists()
     assert admin.get("/api/health").get_json()["index_version"] == before
-    reply = admin.post("/api/documents/delete", headers=TOKEN,
+    reply = admin.delete("/api/documents", headers=TOKEN,
                        json={"ids": ["note-0", "note-1", "note-2"]})
     data = reply.get_json()
     assert reply.status_code == 200, data
@@ -98,7 +98,7 @@ def test_many_documents_are_removed_in_one_change(admin, corpus_dir):
     assert sorted(data["build"]["removed"]) == ["note-0", "note-1", "note-2"]   # one build
     assert not any((corpus_dir / f"note-{n}.md").exists() for n in range(3))
     for body in ({"ids": []}, {"ids": "note-3"}, {"ids": ["a"], "more": 1}, [1]):
-        assert admin.post("/api/documents/delete", headers=TOKEN, json=body).status_code == 400
+        assert admin.delete("/api/documents", headers=TOKEN, json=body).status_code == 400
 
 
 def test_a_held_lock_is_a_409_conflict_without_server_paths(admin, index_dir, monkeypatch):
@@ -135,9 +135,8 @@ def test_the_chat_page_lists_the_documents_of_the_version_now_served(admin, corp
 def test_openapi_describes_jobs_bulk_delete_202_and_conflict(admin):
     spec = admin.get("/openapi.json").get_json()
     assert "/api/index/jobs/{job_id}" in spec["paths"]
-    assert "/api/documents/delete" in spec["paths"]
     for path, method in (("/api/documents", "post"), ("/api/documents/{doc_id}", "delete"),
-                         ("/api/index/rebuild", "post"), ("/api/documents/delete", "post")):
+                         ("/api/index/rebuild", "post"), ("/api/documents", "delete")):
         responses = spec["paths"][path][method]["responses"]
         assert "202" in responses and "409" in responses
     assert "conflict" in spec["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]

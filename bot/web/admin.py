@@ -176,10 +176,11 @@ def _checked_id(doc_id: Any) -> str:
         raise ApiError(400, f"{exc} (nothing was changed)") from None
 
 
-@bp.post("/documents/delete")
+@bp.delete("/documents")
 @admin_required
 def delete_documents():
-    """Remove many documents in one change (one build): {"ids": [...]}."""
+    """Remove many documents in one change (one build): DELETE /api/documents {"ids": [...]}.
+    (Not a path under /api/documents/: any name there could be a document id.)"""
     if not request.is_json:
         raise ApiError(415, "Send JSON {\"ids\": [\"doc-id\", ...]}.")
     body = request.get_json(silent=True)

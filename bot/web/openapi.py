@@ -382,17 +382,17 @@ def paths() -> dict[str, Any]:
                               **ACCEPTED,
                               **_errors("400", "401", "409", "413", "415", "429", "500", "503")},
             },
+            "delete": {
+                "operationId": "deleteDocuments", **ADMIN,
+                "summary": "Remove many documents in one change (one build); an unknown id "
+                           "changes nothing.",
+                "requestBody": {"required": True,
+                                "content": {JSON: {"schema": _ref("DeleteDocumentsRequest")}}},
+                "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
+                              **ACCEPTED, **_errors("400", "401", "404", "409", "413", "415",
+                                                    "429", "500", "503")},
+            },
         },
-        "/api/documents/delete": {"post": {
-            "operationId": "deleteDocuments", **ADMIN,
-            "summary": "Remove many documents in one change (one build); an unknown id changes "
-                       "nothing.",
-            "requestBody": {"required": True,
-                            "content": {JSON: {"schema": _ref("DeleteDocumentsRequest")}}},
-            "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."), **ACCEPTED,
-                          **_errors("400", "401", "404", "409", "413", "415", "429", "500",
-                                    "503")},
-        }},
         "/api/index/jobs/{job_id}": {"get": {
             "operationId": "indexJob", **ADMIN,
             "summary": "The status of an admin change that answered 202.",
