@@ -168,6 +168,7 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
                               for path, doc_id, _, raw, got in found if got is None], processes))
     docs, passages = [], []
     seen: dict[str, str] = {}
+    fresh_parsed: list[tuple[str, dict]] = []
     for path, doc_id, key, raw, got in found:
         fresh = got is None
         got = next(parsed) if fresh else got
@@ -178,7 +179,7 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
             skipped.append((path.name, got))
             continue
         if fresh and cache:
-            cache.store_document(key, got)
+            fresh_parsed.append((key, got))
         if not got["passages"]:
             skipped.append((path.name, f"{path.name}: no sentences to index"))
             continue
@@ -186,6 +187,8 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
         docs.append({**got["meta"], "file": path.name, "passages": len(got["passages"]),
                      "sha256": hashlib.sha256(raw).hexdigest()})
         passages.extend(Passage.from_dict(p) for p in got["passages"])
+    if cache:
+        cache.store_documents(fresh_parsed)
     return docs, passages
 
 
