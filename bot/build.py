@@ -9,7 +9,6 @@ import hashlib
 import multiprocessing
 import os
 import platform
-import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -21,14 +20,15 @@ from typing import Callable, Iterator
 import numpy as np
 from filelock import FileLock, Timeout
 
+from . import journal
 from .build_cache import BuildCache, document_key, model_key, text_key
 from .corpus_index import CorpusIndex
 from .encoder import Encoder, probe_vector
 from .errors import AccordError, BuildLocked, DocumentError
 from .lexical import LexicalIndex
 from .passages import Passage, split_document
-from .store import (CURRENT, new_version_name, publish, read_manifest, staging_dir,
-                    verify, write_manifest)
+from .store import (CURRENT, new_version_name, publish, read_manifest, remove_tree,
+                    staging_dir, verify, write_manifest)
 from .texts import corpus_files, doc_id_for, parse_document, read_bytes
 from .variants import VARIANTS_FILE, load_table, prepare
 from .vectors import VectorIndex
@@ -76,8 +76,11 @@ def index_text(p: Passage) -> str:
 
 @contextmanager
 def index_lock(index_dir: Path, wait: float = LOCK_WAIT,
-               on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
-    """Hold the build lock of an index folder; yields True if another build had it first."""
+               on_wait: Callable[[], None] | None = None,
+               on_settled: journal.Settled | None = None) -> Iterator[bool]:
+    """Hold the build lock of an index folder; yields True if another build had it first.
+
+    Taking it first settles any admin change a dead process left (bot/journal.py)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / LOCK_FILE))
     waited = False
@@ -90,9 +93,12 @@ def index_lock(index_dir: Path, wait: float = LOCK_WAIT,
         try:
             lock.acquire(timeout=wait)
         except Timeout:
-            raise BuildLocked(f"another build is running on {index_dir} (lock "
-                              f"{index_dir / LOCK_FILE}) and did not finish in {wait:.0f}s") from None
+            # No path: this message reaches HTTP clients (the 409 of the admin API).
+            raise BuildLocked(f"another build is running on this index and did not finish in "
+                              f"{wait:.0f}s") from None
     try:
+        # Whatever a killed admin change or build left is settled before anything else runs.
+        journal.recover(index_dir, on_settled)
         yield waited
     finally:
         lock.release()
@@ -162,6 +168,7 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
                               for path, doc_id, _, raw, got in found if got is None], processes))
     docs, passages = [], []
     seen: dict[str, str] = {}
+    fresh_parsed: list[tuple[str, dict]] = []
     for path, doc_id, key, raw, got in found:
         fresh = got is None
         got = next(parsed) if fresh else got
@@ -172,7 +179,7 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
             skipped.append((path.name, got))
             continue
         if fresh and cache:
-            cache.store_document(key, got)
+            fresh_parsed.append((key, got))
         if not got["passages"]:
             skipped.append((path.name, f"{path.name}: no sentences to index"))
             continue
@@ -180,6 +187,8 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
         docs.append({**got["meta"], "file": path.name, "passages": len(got["passages"]),
                      "sha256": hashlib.sha256(raw).hexdigest()})
         passages.extend(Passage.from_dict(p) for p in got["passages"])
+    if cache:
+        cache.store_documents(fresh_parsed)
     return docs, passages
 
 
@@ -208,8 +217,9 @@ def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
 
 def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                  full: bool = False, on_stage: Stage | None = None,
-                 processes: bool = False) -> BuildReport:
-    """The build itself; the caller holds the build lock."""
+                 processes: bool = False, version: str | None = None) -> BuildReport:
+    """The build itself; the caller holds the build lock. `version` names the version to
+    publish (an admin change records it in its journal first)."""
     stage = on_stage or (lambda name: None)
     started = time.perf_counter()
     probe = probe_vector(encoder, queries=False)
@@ -234,7 +244,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         cache.close()
 
     stage("writing")
-    version = new_version_name()
+    version = version or new_version_name()
     staged = staging_dir(index_dir, version)
     try:
         built = CorpusIndex(folder=staged, manifest={}, passages=passages,
@@ -265,7 +275,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         previous = _previous_documents(index_dir)
         folder = publish(index_dir, staged, version)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        remove_tree(staged)
         raise
     stage("done")
     now = {d["doc_id"]: d["sha256"] for d in docs}

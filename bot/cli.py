@@ -406,7 +406,8 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
         raise _fail(exc) from None
     finally:
         if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+            from .store import remove_tree
+            remove_tree(Path(tmp))   # published versions in it are read-only
     if json_out:
         json_out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     click.echo(table(result))

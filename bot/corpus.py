@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
+from . import journal
 from .build import LOCK_WAIT, BuildReport, Progress, Stage, build_locked, index_lock
 from .encoder import Encoder
 from .errors import DocumentError, DocumentNotFound
+from .store import new_version_name
 from .texts import SUFFIXES, check_doc_id, corpus_files, doc_id_for, parse_document
 
 FIELDS = {"id", "title", "text", "source", "date"}
@@ -64,17 +63,12 @@ def from_upload(filename: str, raw: bytes) -> NewDocument:
     return NewDocument(check_doc_id(doc_id_for(path)), path.suffix.lower(), raw, filename)
 
 
-def _files_of(corpus_dir: Path, doc_id: str) -> list[Path]:
-    return [p for p in corpus_files(corpus_dir) if doc_id_for(p) == doc_id]
-
-
-def _write_atomically(path: Path, raw: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(raw)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _files_by_id(corpus_dir: Path) -> dict[str, list[Path]]:
+    """Every document file by its id, from one listing of the folder (not one per document)."""
+    found: dict[str, list[Path]] = {}
+    for path in corpus_files(corpus_dir):
+        found.setdefault(doc_id_for(path), []).append(path)
+    return found
 
 
 @dataclass
@@ -87,31 +81,40 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
            remove: Sequence[str] = (), rebuild: bool = False, full: bool = False,
            progress: Progress | None = None,
            wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
-           on_stage: Stage | None = None) -> Outcome:
-    """Add, replace and remove documents, then build; on any failure the corpus is put back.
+           on_stage: Stage | None = None, job: str | None = None,
+           on_settled: journal.Settled | None = None) -> Outcome:
+    """Add, replace and remove documents, then build: all or nothing, even if killed.
 
     Every document is parsed before anything is written, so bad input changes nothing.
     Adding a document identical to the one with its id changes nothing and builds nothing.
-    `rebuild` builds even without changes; `full` then re-encodes everything."""
+    `rebuild` builds even without changes; `full` then re-encodes everything. The change is
+    journalled (bot/journal.py) before the corpus is touched, so a failure, or a kill at any
+    point, ends with corpus and index both old or both new. `on_stage` is told "journalled"
+    and "corpus written" besides the build's stages; `job` names the admin job it runs for."""
     ids = [d.doc_id for d in add]
     if len(set(ids)) != len(ids):
         raise DocumentError("the same document id is given twice")
+    remove = list(dict.fromkeys(check_doc_id(doc_id) for doc_id in remove))
+    if set(ids) & set(remove):
+        raise DocumentError("a document id is both added and removed")
     for doc in add:
         parse_document(doc.raw, doc.doc_id, name=doc.name, suffix=doc.suffix)
+    stage = on_stage or (lambda name: None)
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    with index_lock(index_dir, wait, on_wait) as waited:
+    with index_lock(index_dir, wait, on_wait, on_settled) as waited:
         changes: dict[str, list[str]] = {"added": [], "replaced": [], "removed": [], "unchanged": []}
         writes: list[tuple[Path, bytes]] = []
         drops: list[Path] = []
+        files = _files_by_id(corpus_dir)
         for doc_id in remove:
-            found = _files_of(corpus_dir, check_doc_id(doc_id))
+            found = files.get(doc_id, [])
             if not found:
                 raise DocumentNotFound(f"no document has the id {doc_id!r}")
             drops.extend(found)
             changes["removed"].append(doc_id)
         for doc in add:
             target = corpus_dir / f"{doc.doc_id}{doc.suffix}"
-            old = _files_of(corpus_dir, doc.doc_id)
+            old = files.get(doc.doc_id, [])
             if old == [target] and target.read_bytes() == doc.raw:
                 changes["unchanged"].append(doc.doc_id)
                 continue
@@ -121,26 +124,17 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
         if not writes and not drops and not rebuild:
             return Outcome(None, changes)
 
-        backup = Path(tempfile.mkdtemp(dir=corpus_dir, prefix=".backup-"))
-        saved: list[tuple[Path, Path]] = []
+        change = journal.begin(index_dir, corpus_dir, new_version_name(), writes, drops, job)
+        stage("journalled")
         try:
-            for path in {*drops, *(t for t, _ in writes if t.exists())}:
-                copy = backup / path.name
-                shutil.copy2(path, copy)
-                saved.append((path, copy))
-            for path in drops:
-                path.unlink()
-            for target, raw in writes:
-                _write_atomically(target, raw)
+            change.apply()
+            stage("corpus written")
             report = build_locked(corpus_dir, index_dir, encoder, progress, full=full,
-                                  on_stage=on_stage)
-            report.waited = waited
-            return Outcome(report, changes)
+                                  on_stage=on_stage, version=change.version)
         except BaseException:
-            for target, _ in writes:
-                target.unlink(missing_ok=True)
-            for path, copy in saved:
-                shutil.copy2(copy, path)
+            # The version was not published (or was, if the failure came after): settle by that.
+            journal.settle(index_dir, change, on_settled)
             raise
-        finally:
-            shutil.rmtree(backup, ignore_errors=True)
+        change.close()
+        report.waited = waited
+        return Outcome(report, changes)

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -141,9 +142,39 @@ def verify(folder: Path, model_probe: Sequence[float] | None = None,
     return manifest
 
 
+READ_ONLY_FILE, READ_ONLY_DIR = 0o444, 0o555
+
+
+def make_read_only(folder: Path) -> None:
+    """Published files are never changed: servers map them, and a byte edited in place would
+    show in one worker and not another, a truncation would kill a worker with SIGBUS. The mode
+    says so to every tool and user (root ignores it: see docs/operations.md)."""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            path.chmod(READ_ONLY_FILE)
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        path.chmod(READ_ONLY_DIR)
+    folder.chmod(READ_ONLY_DIR)
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a folder, read-only published versions included (their folders are made
+    writable first: removing a file needs write permission on its folder)."""
+    if not folder.exists():
+        return
+    for path in (folder, *(p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink())):
+        try:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR | stat.S_IXUSR)
+        except OSError:
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def publish(index_dir: Path, staged: Path, version: str) -> Path:
-    """Move a checked build into place and point `current` at it in one atomic rename."""
+    """Make a checked build read-only, move it into place and point `current` at it in one
+    atomic rename."""
     final = index_dir / VERSIONS / version
+    make_read_only(staged)
     os.replace(staged, final)
     tmp_link = index_dir / f".{CURRENT}-{version}"
     os.symlink(Path(VERSIONS) / version, tmp_link)
@@ -157,10 +188,27 @@ def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
     versions = index_dir / VERSIONS
     live = current_dir(index_dir).name if (index_dir / CURRENT).exists() else None
     done = sorted((p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name, reverse=True)
+                  key=_built, reverse=True)
     for old in done[keep:]:
         if old.name != live:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_tree(old)
     # Called under the build lock, so any staging folder left is from a build that died.
     for stale in versions.glob(".staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        remove_tree(stale)
+
+
+def versions_on_disk(index_dir: Path) -> list[Path]:
+    """Published version folders still on disk, newest first."""
+    folder = index_dir / VERSIONS
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+                   and (p / MANIFEST).is_file()), key=_built, reverse=True)
+
+
+def _built(folder: Path) -> tuple[int, str]:
+    """Order of versions: when the manifest was written (names made in one second tie)."""
+    try:
+        return (folder / MANIFEST).stat().st_mtime_ns, folder.name
+    except OSError:
+        return 0, folder.name

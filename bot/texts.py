@@ -14,7 +14,7 @@ from .settings import resolve
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")   # used with fullmatch: no "\n" at the end
 
 
 @dataclass
@@ -35,7 +35,7 @@ def doc_id_for(path: Path) -> str:
 
 
 def check_doc_id(doc_id: str) -> str:
-    if not ID_PATTERN.match(doc_id or ""):
+    if not isinstance(doc_id, str) or not ID_PATTERN.fullmatch(doc_id):
         raise DocumentError(f"document id {doc_id!r} is not allowed: use letters, digits, '.', '_' "
                             "and '-' (at most 128 characters, no path separators)")
     return doc_id

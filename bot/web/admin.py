@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import hmac
+import logging
+import threading
 from functools import wraps
-from typing import Any, Callable
-
 from pathlib import Path
+from typing import Any, Callable
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..errors import AccordError, BuildLocked, DocumentError, DocumentNotFound
+from .. import admin_jobs
+from ..errors import AccordError, BuildLocked, DocumentError, DocumentNotFound, IndexUnavailable
 from ..service import holder
-from .errors import ApiError
+from .errors import CODES, ApiError, without_paths
+
+log = logging.getLogger("accord")
 
 bp = Blueprint("admin", __name__, url_prefix="/api")
 
@@ -38,42 +42,90 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-API_LOCK_WAIT = 60.0   # seconds a request waits for another build before answering 409
+API_LOCK_WAIT = 60.0   # seconds a change waits for another build before failing with 409
+# An admin request answers with the outcome when its change is done within this many seconds,
+# else 202 with a job to poll (GET /api/index/jobs/<id>); the change goes on either way.
+SYNC_WAIT = 5.0
+POLL_AFTER = 10   # seconds, the Retry-After of a 202: polls count against ADMIN_RATE_LIMIT
+MAX_DELETE_IDS = 10_000
 
 
-def _reply(outcome) -> Any:
-    h = holder()
+def _reply_body(h, outcome) -> dict[str, Any]:
     report = outcome.report
     if report is None:   # nothing changed: the version served stays
         bot = h.get()
-        return jsonify({"status": "unchanged", "index_version": bot.index.version,
-                        "documents": len(bot.index.manifest["corpus"]["documents"]),
-                        "passages": len(bot.index.passages), "changes": outcome.changes,
-                        "build": None})
+        return {"status": "unchanged", "index_version": bot.index.version,
+                "documents": len(bot.index.manifest["corpus"]["documents"]),
+                "passages": len(bot.index.passages), "changes": outcome.changes,
+                "build": None}
     h.refresh()  # this worker switches now; the others at their next request
     summary = report.summary()
     summary["waited_for_other_build"] = report.waited
-    return jsonify({"status": "rebuilt", "index_version": report.version,
-                    "documents": report.documents, "passages": report.passages,
-                    "changes": outcome.changes, "build": summary})
+    return {"status": "rebuilt", "index_version": report.version,
+            "documents": report.documents, "passages": report.passages,
+            "changes": outcome.changes, "build": summary}
+
+
+def _failure(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"code": CODES[status], "message": without_paths(message)}}
+
+
+def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, Any]
+         ) -> tuple[int, dict[str, Any]]:
+    """One change, to its reply: (HTTP status, body)."""
+    from ..corpus import update
+
+    try:
+        outcome = update(corpus_dir, index_dir, h.encoder, wait=API_LOCK_WAIT, job=job_id,
+                         on_stage=lambda stage: admin_jobs.update(index_dir, job_id, stage=stage),
+                         **change)
+    except DocumentNotFound as exc:
+        return _failure(404, f"{exc} (nothing was changed)")
+    except DocumentError as exc:
+        return _failure(400, f"{exc} (nothing was changed)")
+    except BuildLocked as exc:
+        return _failure(409, f"{exc}; try again later (nothing was changed)")
+    except AccordError as exc:
+        return _failure(400, f"The index could not be updated: {exc} (nothing was changed)")
+    except Exception:
+        log.exception("admin job %s failed", job_id)
+        return _failure(500, f"Something went wrong on the server (admin job {job_id}).")
+    try:
+        return 200, _reply_body(h, outcome)
+    except IndexUnavailable as exc:
+        return _failure(503, f"The index is not available: {exc}")
 
 
 def _update(**change: Any) -> Any:
-    from ..corpus import update
+    """Run the change as a job; its outcome if done within SYNC_WAIT, else 202 and the job."""
+    config, h = current_app.config, holder()
+    corpus_dir, index_dir = Path(config["CORPUS_DIR"]), Path(config["INDEX_DIR"])
+    job_id = admin_jobs.create(index_dir, kind=request.endpoint or "admin")
+    done = threading.Event()
 
-    config = current_app.config
-    try:
-        outcome = update(Path(config["CORPUS_DIR"]), Path(config["INDEX_DIR"]), holder().encoder,
-                         wait=API_LOCK_WAIT, **change)
-    except DocumentNotFound as exc:
-        raise ApiError(404, str(exc)) from None
-    except DocumentError as exc:
-        raise ApiError(400, f"{exc} (nothing was changed)") from None
-    except BuildLocked as exc:
-        raise ApiError(409, f"{exc}; try again later (nothing was changed)") from None
-    except AccordError as exc:
-        raise ApiError(400, f"The index could not be updated: {exc} (nothing was changed)") from None
-    return _reply(outcome)
+    def job() -> None:
+        try:
+            status, body = _run(h, corpus_dir, index_dir, job_id, change)
+            admin_jobs.finish(index_dir, job_id, status, body)
+        finally:
+            done.set()
+
+    # Not a daemon: a worker shutting down lets the change finish (or be killed, and settled
+    # by bot/journal.py at the next change or start).
+    threading.Thread(target=job, name=f"admin-job-{job_id}").start()
+    if done.wait(SYNC_WAIT):
+        record = admin_jobs.read(index_dir, job_id) or {}
+        if record.get("status") == "done":
+            return jsonify(record["result"])
+        error = record.get("error") or {"message": "The change failed."}
+        raise ApiError(record.get("http_status") or 500, error["message"])
+    location = f"{request.script_root}/api/index/jobs/{job_id}"
+    response = jsonify({"status": "running", "job_id": job_id, "location": location,
+                        "poll_after": POLL_AFTER})
+    response.status_code = 202
+    response.headers["Location"] = location
+    response.headers["Retry-After"] = str(POLL_AFTER)
+    return response
 
 
 def _documents_from_request() -> list:
@@ -112,7 +164,44 @@ def add_documents():
 @bp.delete("/documents/<doc_id>")
 @admin_required
 def delete_document(doc_id: str):
-    return _update(remove=[doc_id])
+    return _update(remove=[_checked_id(doc_id)])
+
+
+def _checked_id(doc_id: Any) -> str:
+    from ..texts import check_doc_id
+
+    try:
+        return check_doc_id(doc_id)
+    except DocumentError as exc:
+        raise ApiError(400, f"{exc} (nothing was changed)") from None
+
+
+@bp.delete("/documents")
+@admin_required
+def delete_documents():
+    """Remove many documents in one change (one build): DELETE /api/documents {"ids": [...]}.
+    (Not a path under /api/documents/: any name there could be a document id.)"""
+    if not request.is_json:
+        raise ApiError(415, "Send JSON {\"ids\": [\"doc-id\", ...]}.")
+    body = request.get_json(silent=True)
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids or set(body) - {"ids"}:
+        raise ApiError(400, "The body must be {\"ids\": [\"doc-id\", ...]} with at least one id.")
+    if len(ids) > MAX_DELETE_IDS:
+        raise ApiError(400, f"At most {MAX_DELETE_IDS} ids in one request; {len(ids)} were sent.")
+    return _update(remove=[_checked_id(i) for i in ids])
+
+
+@bp.get("/index/jobs/<job_id>")
+@admin_required
+def index_job(job_id: str):
+    """The status of an admin change that answered 202; any worker can answer it."""
+    record = admin_jobs.read(Path(current_app.config["INDEX_DIR"]), job_id)
+    if record is None:
+        raise ApiError(404, "There is no admin job with this id (only the newest "
+                            f"{admin_jobs.KEEP} are kept).")
+    record.pop("pid", None)
+    return jsonify(record)
 
 
 @bp.post("/index/rebuild")

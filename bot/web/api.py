@@ -47,10 +47,15 @@ def health():
                         "built_at": None, "worker": os.getpid(),
                         "error": {"code": "index_unavailable", "message": message}}), 503
     m = h.bot.index.manifest
-    return jsonify({"status": "ok", "documents": len(m["corpus"]["documents"]),
-                    "passages": m["passages"], "model": m["model"]["name"],
-                    "index_version": m["version"], "built_at": m["built_at"],
-                    "worker": os.getpid()})
+    body = {"status": "ok", "documents": len(m["corpus"]["documents"]),
+            "passages": m["passages"], "model": m["model"]["name"],
+            "index_version": m["version"], "built_at": m["built_at"],
+            "worker": os.getpid(), "current_version": h.current_version()}
+    if body["current_version"] != m["version"]:
+        # This worker answers from another version than index/current: refused or loading.
+        body["status"] = "stale"
+        body["problem"] = without_paths(h.problem or "the current version is being loaded")
+    return jsonify(body)
 
 
 @bp.get("/documents")

@@ -160,7 +160,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["status", "documents", "passages", "model", "index_version", "built_at"],
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "status": {"type": "string", "enum": ["ok", "stale", "unavailable"],
+                       "description": "stale: this worker serves index_version, not the "
+                                      "current_version on disk (refused, or still loading)."},
+            "current_version": {"type": ["string", "null"],
+                                "description": "The version index/current points at."},
             "documents": {"type": "integer", "minimum": 0},
             "passages": {"type": "integer", "minimum": 0},
             "model": {"type": "string"},
@@ -248,6 +252,42 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "JobAccepted": {
+        "type": "object",
+        "description": "The change did not finish within a few seconds; it goes on as a job.",
+        "required": ["status", "job_id", "location"],
+        "properties": {
+            "status": {"type": "string", "enum": ["running"]},
+            "job_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+            "location": {"type": "string", "description": "Where to poll: the Location header."},
+            "poll_after": {"type": "integer", "description": "Seconds between polls."},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "description": "An admin change run as a job; any worker answers for it.",
+        "required": ["job_id", "status", "stage"],
+        "properties": {
+            "job_id": {"type": "string"},
+            "kind": {"type": "string"},
+            "status": {"type": "string", "enum": ["running", "done", "failed"]},
+            "stage": {"type": "string", "description": "queued, journalled, corpus written, "
+                      "reading, encoding, writing, checking, publishing, done."},
+            "created": {"type": "string"}, "updated": {"type": "string"},
+            "http_status": {"type": ["integer", "null"],
+                            "description": "The status the request would have had."},
+            "result": {"description": "The IndexUpdate reply, once done.",
+                       "oneOf": [{"type": "null"}, {"type": "object"}]},
+            "error": {"oneOf": [{"type": "null"}, _ref("ErrorDetail")]},
+        },
+    },
+    "DeleteDocumentsRequest": {
+        "type": "object",
+        "required": ["ids"],
+        "additionalProperties": False,
+        "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": 10_000,
+                               "items": {"type": "string"}}},
+    },
     "ErrorDetail": {
         "type": "object",
         "required": ["code", "message"],
@@ -268,7 +308,7 @@ ERRORS = {
     "400": _error("bad_request: the body breaks a rule; the message names it."),
     "401": _error("unauthorized: missing or wrong admin token, or no token configured."),
     "404": _error("not_found"),
-    "409": _error("conflict: another build held the index lock for too long; try again."),
+    "409": _error("conflict: another index build holds the lock; retry later."),
     "405": _error("method_not_allowed"),
     "413": _error("payload_too_large: the body is over the server's limit."),
     "415": _error("unsupported_media_type: the body is not sent as application/json."),
@@ -286,6 +326,10 @@ def _errors(*statuses: str) -> dict[str, Any]:
 
 
 ADMIN = {"security": [{"bearerAuth": []}], "tags": ["admin"]}
+ACCEPTED = {"202": {**_json(_ref("JobAccepted"), "Not done within a few seconds: poll the job "
+                                                  "at the Location header."),
+                    "headers": {"Location": {"schema": {"type": "string"}},
+                                "Retry-After": {"schema": {"type": "integer"}}}}}
 METRICS_TEXT = "text/plain"
 
 
@@ -335,16 +379,35 @@ def paths() -> dict[str, Any]:
                                       "application/octet-stream"}}}}},
                 }},
                 "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
+                              **ACCEPTED,
                               **_errors("400", "401", "409", "413", "415", "429", "500", "503")},
             },
+            "delete": {
+                "operationId": "deleteDocuments", **ADMIN,
+                "summary": "Remove many documents in one change (one build); an unknown id "
+                           "changes nothing.",
+                "requestBody": {"required": True,
+                                "content": {JSON: {"schema": _ref("DeleteDocumentsRequest")}}},
+                "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
+                              **ACCEPTED, **_errors("400", "401", "404", "409", "413", "415",
+                                                    "429", "500", "503")},
+            },
         },
+        "/api/index/jobs/{job_id}": {"get": {
+            "operationId": "indexJob", **ADMIN,
+            "summary": "The status of an admin change that answered 202.",
+            "parameters": [{"name": "job_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": _json(_ref("Job"), "The job."),
+                          **_errors("401", "404", "429", "500")},
+        }},
         "/api/documents/{doc_id}": {"delete": {
             "operationId": "deleteDocument", **ADMIN,
             "summary": "Remove a document from the index.",
             "parameters": [{"name": "doc_id", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
-            "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
-                          **_errors("401", "404", "409", "429", "500", "503")},
+            "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."), **ACCEPTED,
+                          **_errors("400", "401", "404", "409", "429", "500", "503")},
         }},
         "/api/index/rebuild": {"post": {
             "operationId": "rebuildIndex", **ADMIN,
@@ -353,7 +416,7 @@ def paths() -> dict[str, Any]:
                 "type": "object", "additionalProperties": False,
                 "properties": {"full": {"type": "boolean", "description":
                                         "Re-encode everything, ignoring the build cache."}}}}}},
-            "responses": {"200": _json(_ref("IndexUpdate"), "The rebuilt index."),
+            "responses": {"200": _json(_ref("IndexUpdate"), "The rebuilt index."), **ACCEPTED,
                           **_errors("400", "401", "409", "415", "429", "500", "503")},
         }},
         "/metrics": {"get": {

@@ -29,8 +29,10 @@ WIDGET_MAX_AGE = 300
 @bp.get("/")
 def index():
     h = holder()
-    documents = h.bot.index.manifest["corpus"]["documents"] if h.bot else []
-    problem = without_paths(h.problem or "no index is loaded") if h.bot is None else ""
+    h.refresh()   # the list shown is the version served now, not the one this worker loaded first
+    bot = h.bot
+    documents = bot.index.manifest["corpus"]["documents"] if bot else []
+    problem = without_paths(h.problem or "no index is loaded") if bot is None else ""
     html = render_template("index.html", title=TITLE, greeting=GREETING, examples=list(EXAMPLES),
                            documents=documents, problem=problem)
     response = Response(html, mimetype="text/html")

@@ -30,7 +30,7 @@ def request_id() -> str:
 def _start() -> None:
     g.request_started = time.perf_counter()
     incoming = request.headers.get(HEADER, "")
-    g.request_id = incoming if SANE_ID.match(incoming) else new_request_id()
+    g.request_id = incoming if SANE_ID.fullmatch(incoming) else new_request_id()
 
 
 def elapsed_seconds() -> float:

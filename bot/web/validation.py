@@ -118,7 +118,7 @@ def parse_ask(body: Any) -> dict[str, Any]:
             raise _fail(f"filters.{key} must be a non-empty string.")
         if key.startswith("date_"):
             try:
-                if not DATE.match(value):
+                if not DATE.fullmatch(value):
                     raise ValueError
                 dt.date.fromisoformat(value)
             except ValueError:
@@ -147,7 +147,7 @@ def parse_feedback(body: Any) -> dict[str, Any]:
     if unknown:
         raise _fail(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     answer_id = body.get("answer_id")
-    if not isinstance(answer_id, str) or not ANSWER_ID.match(answer_id):
+    if not isinstance(answer_id, str) or not ANSWER_ID.fullmatch(answer_id):
         raise _fail("'answer_id' is required: the answer_id of the /api/ask reply "
                     "(32 hexadecimal digits).")
     rating = body.get("rating")
