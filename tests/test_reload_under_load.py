@@ -110,21 +110,24 @@ def test_no_failed_request_while_documents_change(server):
     for t in threads:
         t.start()
     versions, n = [], 0
-    # At least two changes, however slow the machine.
-    while time.time() < stop - 1 or (len(versions) < 2 and time.time() < stop + 120):
-        doc = {"id": f"load-note-{n}", "title": "Load note", "date": "2024-07-01",
-               "text": f"Note {n}: Hong Kong and Chongqing discussed rail freight number {n}."}
-        status, reply = _admin(server, "/api/documents", {"documents": [doc]})
-        assert status == 200 and reply["changes"]["added"] == [doc["id"]]
-        versions.append(reply["index_version"])
-        if n % 2:
-            status, reply = _admin(server, f"/api/documents/{doc['id']}", method="DELETE")
-            assert status == 200 and reply["changes"]["removed"] == [doc["id"]]
+    try:
+        # At least two changes, however slow the machine.
+        while time.time() < stop - 1 or (len(versions) < 2 and time.time() < stop + 120):
+            doc = {"id": f"load-note-{n}", "title": "Load note", "date": "2024-07-01",
+                   "text": f"Note {n}: Hong Kong and Chongqing discussed rail freight number {n}."}
+            status, reply = _admin(server, "/api/documents", {"documents": [doc]})
+            assert status == 200 and reply.get("changes", {}).get("added") == [doc["id"]], reply
             versions.append(reply["index_version"])
-        n += 1
-    done.set()
-    for t in threads:
-        t.join()
+            if n % 2:
+                status, reply = _admin(server, f"/api/documents/{doc['id']}", method="DELETE")
+                assert status == 200 and reply.get("changes", {}).get("removed") == [doc["id"]], \
+                    reply
+                versions.append(reply["index_version"])
+            n += 1
+    finally:   # the clients stop whatever happens here, or pytest never exits
+        done.set()
+        for t in threads:
+            t.join()
     assert len(versions) >= 2, "the run was too short to change the index"
     assert failures == [], failures[:3]
 
