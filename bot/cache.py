@@ -82,5 +82,6 @@ def bytes_cached(share: float) -> Callable[[Callable[[Any], T]], Callable[[Any],
         def wrapper(arg: Any) -> T:
             return cache.get(arg, lambda: fn(arg))
         wrapper.cache = cache  # type: ignore[attr-defined]
+        wrapper.cache_clear = cache.clear  # type: ignore[attr-defined]  # as functools.lru_cache
         return wrapper
     return decorate

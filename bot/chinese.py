@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 from threading import Lock
 
+from .cache import bytes_cached
+
 # Han ideographs (basic, extension A, compatibility, extensions B-F) and the ideographic zero.
 HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 HAN_CHAR = re.compile(f"[{HAN}]")
@@ -50,7 +52,7 @@ def _converter(config: str):
     return opencc.OpenCC(config)
 
 
-@lru_cache(maxsize=8192)
+@bytes_cached(0.025)   # keyed by question text: bounded in bytes, like every request-path cache
 def to_simplified(text: str) -> str:
     """Traditional characters and phrases folded to Simplified; other text unchanged."""
     return _converter("t2s").convert(text) if has_han(text) else text
@@ -94,11 +96,14 @@ def _tokenizer():
 
 
 def warm_up() -> None:
-    """Load the segmenter now (about a second) rather than on the first Chinese text."""
+    """Load the segmenter and the converters now (about a second) rather than at the first
+    question that needs them: in a preloading server's master, once for every worker."""
     _tokenizer()
+    _converter("t2s")
+    _converter("s2t")
 
 
-@lru_cache(maxsize=16384)
+@bytes_cached(0.025)
 def words(run: str) -> tuple[str, ...]:
     """Search words of a run of Chinese characters, Simplified-folded, without function words.
 

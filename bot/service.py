@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from . import chinese
 from .encoder import SentenceTransformerEncoder
 from .engine import Bot
 from .errors import AccordError, IndexUnavailable
@@ -68,6 +69,7 @@ class BotHolder:
             # `accord serve` (gunicorn --preload) it happens once, shared by every worker.
             self.encoder.model
         recover_at_start(self.index_dir)
+        chinese.warm_up()
         self.bot: Bot | None = None
         self.problem = ""
         self._seen: object = _NEVER         # the `current` link target last tried
