@@ -50,7 +50,7 @@ def _admin(url, path, body=None, method=None):
     deadline = time.time() + 300
     while status == 202 and time.time() < deadline:
         time.sleep(1)
-        status, job = _call(url + reply["location"], token="load-token")
+        _, job = _call(url + reply["location"], token="load-token")   # 200 while it runs too
         if job["status"] != "running":
             status, reply = job["http_status"], job["result"] or job
     return status, reply
