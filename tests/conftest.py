@@ -119,3 +119,12 @@ def real_bot(real_index, real_encoder):
 def real_app(real_index, real_encoder):
     return create_app({"TESTING": True, "CORPUS_DIR": str(CORPUS), "INDEX_DIR": str(real_index),
                        "ENCODER": real_encoder})
+
+
+@pytest.fixture
+def admin(corpus_dir, index_dir, fake_encoder):
+    """A test client of an app with the admin API open (token `adm1n`) and roomy limits."""
+    app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
+                      "ENCODER": fake_encoder, "ADMIN_TOKEN": "adm1n", "RATE_LIMIT": "1000/minute",
+                      "ADMIN_RATE_LIMIT": "1000/minute"})
+    return app.test_client()

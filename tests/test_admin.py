@@ -3,7 +3,6 @@ import io
 
 import pytest
 
-from bot import create_app
 from bot.build import build_index
 from bot.corpus_index import VECTORS
 from bot.store import current_dir
@@ -12,14 +11,6 @@ TOKEN = {"Authorization": "Bearer adm1n"}
 NOTE = {"id": "green-finance-2024", "title": "Green finance talks", "source": "Example wire",
         "date": "2024-06-01",
         "text": "Hong Kong and Chongqing agreed to set up a green bond working group in June 2024."}
-
-
-@pytest.fixture
-def admin(corpus_dir, index_dir, fake_encoder):
-    app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
-                      "ENCODER": fake_encoder, "ADMIN_TOKEN": "adm1n", "RATE_LIMIT": "1000/minute",
-                      "ADMIN_RATE_LIMIT": "1000/minute"})
-    return app.test_client()
 
 
 def _version(client):

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import create_app
 from bot.build import build_index
 from bot.build_cache import CACHE_FILE
 from bot.errors import DocumentError
@@ -32,14 +31,6 @@ ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
 
 def _md(front: str) -> str:
     return f"---\n{front}\n---\n{BODY}"
-
-
-@pytest.fixture
-def admin(corpus_dir, index_dir, fake_encoder):
-    app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus_dir), "INDEX_DIR": str(index_dir),
-                      "ENCODER": fake_encoder, "ADMIN_TOKEN": "adm1n", "RATE_LIMIT": "1000/minute",
-                      "ADMIN_RATE_LIMIT": "1000/minute"})
-    return app.test_client()
 
 
 # (5) one bad file never breaks a build or an admin write
