@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import atexit
+import logging
 import os
+import queue
 import re
 import sqlite3
 import threading
+import time
+import weakref
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +34,13 @@ MAX_PASSAGE_ID = 200
 ANSWER_TTL = dt.timedelta(days=7)
 BUSY_MS = 5000   # several gunicorn workers write to the one file
 WAL_LIMIT = 4 * 1024 * 1024   # the -wal file is cut back to this after each checkpoint
+# Issued answers wait in a per-process queue for the writer thread: the reply does not wait for
+# SQLite. Bounded: past QUEUE_ROWS a request writes its own row, as before, so none is dropped.
+QUEUE_ROWS = 1024
+BATCH_ROWS = 256       # rows the writer puts in one transaction
+FLUSH_WAIT = 2.0       # at most this long for the queue to be written (worker exit, a miss)
+log = logging.getLogger("accord")
+_queues: "weakref.WeakSet[_AnswerQueue]" = weakref.WeakSet()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS unanswered (
@@ -121,6 +133,7 @@ class FeedbackStore:
     max_bytes: int = DEFAULT_MAX_BYTES
     # Closed with its thread (threading.local drops it), never shared by two.
     _writers: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _queued: "_AnswerQueue | None" = field(default=None, repr=False, compare=False)
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
@@ -194,21 +207,70 @@ class FeedbackStore:
                            (_now(), self._text(question), self._text(query), index_version))
         self._prune(conn, "unanswered", cur.lastrowid or 0)
 
+    def _answer_row(self, answer_id: str, question: str | None, answer: str | None,
+                    answered: bool | None, passage_ids: Sequence[str],
+                    index_version: str | None) -> tuple:
+        return (answer_id, _now(), self._text(question), clip(answer),
+                None if answered is None else int(answered), _passage_ids(passage_ids),
+                index_version)
+
+    def _write_answers(self, rows: Sequence[tuple]) -> None:
+        conn = self._writer()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO answers (answer_id, at, question, answer, answered, passage_ids, "
+                "index_version) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            newest = conn.execute("SELECT last_insert_rowid()").fetchone()[0] or 0
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        every = self._prune_every("answers")
+        if newest // every != (newest - len(rows)) // every:   # a multiple of `every` was passed
+            self._prune(conn, "answers", newest - newest % every)
+
     def record_answer(self, answer_id: str, question: str | None, answer: str | None,
                       answered: bool | None, passage_ids: Sequence[str],
                       index_version: str | None) -> None:
-        """Keep what /api/ask answered under `answer_id`, for the feedback that may follow."""
-        conn = self._writer()
-        cur = conn.execute(
-            "INSERT INTO answers (answer_id, at, question, answer, answered, passage_ids, "
-            "index_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (answer_id, _now(), self._text(question), clip(answer),
-             None if answered is None else int(answered), _passage_ids(passage_ids),
-             index_version))
-        self._prune(conn, "answers", cur.lastrowid or 0)
+        """Keep what /api/ask answered under `answer_id`, for the feedback that may follow,
+        written now."""
+        self._write_answers([self._answer_row(answer_id, question, answer, answered,
+                                              passage_ids, index_version)])
 
-    def issued(self, answer_id: str) -> IssuedAnswer | None:
-        """The answer this server gave under `answer_id` within ANSWER_TTL, else None."""
+    def issue_answer(self, answer_id: str, question: str | None, answer: str | None,
+                     answered: bool | None, passage_ids: Sequence[str],
+                     index_version: str | None) -> None:
+        """record_answer, written by this process's writer thread within milliseconds: the
+        reply does not wait for SQLite. `issued` and `flush` see the row once it is queued."""
+        row = self._answer_row(answer_id, question, answer, answered, passage_ids,
+                               index_version)
+        queued = self._queued
+        if queued is None or queued.pid != os.getpid():
+            queued = self._queued = _AnswerQueue(self)
+        if not queued.put(row):
+            self._write_answers([row])   # the queue is full: the old synchronous path
+
+    def flush(self, timeout: float = FLUSH_WAIT) -> bool:
+        """Wait until every answer this process queued so far is written; False on timeout."""
+        queued = self._queued
+        return queued is None or queued.pid != os.getpid() or queued.flush(timeout)
+
+    def issued(self, answer_id: str, retry_after: float = 0.0) -> IssuedAnswer | None:
+        """The answer this server gave under `answer_id` within ANSWER_TTL, else None. On a
+        miss, this process's queued answers are written and the lookup repeated; with
+        `retry_after`, once more after that many seconds, for an answer another process gave
+        a moment ago and has not written yet."""
+        found = self._lookup(answer_id)
+        if found is None:
+            flush_all()
+            found = self._lookup(answer_id)
+        if found is None and retry_after > 0:
+            time.sleep(retry_after)
+            found = self._lookup(answer_id)
+        return found
+
+    def _lookup(self, answer_id: str) -> IssuedAnswer | None:
         oldest = (dt.datetime.now(dt.timezone.utc) - ANSWER_TTL).isoformat(timespec="seconds")
         row = self._writer().execute(
             "SELECT question, answer, answered, passage_ids, index_version FROM answers "
@@ -257,6 +319,59 @@ class FeedbackStore:
         except sqlite3.Error as exc:
             raise FeedbackStoreError(f"cannot read the feedback database {self.path}: {exc}") \
                 from None
+
+
+class _AnswerQueue:
+    """One process's issued answers on their way to SQLite, and the thread that writes them."""
+
+    def __init__(self, store: FeedbackStore) -> None:
+        self.pid, self.store = os.getpid(), store
+        self.rows: queue.Queue = queue.Queue(QUEUE_ROWS)
+        self.done = threading.Condition()
+        self.queued = self.written = 0     # rows put so far, rows written (or given up) so far
+        self.lock = threading.Lock()
+        _queues.add(self)
+        threading.Thread(target=self._run, name="answer-writer", daemon=True).start()
+
+    def put(self, row: tuple) -> bool:
+        with self.lock:   # numbered in queue order, so `flush` knows when its rows are in
+            try:
+                self.rows.put_nowait(row)
+            except queue.Full:
+                return False
+            self.queued += 1
+        return True
+
+    def flush(self, timeout: float) -> bool:
+        target = self.queued
+        with self.done:
+            return self.done.wait_for(lambda: self.written >= target, timeout)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.rows.get()]
+            while len(batch) < BATCH_ROWS:
+                try:
+                    batch.append(self.rows.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.store._write_answers(batch)
+            except sqlite3.Error as exc:   # as before: a failed write never failed the answer
+                log.error("could not keep %d issued answers: %s", len(batch), exc)
+            with self.done:
+                self.written += len(batch)
+                self.done.notify_all()
+
+
+def flush_all(timeout: float = FLUSH_WAIT) -> None:
+    """Write the answers every store of this process has queued (at a worker's exit)."""
+    for queued in list(_queues):
+        if queued.pid == os.getpid():
+            queued.flush(timeout)
+
+
+atexit.register(flush_all)
 
 
 def open_existing(path: Path) -> FeedbackStore:

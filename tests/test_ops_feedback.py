@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import closing
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import AccordError
-from bot.feedback_store import MAX_TEXT, WAL_LIMIT, FeedbackStore
+from bot.feedback_store import MAX_TEXT, WAL_LIMIT, FeedbackStore, flush_all
 
 ANSWERABLE = "What about the HKEX and the Share Transfer Center?"
 UNANSWERABLE = "Who won the zebra quantum violin prize?"
@@ -228,6 +229,7 @@ def test_an_answer_id_works_across_workers_and_restarts_until_it_expires(make_ap
     assert other.post("/api/feedback", json={"answer_id": reply["answer_id"],
                                              "rating": "up"}).status_code == 200
     old = ask(other, ANSWERABLE)
+    flush_all()   # issued answers are written by a writer thread
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE answers SET at = '2000-01-01T00:00:00+00:00' WHERE answer_id = ?",
                      (old["answer_id"],))
@@ -258,3 +260,66 @@ def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(
     assert child.exitcode == 0
     questions = {r["question"] for r in store.rows("unanswered")}
     assert len(questions) == 1 + 8 * 20 + 20 and "t99-19" in questions
+
+
+def test_an_answer_does_not_wait_for_the_feedback_database(make_app, db):
+    """While another process holds the database's write lock, /api/ask still answers at once
+    (issuing its answer_id used to wait up to the 5 s busy timeout); once the lock is gone the
+    answer is written and can be rated."""
+    app = make_app()
+    client = app.test_client()
+    ask(client, ANSWERABLE)                      # warm: the app's first answer is slower
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        reply = ask(client, ANSWERABLE)
+        took = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert took < 1.0, took
+    rated = client.post("/api/feedback", json={"answer_id": reply["answer_id"], "rating": "up"})
+    assert rated.status_code == 200
+    assert table(db, "feedback")[0]["answer"] == reply["answer"]
+
+
+def _issue_in_a_child(path, answer_id, locked, queued, release) -> None:
+    locked.wait(10)
+    store = FeedbackStore(path)
+    store.issue_answer(answer_id, "q", "the answer", True, ["doc#1"], "v1")
+    queued.set()
+    release.wait(10)
+    store.flush()
+
+
+def test_feedback_at_another_worker_before_the_answer_is_written_is_not_refused(tmp_path):
+    """Worker A has issued an answer, its writer not yet done (the database is busy); the rating
+    reaches worker B: B looks again after a short wait instead of answering 404."""
+    import multiprocessing
+    import threading
+    path = tmp_path / "f.sqlite3"
+    store = FeedbackStore(path).create()
+    ctx = multiprocessing.get_context("fork")
+    locked, queued, release = ctx.Event(), ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_issue_in_a_child, args=(path, "a" * 32, locked, queued, release))
+    child.start()
+    # Opened after the fork: SQLite's locks must not be copied into a child.
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")            # worker A's row cannot be written yet
+    locked.set()
+    try:
+        assert queued.wait(10)
+        assert store.issued("a" * 32) is None    # without the second look: a spurious 404
+
+        def unlock() -> None:
+            time.sleep(0.05)
+            holder.execute("ROLLBACK")
+            release.set()
+        threading.Thread(target=unlock).start()
+        found = store.issued("a" * 32, retry_after=0.5)
+    finally:
+        release.set()
+        child.join(10)
+    assert found is not None and found.answer == "the answer"
+    assert store.issued("b" * 32, retry_after=0.01) is None

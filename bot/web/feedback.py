@@ -17,6 +17,9 @@ from .validation import json_body, parse_feedback
 bp = Blueprint("feedback", __name__, url_prefix="/api")
 KEY = "accord_feedback"
 log = logging.getLogger("accord")
+# A worker's writer puts an issued answer in SQLite within milliseconds; far less than a person
+# takes to rate it, enough for a script that rates at once through another worker.
+RETRY_WAIT = 0.2
 
 
 def store() -> FeedbackStore:
@@ -39,10 +42,11 @@ def record_unanswered(question: str, query: str) -> None:
 def issue_answer_id(question: str, reply: Mapping[str, Any]) -> str:
     """A new answer_id for an /api/ask reply, with what was answered kept server-side: feedback
     is accepted only for ids issued here, and records this, never what the client sends.
-    Random, so nobody can rate another's answer; a failed write never fails the answer."""
+    Random, so nobody can rate another's answer; a failed write never fails the answer. The row
+    is written by this process's writer thread, off the request path (feedback_store)."""
     answer_id = uuid.uuid4().hex
     try:
-        store().record_answer(answer_id, question, reply.get("answer"), reply.get("answered"),
+        store().issue_answer(answer_id, question, reply.get("answer"), reply.get("answered"),
                               [c["passage_id"] for c in reply.get("citations", ())],
                               _index_version())
     except sqlite3.Error as exc:
@@ -53,7 +57,9 @@ def issue_answer_id(question: str, reply: Mapping[str, Any]) -> str:
 @bp.post("/feedback")
 def feedback():
     item = parse_feedback(json_body())
-    issued = store().issued(item["answer_id"])
+    # Another worker may have given this answer a moment ago and not written it yet: one more
+    # look after RETRY_WAIT before the 404 (this process's own queue is written first).
+    issued = store().issued(item["answer_id"], retry_after=RETRY_WAIT)
     if issued is None:
         # 404: the request is well formed, the answer it names is not (or no longer) here.
         raise ApiError(404, f"No answer with this answer_id was given by this server in the "

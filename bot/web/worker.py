@@ -291,6 +291,10 @@ class Worker(TornadoWorker):
             callback.start()
         self.ioloop.start()
         self.pool.shutdown(wait=False)
+        # Issued answer ids still queued for SQLite: gunicorn's worker_exit ends the process with
+        # os._exit (bot/gunicorn_conf.py), which runs no atexit handler.
+        from ..feedback_store import flush_all
+        flush_all()
 
     def heartbeat(self) -> None:
         """Once told to stop: stop accepting, let requests in progress finish (for at most
