@@ -188,3 +188,31 @@ def test_wrong_metrics_tokens_are_limited_but_scrapes_are_not(make_app):
     rate_limited(client.get("/metrics"))
     # The scraper at the same address still gets through.
     assert client.get("/metrics", headers=good).status_code == 200
+
+
+def test_memory_storage_starts_one_sweeper_not_a_thread_per_request(monkeypatch):
+    """A server answering one question at a time must not start a thread per request
+    (limits' own storage starts a 10 ms timer on nearly every hit); expired keys are still
+    reclaimed by the one sweeper."""
+    import threading
+    import time
+
+    from limits import parse
+    from limits.strategies import MovingWindowRateLimiter
+
+    from bot.web import memory_storage
+
+    monkeypatch.setattr(memory_storage, "SWEEP_SECONDS", 0.05)
+    storage = memory_storage.LockedMemoryStorage()
+    limiter = MovingWindowRateLimiter(storage)
+    starts = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (starts.append(self.name), real_start(self))[1])
+    for i in range(30):
+        limiter.hit(parse("1000/second"), f"client-{i}")
+        time.sleep(0.015)   # longer than limits' 10 ms timer: each hit would start a new one
+    assert len(starts) <= 1, starts
+    deadline = time.monotonic() + 5
+    while any(storage.events.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(storage.events.values()), "expired rate-limit windows were never reclaimed"
