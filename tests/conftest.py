@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import create_app
-from bot.build import build_index
+from bot.index.build import build_index
 
 from .fakes import FakeEncoder
 
@@ -95,7 +95,7 @@ def runner(app):
 # The real model on the real corpus, built once per test session.
 @pytest.fixture(scope="session")
 def real_encoder():
-    from bot.encoder import SentenceTransformerEncoder
+    from bot.embedding.encoder import SentenceTransformerEncoder
     from bot.settings import default_model
     return SentenceTransformerEncoder(default_model())
 
@@ -111,7 +111,7 @@ def real_index(tmp_path_factory, real_encoder) -> Path:
 
 @pytest.fixture(scope="session")
 def real_bot(real_index, real_encoder):
-    from bot.engine import Bot
+    from bot.qa.engine import Bot
     return Bot.open(real_index, real_encoder)
 
 

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from bot import corpus, create_app
-from bot.build import build_index, index_lock
+from bot.index import changes as corpus
+from bot import create_app
+from bot.index.build import build_index, index_lock
 from bot.web import admin as admin_module
 
 TOKEN = {"Authorization": "Bearer adm1n"}

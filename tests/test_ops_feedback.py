@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import AccordError
-from bot.feedback_store import MAX_TEXT, WAL_LIMIT, FeedbackStore
+from bot.feedback.store import MAX_TEXT, WAL_LIMIT, FeedbackStore
 
 ANSWERABLE = "What about the HKEX and the Share Transfer Center?"
 UNANSWERABLE = "Who won the zebra quantum violin prize?"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bot.evaluation import first_hit, load_questions, score
+from bot.qa.evaluation import first_hit, load_questions, score
 
 from .conftest import SHARED_EVAL
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import admin_jobs
+from ..index import jobs as admin_jobs
 from ..errors import AccordError, BuildLocked, DocumentError, DocumentNotFound, IndexUnavailable
 from ..service import holder
 from .errors import CODES, ApiError, without_paths
@@ -73,7 +73,7 @@ def _failure(status: int, message: str) -> tuple[int, dict[str, Any]]:
 def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, Any]
          ) -> tuple[int, dict[str, Any]]:
     """One change, to its reply: (HTTP status, body)."""
-    from ..corpus import update
+    from ..index.changes import update
 
     try:
         outcome = update(corpus_dir, index_dir, h.encoder, wait=API_LOCK_WAIT, job=job_id,
@@ -129,7 +129,7 @@ def _update(**change: Any) -> Any:
 
 
 def _documents_from_request() -> list:
-    from ..corpus import from_json, from_upload
+    from ..index.changes import from_json, from_upload
 
     if request.mimetype == "multipart/form-data":
         files = [f for name in request.files for f in request.files.getlist(name)]
@@ -168,7 +168,7 @@ def delete_document(doc_id: str):
 
 
 def _checked_id(doc_id: Any) -> str:
-    from ..texts import check_doc_id
+    from ..corpus.reading import check_doc_id
 
     try:
         return check_doc_id(doc_id)
