@@ -62,8 +62,8 @@ def test_any_exception_while_reading_or_splitting_skips_only_that_file(corpus_di
             raise RecursionError("maximum recursion depth exceeded")
         return real_split(doc, *args, **kwargs)
 
-    monkeypatch.setattr(bot.texts, "clean", clean)
-    monkeypatch.setattr(bot.build, "split_document", split)
+    monkeypatch.setattr(bot.corpus.reading, "clean", clean)
+    monkeypatch.setattr(bot.index.build, "split_document", split)
     (corpus_dir / "explodes-cleaning.txt").write_text("explode-in-cleaning here. " + BODY)
     (corpus_dir / "explodes-splitting.txt").write_text(BODY)
     report = build_index(corpus_dir, tmp_path / "index", fake_encoder)
