@@ -19,3 +19,7 @@ class BuildLocked(AccordError):
 
 class DocumentNotFound(AccordError):
     """No document has that id."""
+
+
+class ModelUnavailable(AccordError):
+    """The embedding model cannot be loaded."""

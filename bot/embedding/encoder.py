@@ -10,14 +10,10 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from ..errors import AccordError
+from ..errors import ModelUnavailable
 
 PROBE_TEXT = "Hong Kong and Chongqing signed a co-operation memorandum."
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-class ModelUnavailable(AccordError):
-    """The embedding model cannot be loaded."""
 
 
 class Encoder(Protocol):

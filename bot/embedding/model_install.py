@@ -539,7 +539,7 @@ def resolve_model(model: str) -> str:
         return model
     folder = installed_path()
     if not (folder / "modules.json").is_file():
-        from .encoder import ModelUnavailable
+        from ..errors import ModelUnavailable
         raise ModelUnavailable(f"ACCORD_MODEL={SHORT_NAME}: not installed in {folder.parent}; "
                                "run `accord model install` (scripts/setup.sh does)")
     return str(folder)

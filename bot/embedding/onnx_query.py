@@ -84,7 +84,7 @@ def export(load_model: Callable[[], Any], model_path: str, quantize: bool) -> Pa
     try:
         return _export(load_model, folder, plain, int8, quantize)
     except OSError as exc:
-        from .encoder import ModelUnavailable
+        from ..errors import ModelUnavailable
         raise ModelUnavailable(f"cannot write the ONNX query model to {folder}: "
                                f"{exc.strerror or exc}; set ACCORD_ONNX_DIR to a writable folder "
                                "(or ACCORD_QUERY_BACKEND=torch)") from None
