@@ -98,9 +98,9 @@ class SentenceTransformerEncoder:
         from .onnx_query import dimension, unsupported
         self.dimension = dimension(self.path) if unsupported(self.path) is None \
             else self._dimension_of(self.model)
-        from ..settings import BY_KEY, resolve
+        from ..settings import is_set, resolve
         chosen = query_backend or resolve("QUERY_BACKEND")
-        explicit = bool(query_backend or os.environ.get(BY_KEY["QUERY_BACKEND"].envvar))
+        explicit = bool(query_backend or is_set("QUERY_BACKEND"))
         self.use_query_backend(chosen, strict=explicit)
         wanted = str(precision or resolve("BUILD_PRECISION")).strip().lower()
         if wanted not in PRECISIONS:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..embedding.encoder import check_vectors
 from ..errors import IndexUnavailable
+from ..settings import resolve
 
 FLAT = "flat-ip"
 IVF = "ivf-fp16"
@@ -37,7 +38,7 @@ SAMPLE_QUERIES = 200
 SEED = 1234
 # One question is searched on one thread (ACCORD_SEARCH_THREADS): a server has one worker per
 # core, and FAISS's OpenMP threads spinning against the other workers cost 10-60x under load.
-SEARCH_THREADS = int(os.environ.get("ACCORD_SEARCH_THREADS", "1"))
+SEARCH_THREADS = int(resolve("SEARCH_THREADS"))
 _threads = {"search": False}
 
 

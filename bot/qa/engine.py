@@ -24,22 +24,28 @@ NO_ANSWER = "The documents do not answer this question."
 class Bot:
     """Answers questions from one loaded index version."""
 
-    def __init__(self, encoder: Encoder, index: CorpusIndex) -> None:
+    def __init__(self, encoder: Encoder, index: CorpusIndex,
+                 settings: Mapping[str, Any] | None = None) -> None:
+        """`settings`: the app's or the command line's (QUERY_CACHE, CACHE_BYTES); without
+        them, the environment's."""
         self.encoder = encoder
         self.index = index
         self.retriever = Retriever(index)
         self.expander = Expander(index.variants)
         self.model = load_model()
-        self._cache = BytesLRU(budget(0.3) if int(setting("QUERY_CACHE")) else 0)
+        given = settings or {}
+        on = int(given["QUERY_CACHE"] if "QUERY_CACHE" in given else setting("QUERY_CACHE"))
+        self._cache = BytesLRU(budget(0.3, given.get("CACHE_BYTES")) if on else 0)
         self._encode_query = getattr(encoder, "encode_query", None) \
             or (lambda text: encoder.encode([text])[0])
 
     @classmethod
-    def open(cls, index_dir: Path, encoder: Encoder, folder: Path | None = None) -> "Bot":
+    def open(cls, index_dir: Path, encoder: Encoder, folder: Path | None = None,
+             settings: Mapping[str, Any] | None = None) -> "Bot":
         """The bot over the current version, or over one version `folder`."""
         probe, dim = probe_vector(encoder), encoder.dimension
         index = open_version(folder, probe, dim) if folder else open_index(index_dir, probe, dim)
-        return cls(encoder, index)
+        return cls(encoder, index, settings)
 
     def embed(self, text: str) -> np.ndarray:
         """The query vector, from an LRU cache bounded in bytes: people ask the same things
