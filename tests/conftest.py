@@ -93,6 +93,18 @@ def runner(app):
 
 
 # The real model on the real corpus, built once per test session.
+REAL_MODEL_FIXTURES = {"real_encoder", "real_index", "real_bot", "real_app"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """A test that loads the real model is slow, whether or not its author said so: marked
+    from the fixtures it uses, before `-m "not slow"` picks."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def real_encoder():
     from bot.embedding.encoder import SentenceTransformerEncoder

@@ -34,6 +34,7 @@ def test_onnx_is_the_default_and_gives_the_torch_vectors(real_encoder):
     assert float(((onnx * torch).sum(1)).min()) > 0.99999
 
 
+@pytest.mark.slow     # loads the real model (its ONNX export) in a child process
 def test_a_process_that_only_answers_never_loads_torch(tmp_path):
     # The torch weights would be a second copy of the model in every worker.
     code = ("import sys, numpy as np; from bot.embedding.encoder import SentenceTransformerEncoder;"
