@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -31,9 +31,9 @@ def sizeof(obj: Any) -> int:
     return sys.getsizeof(obj)
 
 
-def budget(share: float) -> int:
-    """Bytes one cache may hold: its share of CACHE_BYTES (the setting for all of them)."""
-    return int(int(resolve("CACHE_BYTES")) * share)
+def budget(share: float, total: int | None = None) -> int:
+    """Bytes one cache may hold: its share of `total`, by default CACHE_BYTES (the setting for all of them)."""
+    return int(int(resolve("CACHE_BYTES") if total is None else total) * share)
 
 
 class BytesLRU:

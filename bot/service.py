@@ -10,11 +10,11 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from . import chinese
-from .encoder import SentenceTransformerEncoder
-from .engine import Bot
+from .corpus import chinese
+from .embedding.encoder import SentenceTransformerEncoder
+from .qa.engine import Bot
 from .errors import AccordError, IndexUnavailable
-from .store import CURRENT, MANIFEST, versions_on_disk
+from .index.versions import CURRENT, MANIFEST, versions_on_disk
 
 log = logging.getLogger("accord")
 KEY = "accord"
@@ -38,11 +38,11 @@ def _signature(folder: Path, manifest: dict) -> tuple:
 
 
 def recover_at_start(index_dir: Path) -> None:
-    """Settle what a killed admin change or build left (bot/journal.py), unless a build that
+    """Settle what a killed admin change or build left (bot/index/journal.py), unless a build that
     is running now holds the lock: it settles it itself."""
-    from .build import index_lock
+    from .index.build import index_lock
     from .errors import BuildLocked
-    from .journal import debris
+    from .index.journal import debris
 
     if not debris(index_dir):
         return
@@ -61,6 +61,7 @@ class BotHolder:
 
     def __init__(self, app: Flask) -> None:
         self.index_dir = Path(app.config["INDEX_DIR"])
+        self.settings = app.config     # handed to every bot this holder builds
         self.encoder = app.config.get("ENCODER") or SentenceTransformerEncoder(
             str(app.config["MODEL"]), threads=app.config.get("TORCH_THREADS"))
         if app.config.get("ADMIN_TOKEN") and hasattr(self.encoder, "model"):
@@ -117,7 +118,8 @@ class BotHolder:
                 return
             if target is None:
                 raise IndexUnavailable(f"no index in {self.index_dir}: build one with `accord build`")
-            self._serve(Bot.open(self.index_dir, self.encoder, folder=self.index_dir / target))
+            self._serve(Bot.open(self.index_dir, self.encoder, folder=self.index_dir / target,
+                                 settings=self.settings))
             self.problem = ""
         except AccordError as exc:
             self.problem = str(exc)
@@ -152,7 +154,7 @@ class BotHolder:
             if folder.name == refused:
                 continue
             try:
-                return Bot.open(self.index_dir, self.encoder, folder=folder)
+                return Bot.open(self.index_dir, self.encoder, folder=folder, settings=self.settings)
             except AccordError as exc:
                 log.error("version %s refused too: %s", folder.name, exc)
         return None

@@ -91,6 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
             "word boundary (at a character for text without spaces)."),
     Setting("MAX_PASSAGE_CHARS", 2000, "Longest passage in characters (passages also stop at 160 "
             "words); a citation shows at most this much text."),
+    Setting("SEARCH_THREADS", 1, "Threads FAISS may use for one question's dense search (1: a "
+            "server has one worker per core, and threads spinning against the other workers "
+            "cost 10-60x under load)."),
     Setting("MAX_HTML_ATTRIBUTES", 64, "Attributes kept per HTML tag before the page is parsed; the "
             "rest are dropped (parsing costs grow with their square)."),
 )
@@ -141,6 +144,11 @@ def from_environment() -> dict[str, Any]:
         if setting.envvar.startswith(ENV_PREFIX) and text not in (None, ""):
             values[setting.key] = from_text(setting, text)
     return values
+
+
+def is_set(key: str) -> bool:
+    """Whether the setting's environment variable is set (not empty): a choice made on purpose."""
+    return os.environ.get(BY_KEY[key].envvar) not in (None, "")
 
 
 def resolve(key: str, value: Any = None) -> Any:

@@ -53,7 +53,7 @@ def check_model(model: str) -> None:
 def prepare_encoder(model: str) -> None:
     """Load the model as a worker will (and export its ONNX query model, once, if the cache lacks
     it), so that a problem is one line here and workers starting together do not each export."""
-    from .encoder import SentenceTransformerEncoder
+    from .embedding.encoder import SentenceTransformerEncoder
 
     SentenceTransformerEncoder(model, threads=1)
 
@@ -79,7 +79,7 @@ def check_port(host: str, port: int) -> None:
 def check_index(index_dir: Path) -> None:
     """The current index version is complete: every file there, of its size, checksums right."""
     from .errors import IndexUnavailable
-    from .store import current_dir, verify
+    from .index.versions import current_dir, verify
 
     try:
         verify(current_dir(index_dir))
@@ -89,6 +89,6 @@ def check_index(index_dir: Path) -> None:
 
 def check_feedback_db(path: Path) -> None:
     """The feedback database can be created and written (so the instance folder is writable)."""
-    from .feedback_store import FeedbackStore
+    from .feedback.store import FeedbackStore
 
     FeedbackStore(path).create()

@@ -13,4 +13,6 @@ if [ -n "$missing" ]; then
 fi
 scripts/setup.sh test
 export HF_HUB_OFFLINE=1
+# The layers and no import cycles (the contracts in pyproject.toml).
+.venv/bin/lint-imports
 exec .venv/bin/pytest -q "$@"

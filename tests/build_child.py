@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.build import build_index
+from bot.index.build import build_index
 from tests.fakes import FakeEncoder
 
 # What the "change" and "api" modes do to the corpus the test made.
@@ -33,14 +33,14 @@ def announce(stage: str) -> None:
 
 
 def change(corpus: Path, index: Path) -> None:
-    from bot.corpus import from_json, update
+    from bot.index.changes import from_json, update
     update(corpus, index, SlowEncoder(), on_stage=announce, remove=[REMOVED],
            add=[from_json({"id": REPLACED, "text": REPLACEMENT}),
                 from_json({"id": ADDED, "text": ADDED_TEXT}, 1)])
 
 
 def api(corpus: Path, index: Path) -> None:
-    from bot import corpus as corpus_module
+    from bot.index import changes as corpus_module
     from bot import create_app
     real_update = corpus_module.update
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import create_app
-from bot.build import build_index
+from bot.index.build import build_index
 
 from .fakes import FakeEncoder
 
@@ -93,9 +93,21 @@ def runner(app):
 
 
 # The real model on the real corpus, built once per test session.
+REAL_MODEL_FIXTURES = {"real_encoder", "real_index", "real_bot", "real_app"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """A test that loads the real model is slow, whether or not its author said so: marked
+    from the fixtures it uses, before `-m "not slow"` picks."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def real_encoder():
-    from bot.encoder import SentenceTransformerEncoder
+    from bot.embedding.encoder import SentenceTransformerEncoder
     from bot.settings import default_model
     return SentenceTransformerEncoder(default_model())
 
@@ -111,7 +123,7 @@ def real_index(tmp_path_factory, real_encoder) -> Path:
 
 @pytest.fixture(scope="session")
 def real_bot(real_index, real_encoder):
-    from bot.engine import Bot
+    from bot.qa.engine import Bot
     return Bot.open(real_index, real_encoder)
 
 

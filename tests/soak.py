@@ -259,8 +259,8 @@ def passed(figures: dict) -> list[str]:
 
 
 def build_real_index(folder: Path) -> Path:
-    from bot.build import build_index
-    from bot.encoder import SentenceTransformerEncoder
+    from bot.index.build import build_index
+    from bot.embedding.encoder import SentenceTransformerEncoder
     from bot.settings import default_model
 
     index = folder / "index"

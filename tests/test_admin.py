@@ -3,9 +3,9 @@ import io
 
 import pytest
 
-from bot.build import build_index
-from bot.corpus_index import VECTORS
-from bot.store import current_dir
+from bot.index.build import build_index
+from bot.index.loaded import VECTORS
+from bot.index.versions import current_dir
 
 TOKEN = {"Authorization": "Bearer adm1n"}
 NOTE = {"id": "green-finance-2024", "title": "Green finance talks", "source": "Example wire",

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import admin_jobs, create_app
-from bot.build import build_index
-from bot.corpus import from_json, update
-from bot.store import VERSIONS, current_dir, read_manifest
-from bot.texts import corpus_files, doc_id_for
+from bot.index import jobs as admin_jobs
+from bot import create_app
+from bot.index.build import build_index
+from bot.index.changes import from_json, update
+from bot.index.versions import VERSIONS, current_dir, read_manifest
+from bot.corpus.reading import corpus_files, doc_id_for
 from tests import build_child
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from bot import corpus, create_app
-from bot.build import build_index, index_lock
+from bot.index import changes as corpus
+from bot import create_app
+from bot.index.build import build_index, index_lock
 from bot.web import admin as admin_module
 
 TOKEN = {"Authorization": "Bearer adm1n"}
@@ -54,6 +55,12 @@ def test_a_long_change_answers_202_and_any_worker_reports_the_job(admin, corpus_
 
 def test_a_failing_job_reports_the_error_of_the_synchronous_reply(admin, monkeypatch):
     monkeypatch.setattr(admin_module, "SYNC_WAIT", 0.0)
+    real_update = corpus.update
+
+    def slower_update(*args, **kwargs):
+        time.sleep(0.3)   # a not-found fails at once: it could end before the request looks
+        return real_update(*args, **kwargs)
+    monkeypatch.setattr(corpus, "update", slower_update)
     reply = admin.delete("/api/documents/no-such-doc", headers=TOKEN)
     assert reply.status_code == 202
     job = _poll(admin, reply.headers["Location"])

@@ -2,9 +2,9 @@
 and /api/health says when a worker does not serve index/current."""
 import stat
 
-from bot.build import build_index
-from bot.corpus_index import VECTORS
-from bot.store import VERSIONS, current_dir
+from bot.index.build import build_index
+from bot.index.loaded import VECTORS
+from bot.index.versions import VERSIONS, current_dir
 
 
 def test_published_versions_are_read_only_on_disk(index_dir):

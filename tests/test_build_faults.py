@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
-from bot.corpus_index import open_index
-from bot.encoder import probe_vector
-from bot.store import VERSIONS, current_dir
+from bot.index.build import build_index
+from bot.index.loaded import open_index
+from bot.embedding.encoder import probe_vector
+from bot.index.versions import VERSIONS, current_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def test_an_uninterrupted_child_build_publishes(corpus_dir, index_dir):
 
 
 def test_a_version_that_fails_its_check_is_never_published(corpus_dir, index_dir, fake_encoder, monkeypatch):
-    from bot import corpus_index
+    from bot.index import loaded as corpus_index
     old = current_dir(index_dir)
     real_save = corpus_index.CorpusIndex.save
 
@@ -74,7 +74,7 @@ def test_documents_read_on_all_cores_give_the_passages_of_one_core(tmp_path, fak
     import shutil
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: documents are read in this process")
-    from bot import build
+    from bot.index import build
     corpus = tmp_path / "corpus"
     shutil.copytree(Path(__file__).parent.parent / "corpus", corpus)
     (corpus / "broken.txt").write_bytes(b"\x00\x01binary")

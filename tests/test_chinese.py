@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import chinese
-from bot.answerability import evidence
-from bot.build import build_index
-from bot.engine import NO_ANSWER, Bot
-from bot.followup import resolve
-from bot.lexical import LexicalIndex, tokenize
-from bot.passages import split_corpus, split_sentences
-from bot.texts import read_corpus
-from bot.variants import Expander, load_table, prepare
+from bot.corpus import chinese
+from bot.qa.abstention import evidence
+from bot.index.build import build_index
+from bot.qa.engine import NO_ANSWER, Bot
+from bot.qa.followup import resolve
+from bot.index.bm25 import LexicalIndex, tokenize
+from bot.corpus.passages import split_corpus, split_sentences
+from bot.corpus.reading import read_corpus
+from bot.corpus.variants import Expander, load_table, prepare
 
 from .conftest import SMALL_DOC
 from .fakes import FakeEncoder

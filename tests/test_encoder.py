@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from bot.bench.load import free_port
-from bot.encoder import ModelUnavailable, SentenceTransformerEncoder
-from bot.onnx_query import unsupported
+from bot.embedding.encoder import ModelUnavailable, SentenceTransformerEncoder
+from bot.embedding.onnx_query import unsupported
 from bot.settings import default_model
 
 from .conftest import REPO, SHARED_EVAL
@@ -34,9 +34,10 @@ def test_onnx_is_the_default_and_gives_the_torch_vectors(real_encoder):
     assert float(((onnx * torch).sum(1)).min()) > 0.99999
 
 
+@pytest.mark.slow     # loads the real model (its ONNX export) in a child process
 def test_a_process_that_only_answers_never_loads_torch(tmp_path):
     # The torch weights would be a second copy of the model in every worker.
-    code = ("import sys, numpy as np; from bot.encoder import SentenceTransformerEncoder;"
+    code = ("import sys, numpy as np; from bot.embedding.encoder import SentenceTransformerEncoder;"
             "from bot.settings import default_model;"
             "e = SentenceTransformerEncoder(default_model(), threads=1);"
             "v = e.encode_query('Who signed the agreement?');"
@@ -95,9 +96,9 @@ def test_an_unwritable_onnx_folder_is_one_clear_error(tmp_path, monkeypatch):
 
 
 def _passages() -> list[str]:
-    from bot.build import index_text
-    from bot.passages import split_corpus
-    from bot.texts import read_corpus
+    from bot.index.build import index_text
+    from bot.corpus.passages import split_corpus
+    from bot.corpus.reading import read_corpus
     return [index_text(p) for p in split_corpus(read_corpus(REPO / "corpus")[0])][:24]
 
 
@@ -117,7 +118,7 @@ def test_bf16_builds_make_the_fp32_vectors(real_encoder):
 
 
 def test_build_records_its_precision(real_index, real_encoder):
-    from bot.encoder import native_bf16
+    from bot.embedding.encoder import native_bf16
     manifest = json.loads((real_index / "current" / "manifest.json").read_text())
     assert manifest["model"]["precision"] == real_encoder.precision
     assert real_encoder.precision == ("bf16" if native_bf16() else "fp32")   # auto, the default
@@ -133,7 +134,7 @@ def test_unknown_precision_is_one_clear_error(monkeypatch):
 
 @pytest.fixture
 def tiny_e5(tmp_path, monkeypatch) -> Path:
-    from bot import model_install as mi
+    from bot.embedding import model_install as mi
     from .test_model_install import write_tiny_e5
     write_tiny_e5(tmp_path / "tiny-q4.bin")
     monkeypatch.setenv("ACCORD_MODEL_HOME", str(tmp_path / "models"))
@@ -166,10 +167,10 @@ def test_onnx_gives_the_torch_vectors_with_the_query_prompt(tiny_e5):
 
 
 def test_the_manifest_records_prompts_and_checksum_and_other_prompts_are_refused(tiny_e5, corpus_dir, tmp_path):
-    from bot.build import build_index
-    from bot.engine import Bot
+    from bot.index.build import build_index
+    from bot.qa.engine import Bot
     from bot.errors import IndexUnavailable
-    from bot.model_install import model_checksum
+    from bot.embedding.model_install import model_checksum
 
     enc = SentenceTransformerEncoder(str(tiny_e5))
     build_index(corpus_dir, tmp_path / "index", enc)
@@ -188,7 +189,7 @@ def test_the_manifest_records_prompts_and_checksum_and_other_prompts_are_refused
 
 @pytest.fixture(scope="module")
 def e5_encoder():
-    from bot.model_install import install
+    from bot.embedding.model_install import install
     return SentenceTransformerEncoder(str(install().path), threads=1)
 
 

@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 
 from bot import cli as cli_module
-from bot.build import build_index
-from bot.corpus_index import VECTORS, open_index
-from bot.encoder import probe_vector
+from bot.index.build import build_index
+from bot.index.loaded import VECTORS, open_index
+from bot.embedding.encoder import probe_vector
 from bot.errors import BuildLocked, IndexUnavailable
-from bot.store import current_dir
+from bot.index.versions import current_dir
 
 from .fakes import FakeEncoder
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import model_install as mi
-from bot.encoder import ModelUnavailable
+from bot.embedding import model_install as mi
+from bot.embedding.encoder import ModelUnavailable
 
 PIECES = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0),
           ("\u2581", -2.0), ("\u2581hello", -3.0), ("\u2581he", -4.0), ("llo", -4.5), ("l", -6.0),

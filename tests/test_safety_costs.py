@@ -7,12 +7,13 @@ import time
 import psutil
 import pytest
 
-from bot import lexical, variants
+from bot.index import bm25 as lexical
+from bot.corpus import variants
 from bot.cache import BytesLRU
-from bot.followup import CONTEXT_TURNS, MAX_CARRIED_CHARS, resolve
+from bot.qa.followup import CONTEXT_TURNS, MAX_CARRIED_CHARS, resolve
 from bot.service import KEY
-from bot.textnorm import normalize_text
-from bot.variants import MAX_ADDED_CHARS
+from bot.corpus.textnorm import normalize_text
+from bot.corpus.variants import MAX_ADDED_CHARS
 from bot.web.validation import MAX_QUESTION, MAX_TURN_CHARS
 
 QUERY_BOUND = MAX_QUESTION + MAX_CARRIED_CHARS + 3 + MAX_ADDED_CHARS

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.build import build_index
-from bot.build_cache import CACHE_FILE
+from bot.index.build import build_index
+from bot.index.build_cache import CACHE_FILE
 from bot.errors import DocumentError
-from bot.passages import split_document, split_sentences
+from bot.corpus.passages import split_document, split_sentences
 from bot.settings import resolve
-from bot.texts import parse_document, read_corpus
+from bot.corpus.reading import parse_document, read_corpus
 
 from .conftest import SMALL_DOC
 
@@ -47,10 +47,10 @@ def test_an_impossible_date_skips_that_file_and_names_the_field(corpus_dir, tmp_
 
 def test_any_exception_while_reading_or_splitting_skips_only_that_file(corpus_dir, tmp_path,
                                                                        fake_encoder, monkeypatch):
-    import bot.build
-    import bot.texts
+    import bot.corpus.reading
+    import bot.index.build
 
-    real_clean, real_split = bot.texts.clean, bot.build.split_document
+    real_clean, real_split = bot.corpus.reading.clean, bot.index.build.split_document
 
     def clean(text, title=""):
         if "explode-in-cleaning" in text:
@@ -62,8 +62,8 @@ def test_any_exception_while_reading_or_splitting_skips_only_that_file(corpus_di
             raise RecursionError("maximum recursion depth exceeded")
         return real_split(doc, *args, **kwargs)
 
-    monkeypatch.setattr(bot.texts, "clean", clean)
-    monkeypatch.setattr(bot.build, "split_document", split)
+    monkeypatch.setattr(bot.corpus.reading, "clean", clean)
+    monkeypatch.setattr(bot.index.build, "split_document", split)
     (corpus_dir / "explodes-cleaning.txt").write_text("explode-in-cleaning here. " + BODY)
     (corpus_dir / "explodes-splitting.txt").write_text(BODY)
     report = build_index(corpus_dir, tmp_path / "index", fake_encoder)
@@ -173,7 +173,7 @@ def test_cleaning_pathological_text_is_linear(line):
 
 
 def test_rejoining_many_broken_paragraphs_is_linear():
-    from bot.cleaning import Block, _join_broken
+    from bot.corpus.cleaning import Block, _join_broken
 
     parts = [Block(f"part{i} of a sentence broken across paragraphs and") for i in range(200_000)]
     joined, seconds = _timed(_join_broken, parts)

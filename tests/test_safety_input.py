@@ -9,7 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from bot.textnorm import normalize_text
+from bot.corpus.textnorm import normalize_text
 from bot.web.validation import MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS
 
 

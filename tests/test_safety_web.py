@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import bot.cli as cli_module
-import bot.engine
+import bot.qa.engine
 
 EVIL = "evil.example"
 
@@ -141,7 +141,7 @@ class HostileBot:
 @pytest.fixture
 def hostile_cli(monkeypatch, fake_encoder):
     monkeypatch.setattr(cli_module, "_encoder", lambda model, threads=None: fake_encoder)
-    monkeypatch.setattr(bot.engine.Bot, "open", classmethod(lambda cls, *a, **k: HostileBot()))
+    monkeypatch.setattr(bot.qa.engine.Bot, "open", classmethod(lambda cls, *a, **k: HostileBot()))
     return CliRunner()
 
 
@@ -160,7 +160,7 @@ def test_accord_ask_prints_no_control_characters(hostile_cli, tmp_path, args):
 
 
 def test_accord_report_json_prints_no_control_characters(tmp_path):
-    from bot.feedback_store import FeedbackStore
+    from bot.feedback.store import FeedbackStore
 
     db = tmp_path / "f.sqlite3"
     FeedbackStore(db).create().record_unanswered("Why\x9b2J?", "Why\x85?", "v1")

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cleaning import clean
+from bot.corpus.cleaning import clean
 from bot.errors import DocumentError
-from bot.texts import parse_document, read_corpus, read_document
+from bot.corpus.reading import parse_document, read_corpus, read_document
 
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import DocumentError
-from bot.passages import split_document
-from bot.texts import parse_document
+from bot.corpus.passages import split_document
+from bot.corpus.reading import parse_document
 
 # Bounded: the suite's budget is minutes, and pysbd is slow on long inputs.
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None,

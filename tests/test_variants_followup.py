@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from bot.errors import DocumentError
-from bot.followup import resolve
-from bot.passages import split_corpus
-from bot.texts import read_corpus
-from bot.variants import Expander, derive_from_texts, load_table, prepare
+from bot.qa.followup import resolve
+from bot.corpus.passages import split_corpus
+from bot.corpus.reading import read_corpus
+from bot.corpus.variants import Expander, derive_from_texts, load_table, prepare
 
 REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

@@ -2,7 +2,7 @@
 import threading
 import time
 
-from bot.watch import watch_corpus
+from bot.corpus.watch import watch_corpus
 
 
 def test_changes_are_rebuilt_once_they_settle(tmp_path):

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import bot
-from bot.build import build_index
+from bot.index.build import build_index
 
 STATIC = Path(bot.__file__).parent / "static"
 HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function")

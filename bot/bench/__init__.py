@@ -9,7 +9,7 @@ Measured side by side on one machine (ratios matter, absolute times vary between
              (gunicorn, 127.0.0.1): time to the first answer, /api/ask p50/p95 one request at a
              time, and answers per second and errors under 16 concurrent clients; server memory
              (PSS); at the largest size, PSS of 4 workers against 1.
-Sizes above the default corpus are synthesised (bot/bench/synth.py); the output says so."""
+Sizes above the default corpus are synthesised (bot/bench/synth_index.py); the output says so."""
 from __future__ import annotations
 
 import json
@@ -88,7 +88,7 @@ def _bare_worker(model: str, qs: list[str], seconds: float, backend: str, barrie
         def encode(q: str) -> None:
             m.encode([q], normalize_embeddings=True)
     else:
-        from ..encoder import SentenceTransformerEncoder
+        from ..embedding.encoder import SentenceTransformerEncoder
         encode = SentenceTransformerEncoder(model, threads=1, query_backend=backend).encode_query
     encode(qs[0])
     barrier.wait()
@@ -130,7 +130,7 @@ class Bench:
     # -- the floor -------------------------------------------------------------------------
     def floor(self) -> None:
         import torch
-        from ..encoder import SentenceTransformerEncoder
+        from ..embedding.encoder import SentenceTransformerEncoder
         from ..settings import default_model
 
         self.model_path = default_model()
@@ -154,9 +154,9 @@ class Bench:
         if self.onnx:
             floor["onnx"] = self._onnx()
         # Batched: passages of the default corpus, all cores, as a build runs.
-        from ..build import index_text
-        from ..passages import split_corpus
-        from ..texts import read_corpus
+        from ..index.build import index_text
+        from ..corpus.passages import split_corpus
+        from ..corpus.reading import read_corpus
         passages = split_corpus(read_corpus(REPO / "corpus")[0])
         texts = [index_text(p) for p in passages]
         texts = (texts * (1 + 512 // max(1, len(texts))))[:128 if self.quick else 512]
@@ -205,8 +205,8 @@ class Bench:
     # -- one size ---------------------------------------------------------------------------
     def prepare(self, n: int | None) -> tuple[Path, dict[str, Any]]:
         """An index folder for the default corpus (built for real) or `n` synthetic passages."""
-        from ..corpus_index import open_index
-        from .synth import synthesize
+        from ..index.loaded import open_index
+        from .synth_index import synthesize
 
         real_dir = self.workdir / "default" / "index"
         if n is None:
@@ -222,7 +222,7 @@ class Bench:
         shutil.rmtree(folder.parent, ignore_errors=True)
         folder.mkdir(parents=True)
         real = open_index(real_dir)
-        from ..vectors import FLAT, IVF
+        from ..index.dense import FLAT, IVF
         kind = (IVF if n > 1000 else FLAT) if self.quick else None
         s = time.perf_counter()
         made = synthesize(real, folder, n, kind=kind, say=self.say)
@@ -237,7 +237,7 @@ class Bench:
     def _full_build(self, corpus: Path, index: Path) -> tuple[Any, float]:
         """A full build from scratch on all cores, as `accord build --full` runs: (report, seconds)."""
         import torch
-        from ..build import build_index
+        from ..index.build import build_index
 
         torch.set_num_threads(os.cpu_count() or 1)
         s = time.perf_counter()
@@ -263,12 +263,12 @@ class Bench:
             torch.set_num_threads(1)
 
     def real_build(self, passages: int) -> dict[str, Any]:
-        """A full build from scratch of a corpus of real sentences (bot.synthetic) of about
+        """A full build from scratch of a corpus of real sentences (bot.bench.synth_corpus) of about
         `passages` passages, where the build's fixed costs no longer hide its throughput; and
         the batched encode of those same passages, bare and the bot's own, as its floor."""
-        from ..build import index_text
-        from ..corpus_index import open_index
-        from ..synthetic import write_corpus
+        from ..index.build import index_text
+        from ..index.loaded import open_index
+        from .synth_corpus import write_corpus
 
         folder = self.workdir / "real-build"
         shutil.rmtree(folder, ignore_errors=True)
@@ -290,10 +290,10 @@ class Bench:
 
     def in_process(self, folder: Path, row: dict[str, Any]) -> None:
         """Search figures without HTTP: dense search and its recall, BM25, retrieval, ask."""
-        from ..engine import Bot
-        from ..retrieval import CANDIDATES
-        from ..vectors import exact_top, recall_at
-        from .synth import RAW_VECTORS
+        from ..qa.engine import Bot
+        from ..qa.retrieval import CANDIDATES
+        from ..index.dense import exact_top, recall_at
+        from .synth_index import RAW_VECTORS
 
         s = time.perf_counter()
         bot = Bot.open(folder, self.encoder)
@@ -440,7 +440,7 @@ def table(result: dict[str, Any]) -> str:
                      f"| {h['first_answer_seconds']} | {h['memory']['pss_mib']} |")
     if "real_build" in result:
         b = result["real_build"]
-        lines += ["", f"Full build of a corpus of real sentences (bot.synthetic): {b['passages']} passages "
+        lines += ["", f"Full build of a corpus of real sentences (bot.bench.synth_corpus): {b['passages']} passages "
                   f"and {b['sentences']} sentences in {b['seconds']} s: {b['passages_per_s']} passages/s "
                   f"({b['texts_per_s']} texts/s: each sentence is embedded too). Batched encode of "
                   f"the same passages: model.encode {b['batched_encode_passages_per_s']} passages/s, "

@@ -10,8 +10,8 @@ from typing import Any, Callable
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import admin_jobs
-from ..errors import AccordError, BuildLocked, DocumentError, DocumentNotFound, IndexUnavailable
+from ..index import jobs as admin_jobs
+from ..errors import AccordError, DocumentError, IndexUnavailable
 from ..service import holder
 from .errors import CODES, ApiError, without_paths
 
@@ -70,23 +70,27 @@ def _failure(status: int, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"code": CODES[status], "message": without_paths(message)}}
 
 
+def _change_failed(exc: AccordError) -> tuple[int, dict[str, Any]]:
+    """A change that failed, with the status its error type carries (a document's 400 or 404,
+    a held lock's 409); the index or model failing under a change is the change's 400."""
+    if exc.status in (400, 404):
+        return _failure(exc.status, f"{exc} (nothing was changed)")
+    if exc.status == 409:
+        return _failure(409, f"{exc}; try again later (nothing was changed)")
+    return _failure(400, f"The index could not be updated: {exc} (nothing was changed)")
+
+
 def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, Any]
          ) -> tuple[int, dict[str, Any]]:
     """One change, to its reply: (HTTP status, body)."""
-    from ..corpus import update
+    from ..index.changes import update
 
     try:
         outcome = update(corpus_dir, index_dir, h.encoder, wait=API_LOCK_WAIT, job=job_id,
                          on_stage=lambda stage: admin_jobs.update(index_dir, job_id, stage=stage),
                          **change)
-    except DocumentNotFound as exc:
-        return _failure(404, f"{exc} (nothing was changed)")
-    except DocumentError as exc:
-        return _failure(400, f"{exc} (nothing was changed)")
-    except BuildLocked as exc:
-        return _failure(409, f"{exc}; try again later (nothing was changed)")
     except AccordError as exc:
-        return _failure(400, f"The index could not be updated: {exc} (nothing was changed)")
+        return _change_failed(exc)
     except Exception:
         log.exception("admin job %s failed", job_id)
         return _failure(500, f"Something went wrong on the server (admin job {job_id}).")
@@ -129,7 +133,7 @@ def _update(**change: Any) -> Any:
 
 
 def _documents_from_request() -> list:
-    from ..corpus import from_json, from_upload
+    from ..index.changes import from_json, from_upload
 
     if request.mimetype == "multipart/form-data":
         files = [f for name in request.files for f in request.files.getlist(name)]
@@ -168,7 +172,7 @@ def delete_document(doc_id: str):
 
 
 def _checked_id(doc_id: Any) -> str:
-    from ..texts import check_doc_id
+    from ..corpus.reading import check_doc_id
 
     try:
         return check_doc_id(doc_id)

@@ -5,7 +5,7 @@ import os
 
 from flask import Blueprint, g, jsonify
 
-from ..followup import CONTEXT_TURNS
+from ..qa.followup import CONTEXT_TURNS
 from ..service import holder
 from .errors import without_paths
 from .feedback import issue_answer_id, record_unanswered

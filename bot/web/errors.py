@@ -7,7 +7,7 @@ import re
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import IndexUnavailable
+from ..errors import AccordError, IndexUnavailable
 from .request_log import request_id
 
 log = logging.getLogger("accord")
@@ -70,9 +70,15 @@ def init_app(app: Flask) -> None:
     def _api(exc: ApiError):
         return error_response(exc.status, exc.message)
 
-    @app.errorhandler(IndexUnavailable)
-    def _index(exc: IndexUnavailable):
-        return error_response(503, f"The index is not available: {without_paths(str(exc))}")
+    @app.errorhandler(AccordError)
+    def _accord(exc: AccordError):
+        # The status comes with the error's type; a 500 is the server's, told like any other.
+        if exc.status >= 500 and not isinstance(exc, IndexUnavailable):
+            return _internal(exc)
+        message = without_paths(str(exc))
+        if isinstance(exc, IndexUnavailable):
+            message = f"The index is not available: {message}"
+        return error_response(exc.status, message)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Flask, current_app, g, jsonify
 
-from ..feedback_store import ANSWER_TTL, FILE_NAME, FeedbackStore
+from ..feedback.store import ANSWER_TTL, FILE_NAME, FeedbackStore
 from .errors import ApiError
 from .validation import json_body, parse_feedback
 

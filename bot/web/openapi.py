@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from .. import __version__
-from ..retrieval import FILTER_KEYS
+from ..version import __version__
+from ..qa.retrieval import FILTER_KEYS
 from .errors import CODES
 from .validation import (MAX_ANSWER, MAX_COMMENT, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS,
                          MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS, RATINGS, ROLES, VISIBLE)

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import current_app, request
 
-from ..followup import CONTEXT_TURNS
-from ..retrieval import FILTER_KEYS
-from ..textnorm import normalize_text
+from ..qa.followup import CONTEXT_TURNS
+from ..qa.retrieval import FILTER_KEYS
+from ..corpus.textnorm import normalize_text
 from .errors import ApiError
 
 MAX_QUESTION = 1000

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bot.build import build_index
+from bot.index.build import build_index
 
 try:
     from playwright.sync_api import Page, expect

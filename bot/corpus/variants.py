@@ -1,0 +1,193 @@
+"""Name variants: the table in the corpus, pairs derived from the texts, and query expansion."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import yaml
+
+from . import chinese
+from ..cache import bytes_cached
+from ..errors import DocumentError
+from .passages import Passage
+
+VARIANTS_FILE = "variants.yaml"
+TYPES = {"person", "place", "organisation", "term"}
+MAX_ALTERNATIVES = 4
+MAX_CHINESE = 2       # Chinese forms added besides them (when the texts hold Chinese ones)
+MAX_ADDED_CHARS = 300  # all alternatives of one question together (86 in the eval sets at most)
+COMMON_SHARE = 0.2   # a name in more passages than this already finds them; expanding it adds noise
+
+# "the Secretary for Commerce and Economic Development, Mr Algernon Yau" and
+# "Secretary for Commerce and Economic Development, Yau Ying-wah" name one office-holder.
+OFFICE = re.compile(
+    r"(?P<title>(?:(?:Deputy|Under|Vice|Chief|Financial|Permanent)\s+)*"
+    r"(?:Secretary|Director|Mayor|Chief Executive)\s+(?:for|of)\s+"
+    r"[A-Z][A-Za-z]*(?:,?\s+(?:and\s+)?[A-Z][A-Za-z]*)*?)"
+    r"(?:\s+of the [^,;]{3,80}?)?,\s+(?:(?:Mr|Ms|Mrs|Dr|Professor|Prof)\.?\s+)?"
+    r"(?P<name>[A-Z][a-z]+(?:[ -][A-Z]?[a-z]+){1,2})(?=[;,.]|\s+etc|$)"
+)
+TITLE_SYNONYMS = {"deputy": "under"}  # Mainland reports say "Deputy" where Hong Kong says "Under"
+
+
+_FOLD = str.maketrans({**{c: " " for c in "-‐–—_/"}, "’": "'", "‘": "'"})
+
+
+def _fold(text: str) -> str:
+    """Lower-case, hyphens and curly quotes folded; same length as the input, so offsets hold."""
+    low = text.lower()
+    if len(low) != len(text):
+        # A few letters lower-case to two characters (İ); those keep their case.
+        low = "".join(c if len(c) == 1 else ch for ch, c in ((ch, ch.lower()) for ch in text))
+    return chinese.fold_same_length(low.translate(_FOLD))   # Traditional -> Simplified
+
+
+# A name's edges: no letter or digit may touch it, but a Chinese character may (Chinese text
+# has no spaces between words: "李家超在重庆", "John Lee在重庆").
+NOT_BEFORE = rf"(?<![^\W{chinese.HAN}])"
+NOT_AFTER = rf"(?![^\W{chinese.HAN}])"
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", " ", _fold(text)).strip()
+
+
+@bytes_cached(0.1)
+def fold_key(text: str) -> str:
+    """Text folded for name matching: lower case, hyphens as spaces, one space between words."""
+    return _key(text)
+
+
+def load_table(path: Path) -> list[dict[str, Any]]:
+    """The variants table of a corpus folder ([] when it has none)."""
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, list):
+        raise DocumentError(f"{path.name}: must be a list of groups, each with 'names'")
+    groups = []
+    for i, group in enumerate(data, 1):
+        names = group.get("names") if isinstance(group, dict) else None
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip()
+                                                                   for n in names):
+            raise DocumentError(f"{path.name}: group {i} needs 'names', a list of names")
+        kind = group.get("type", "term")
+        if kind not in TYPES:
+            raise DocumentError(f"{path.name}: group {i} has type {kind!r}; use one of "
+                                f"{', '.join(sorted(TYPES))}")
+        groups.append({"type": kind, "names": [n.strip() for n in names],
+                       "note": str(group.get("note", "")), "origin": "table"})
+    return groups
+
+
+def _office_key(title: str) -> str:
+    words = _key(title).replace(",", " ").split()
+    return " ".join(TITLE_SYNONYMS.get(w, w) for w in words)
+
+
+def derive_from_texts(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """Pairs of names that two documents give the same office-holder, lined up by title."""
+    holders: dict[str, dict[str, set[str]]] = {}
+    for p in passages:
+        for m in OFFICE.finditer(p.text):
+            holders.setdefault(_office_key(m["title"]), {}).setdefault(m["name"], set()).add(p.doc_id)
+    groups = []
+    for office, names in sorted(holders.items()):
+        docs = set().union(*names.values())
+        distinct = {_key(n): n for n in names}
+        if len(distinct) >= 2 and len(docs) >= 2:
+            groups.append({"type": "person", "names": sorted(distinct.values()),
+                           "note": f"same holder of: {office}", "origin": "texts"})
+    return groups
+
+
+def merge(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join groups that share a name (a derived pair may extend a table group)."""
+    merged: list[dict[str, Any]] = []
+    for group in groups:
+        keys = {_key(n) for n in group["names"]}
+        hit = next((g for g in merged if keys & {_key(n) for n in g["names"]}), None)
+        if hit is None:
+            merged.append({**group, "names": list(group["names"])})
+            continue
+        for name in group["names"]:
+            if _key(name) not in {_key(n) for n in hit["names"]}:
+                hit["names"].append(name)
+        if group["origin"] not in hit["origin"]:
+            hit["origin"] += "+" + group["origin"]
+    return merged
+
+
+def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """Table plus derived groups; each name found in the texts gets the passages it is in, so
+    that a question is expanded only to names that find passages its own words do not."""
+    groups = merge(table + derive_from_texts(passages))
+    texts = [" " + _key(p.text) + " " for p in passages]
+    common = COMMON_SHARE * max(len(passages), 1)
+    for group in groups:
+        group["in_corpus"] = {}
+        for name in group["names"]:
+            pattern = re.compile(NOT_BEFORE + re.escape(_key(name)) + NOT_AFTER)
+            hits = [i for i, t in enumerate(texts) if pattern.search(t)]
+            if hits:
+                group["in_corpus"][name] = {"passages": len(hits),
+                                            "ids": hits if len(hits) <= common else None}
+    return groups
+
+
+class Expander:
+    """Adds to a question the other names, found in the texts, of every name it mentions."""
+
+    def __init__(self, groups: Sequence[dict[str, Any]]) -> None:
+        self.groups = list(groups)
+        self._by_form: dict[str, int] = {}
+        for i, group in enumerate(self.groups):
+            for name in group["names"]:
+                self._by_form.setdefault(_key(name), i)
+        forms = sorted(self._by_form, key=len, reverse=True)
+        self._pattern = (re.compile(NOT_BEFORE + "(" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
+                                                               for f in forms) + ")" + NOT_AFTER)
+                         if forms else None)
+        chinese.register_names(self._by_form)   # follow-ups in Chinese carry these names
+
+    def expand(self, question: str) -> tuple[str, list[dict[str, Any]]]:
+        """(question with alternatives in brackets after each name, the groups matched)."""
+        if self._pattern is None:
+            return question, []
+        matches = list(self._pattern.finditer(_fold(question)))
+        mentioned = {_key(m.group(0)) for m in matches}
+        asked = _key(question)
+        seen, used, out, last, added = set(), [], [], 0, 0
+        for m in matches:
+            gi = self._by_form[_key(m.group(0))]
+            if gi in seen:
+                continue
+            seen.add(gi)
+            group = self.groups[gi]
+            found = group.get("in_corpus", {})
+            said = {n: c for n, c in found.items() if _key(n) in mentioned}
+            if any(c["ids"] is None for c in said.values()):
+                continue  # a name in a large share of passages finds them by itself
+            covered = set().union(*(c["ids"] for c in said.values()))
+            alts = [n for n, c in found.items() if _key(n) not in mentioned
+                    and _key(n) not in asked
+                    and (c["ids"] is None or set(c["ids"]) - covered)]
+            # Chinese forms have their own quota (Chinese passages are found by them, whatever
+            # the English forms are); 陳國基 and 陈国基 fold to one form: one of them is enough.
+            han = list({_key(n): n for n in reversed(alts) if chinese.has_han(n)}.values())[::-1]
+            alts = [n for n in alts if not chinese.has_han(n)][:MAX_ALTERNATIVES] + han[:MAX_CHINESE]
+            if not alts:
+                continue
+            addition = " (" + ", ".join(alts) + ")"
+            if added + len(addition) > MAX_ADDED_CHARS:
+                break   # a question naming dozens of things: the query stays bounded
+            added += len(addition)
+            used.append(group)
+            out.append(question[last:m.end()] + addition)
+            last = m.end()
+        out.append(question[last:])
+        return "".join(out), used

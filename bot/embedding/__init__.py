@@ -1,0 +1,1 @@
+"""Embedding text: the sentence-transformers encoder, the ONNX query path, model installation."""

@@ -1,0 +1,1 @@
+"""Answering: follow-ups, retrieval, abstention, answer composition, the engine and its evaluation."""
