@@ -43,7 +43,7 @@ def issue_answer_id(question: str, reply: Mapping[str, Any]) -> str:
     """A new answer_id for an /api/ask reply, with what was answered kept server-side: feedback
     is accepted only for ids issued here, and records this, never what the client sends.
     Random, so nobody can rate another's answer; a failed write never fails the answer. The row
-    is written by this process's writer thread, off the request path (feedback_store)."""
+    is written by this process's writer thread, off the request path (feedback.store)."""
     answer_id = uuid.uuid4().hex
     try:
         store().issue_answer(answer_id, question, reply.get("answer"), reply.get("answered"),

@@ -293,7 +293,7 @@ class Worker(TornadoWorker):
         self.pool.shutdown(wait=False)
         # Issued answer ids still queued for SQLite: gunicorn's worker_exit ends the process with
         # os._exit (bot/gunicorn_conf.py), which runs no atexit handler.
-        from ..feedback_store import flush_all
+        from ..feedback.store import flush_all
         flush_all()
 
     def heartbeat(self) -> None:
