@@ -9,31 +9,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import chinese
+from . import asked, chinese
+from .answering import margin as answer_margin
 from .corpus_index import CorpusIndex
-from .followup import names_in
 from .lexical import tokenize
 from .retrieval import Hit
 from .variants import fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
-FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch")
+FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch",
+            "specifics_missing", "negation_mismatch", "margin")
 EVIDENCE_PASSAGES = 3
-
-NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                    r"twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b", re.I)
-DATE = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|"
-                  r"September|October|November|December)\b|\b(today|yesterday|tomorrow|"
-                  r"afternoon|morning|evening)\b", re.I)
-PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Professor)\.?\s+[A-Z]|\b[A-Z][a-z]+ [A-Z][a-z]+(-[a-z]+)?\b")
-# What kind of thing the question asks for, and how a sentence that gives it looks.
-ASKS = [
-    (re.compile(r"^\s*(when|what (date|day|year|month|time)s?|on what dates?|in what year|"
-                r"which (date|day|year|month)s?)\b", re.I), "date"),
-    (re.compile(r"\bhow (many|much|long|old|large|big|far|often|tall)\b|\bwhat (percentage|share|"
-                r"proportion|amount|number)\b", re.I), "quantity"),
-    (re.compile(r"^\s*(who|whom|whose)\b", re.I), "person"),
-]
 
 
 @dataclass
@@ -43,31 +29,18 @@ class Evidence:
     coverage: float       # share of the question's word weight found in the top passages
     unknown: float        # share of the question's words found nowhere in the texts
     names_missing: float  # share of the question's names absent from the top passages
-    type_mismatch: float  # 1 when no top sentence holds the kind of thing asked (a date, ...)
+    type_mismatch: float  # 1 when the answer's sentence does not hold the kind of thing asked
+    specifics_missing: float = 0.0  # share of the question's years, numbers and names the
+    #                                 answer's passage (and its document's date) does not hold
+    negation_mismatch: float = 0.0  # 1 when the question is negated and the answer is not
+    margin: float = 0.0   # the best answer's score above the best from another passage
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
 
 
 def asked_type(question: str) -> str | None:
-    for pattern, kind in ASKS:
-        if pattern.search(question):
-            return kind
-    return None
-
-
-def _gives(kind: str, sentence: str, question: str) -> bool:
-    if kind == "date":
-        return bool(DATE.search(sentence))
-    if kind == "quantity":
-        m = re.search(r"\bhow (many|much)\s+([\w-]+)", question, re.I)
-        if m and m.group(1).lower() == "many":
-            # "how many hours": a number close to the thing counted, not any number.
-            unit = tokenize([m.group(2)])[0]
-            words = tokenize([sentence])[0]
-            return bool(NUMBER.search(sentence)) and (not unit or unit[0] in words)
-        return bool(NUMBER.search(sentence))
-    return bool(PERSON.search(sentence))
+    return asked.asked_type(question)
 
 
 def _is_word(ch: str) -> bool:
@@ -89,11 +62,47 @@ def _has_word(text: str, phrase: str) -> bool:
     return False
 
 
+def _lowercase_words(texts: Sequence[str]) -> set[str]:
+    """Words the texts write in lower case: a question's "Finance" is then a common noun."""
+    return {w for t in texts for w in LOWER_WORD.findall(t)}
+
+
+LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
+
+
+def _missing(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -> int:
+    """How many of `names` `text` (folded) holds in no form the variants table knows."""
+    missing = 0
+    for name in names:
+        key = fold_key(re.sub(r"’s|'s$", "", name))
+        forms = next((f for f in group_forms if key in f), {key})
+        if not any(_has_word(text, f) for f in forms):
+            missing += 1
+    return missing
+
+
+def specifics(question: str, passage_text: str, doc_date: str, names: Sequence[str],
+              group_forms: Sequence[set[str]]) -> float:
+    """Share of the question's specifics (years, numbers, names) the answer's passage lacks:
+    "in 2021" against a text of 2023, "5 agreements" against "two agreements"."""
+    years = asked.years(question)
+    nums = asked.numbers(question)
+    have_years = asked.years(passage_text) | asked.years(doc_date or "")
+    have_nums = asked.numbers(passage_text)
+    total = len(years) + len(nums) + len(names)
+    if not total:
+        return 0.0
+    missing = len(years - have_years) + len(nums - have_nums)
+    missing += _missing(fold_key(passage_text), names, group_forms)
+    return missing / total
+
+
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
-             variant_groups: Sequence[dict[str, Any]]) -> Evidence:
-    """Features of the retrieved passages against the question (before name expansion)."""
+             variant_groups: Sequence[dict[str, Any]], pool: Sequence[Any] = ()) -> Evidence:
+    """Features of the retrieved passages against the question (before name expansion);
+    `pool`: the ranked candidate sentences (answering.rank_candidates), best first."""
     if not hits:
-        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0)
+        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0)
     top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
     # Words of a name the variants table knows are judged as that name, not one by one.
     variant_tokens = {t for g in variant_groups for toks in tokenize(g["names"]) for t in toks}
@@ -117,21 +126,31 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
     group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
-    names = [n for name in names_in(question) for n in re.split(r"\s+and\s+", name)]
+    lower = _lowercase_words([p.text for p in top])
+    names = [n for name in asked.names(question, lower) for n in re.split(r"\s+and\s+", name)]
     names += chinese.names_in(question)   # Chinese names the variants table knows
-    missing = 0
-    for name in names:
-        key = fold_key(re.sub(r"’s|'s$", "", name))
-        forms = next((f for f in group_forms if key in f), {key})
-        if not any(_has_word(text, f) for f in forms):
-            missing += 1
+    missing = _missing(text, names, group_forms)
 
-    kind = asked_type(question)
-    best = [p.sentence_texts()[h.best_sentence] for p, h in zip(top, hits)]
-    mismatch = float(kind is not None and not any(_gives(kind, s, question) for s in best))
+    kind = asked.asked_type(question)
+    if pool:
+        best = pool[0]
+        answer_passage = index.passages[hits[best.hit_rank].idx]
+        sentence, gives = best.text, best.gives_type
+        margin = answer_margin(pool)
+    else:
+        answer_passage = top[0]
+        sentence = answer_passage.sentence_texts()[hits[0].best_sentence]
+        gives, margin = asked.gives(kind, sentence, question), 0.0
+    negation = float(asked.is_negated(question) and not asked.is_negated(sentence))
     return Evidence(dense=max(h.dense for h in hits), sentence=max(h.sentence for h in hits),
                     coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
-                    names_missing=missing / len(names) if names else 0.0, type_mismatch=mismatch)
+                    names_missing=missing / len(names) if names else 0.0,
+                    type_mismatch=float(not gives),
+                    specifics_missing=specifics(question, f"{answer_passage.title} {answer_passage.text}",
+                                                answer_passage.date,
+                                                names, group_forms),
+                    negation_mismatch=negation, margin=margin)
+
 
 
 def _held_weight(index: CorpusIndex, group: dict[str, Any], tokens: Sequence[str],
