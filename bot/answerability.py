@@ -18,7 +18,13 @@ from .variants import fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
 FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch",
-            "specifics_missing", "negation_mismatch", "margin")
+            "specifics_missing", "negation_mismatch", "margin", "answer_names_missing")
+# Evidence that the answer contradicts the question, whatever the texts: the answer's sentence
+# does not give the kind of thing asked, a year or number asked about is not in its passage, or
+# the question is negated and the sentence is not. Any of them refuses (see `probability`).
+CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch")
+STRICT_KINDS = ("date", "quantity")   # asked kinds a sentence either gives or does not
+CONTRADICTION_FACTOR = 0.1   # what is left of P(answerable) when the answer contradicts
 EVIDENCE_PASSAGES = 3
 
 
@@ -30,10 +36,12 @@ class Evidence:
     unknown: float        # share of the question's words found nowhere in the texts
     names_missing: float  # share of the question's names absent from the top passages
     type_mismatch: float  # 1 when the answer's sentence does not hold the kind of thing asked
-    specifics_missing: float = 0.0  # share of the question's years, numbers and names the
-    #                                 answer's passage (and its document's date) does not hold
+    specifics_missing: float = 0.0  # 1 when a year or number of the question is not in the
+    #                                 answer's passage nor its document's date
     negation_mismatch: float = 0.0  # 1 when the question is negated and the answer is not
     margin: float = 0.0   # the best answer's score above the best from another passage
+    answer_names_missing: float = 0.0  # share of the question's names the answer's passage lacks
+    value_missing: float = 0.0  # 1 when a date or a quantity is asked and the answer has none
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -81,20 +89,12 @@ def _missing(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -
     return missing
 
 
-def specifics(question: str, passage_text: str, doc_date: str, names: Sequence[str],
-              group_forms: Sequence[set[str]]) -> float:
-    """Share of the question's specifics (years, numbers, names) the answer's passage lacks:
-    "in 2021" against a text of 2023, "5 agreements" against "two agreements"."""
-    years = asked.years(question)
-    nums = asked.numbers(question)
+def specifics(question: str, passage_text: str, doc_date: str) -> float:
+    """1 when a year or number of the question is not in the answer's passage (or its
+    document's date): "in 2021" against a text of 2023, "5 agreements" against "two"."""
     have_years = asked.years(passage_text) | asked.years(doc_date or "")
-    have_nums = asked.numbers(passage_text)
-    total = len(years) + len(nums) + len(names)
-    if not total:
-        return 0.0
-    missing = len(years - have_years) + len(nums - have_nums)
-    missing += _missing(fold_key(passage_text), names, group_forms)
-    return missing / total
+    return float(bool(asked.years(question) - have_years
+                      or asked.numbers(question) - asked.numbers(passage_text)))
 
 
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
@@ -102,7 +102,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     """Features of the retrieved passages against the question (before name expansion);
     `pool`: the ranked candidate sentences (answering.rank_candidates), best first."""
     if not hits:
-        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0)
+        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0)
     top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
     # Words of a name the variants table knows are judged as that name, not one by one.
     variant_tokens = {t for g in variant_groups for toks in tokenize(g["names"]) for t in toks}
@@ -147,9 +147,12 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     names_missing=missing / len(names) if names else 0.0,
                     type_mismatch=float(not gives),
                     specifics_missing=specifics(question, f"{answer_passage.title} {answer_passage.text}",
-                                                answer_passage.date,
-                                                names, group_forms),
-                    negation_mismatch=negation, margin=margin)
+                                                answer_passage.date),
+                    answer_names_missing=_missing(
+                        fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
+                        group_forms) / len(names) if names else 0.0,
+                    negation_mismatch=negation, margin=margin,
+                    value_missing=float(kind in STRICT_KINDS and not gives))
 
 
 
@@ -172,19 +175,81 @@ def load_model(path: Path = MODEL_FILE) -> dict[str, Any]:
 
 
 def probability(ev: Evidence, model: dict[str, Any] | None = None) -> float:
-    """P(answerable) from the logistic model fitted by `accord calibrate`."""
+    """P(answerable) from the logistic model fitted by `accord calibrate`, cut to a tenth when
+    the answer contradicts the question (CONTRADICTIONS): a model fitted on a few hundred
+    questions gives little weight to kinds it rarely saw, and these hold on any texts."""
     model = model or load_model()
     z = model["intercept"] + sum(w * x for w, x in zip(model["weights"], ev.vector()))
-    return 1 / (1 + math.exp(-z))
+    p = 1 / (1 + math.exp(-max(-60.0, min(60.0, z))))
+    if any(getattr(ev, f) >= 1.0 for f in CONTRADICTIONS):
+        p *= CONTRADICTION_FACTOR
+    return p
 
 
-def fit(rows: Sequence[tuple[Evidence, bool]], c: float = 1.0) -> dict[str, Any]:
-    """Fit the logistic model on labelled evidence (True: the texts answer it)."""
+MAX_FALSE_ABSTAIN = 0.05   # of answerable questions refused, out of sample, at the threshold
+FOLDS = 5
+
+
+def threshold_for(probs: Sequence[float], labels: Sequence[bool],
+                  max_false_abstain: float = MAX_FALSE_ABSTAIN) -> float:
+    """The highest threshold that refuses at most `max_false_abstain` of the answerable ones:
+    refusing more unanswerable questions costs no more than that share of good answers."""
+    pos = sorted(p for p, y in zip(probs, labels) if y)
+    if not pos:
+        return 0.5
+    allowed = int(math.floor(max_false_abstain * len(pos)))
+    # Refusing the `allowed` lowest positives: the threshold sits just above them.
+    return float(pos[allowed]) - 1e-6 if allowed < len(pos) else float(pos[-1])
+
+
+def rates(probs: Sequence[float], labels: Sequence[bool], threshold: float) -> dict[str, float]:
+    """false_abstain, abstain_ok and AUROC of probabilities against labels."""
+    from sklearn.metrics import roc_auc_score
+
+    pos = [p for p, y in zip(probs, labels) if y]
+    neg = [p for p, y in zip(probs, labels) if not y]
+    out = {"false_abstain": sum(p < threshold for p in pos) / max(len(pos), 1),
+           "abstain_ok": sum(p < threshold for p in neg) / max(len(neg), 1),
+           "answerable": len(pos), "unanswerable": len(neg)}
+    if pos and neg:
+        out["auroc"] = float(roc_auc_score([int(y) for y in labels], list(probs)))
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def _fit_one(x: Any, y: Any, c: float) -> dict[str, Any]:
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(x, dtype=float)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    # Balanced weights: there are fewer unanswerable questions, and missing one is the worse error.
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit((x - mean) / std, y)
+    # Standardised for the fit (features of very different scales), stored on the raw features.
+    w = clf.coef_[0] / std
+    return {"weights": [float(v) for v in w],
+            "intercept": float(clf.intercept_[0] - float((clf.coef_[0] * mean / std).sum()))}
+
+
+def fit(rows: Sequence[tuple[Evidence, bool]], c: float = 1.0, folds: int = FOLDS,
+        max_false_abstain: float = MAX_FALSE_ABSTAIN) -> dict[str, Any]:
+    """Fit the logistic model on labelled evidence (True: the texts answer it).
+
+    The threshold is chosen on out-of-fold probabilities (stratified `folds`-fold cross-
+    validation), never on the questions a probability was fitted on, and `cv` reports those
+    out-of-sample rates; the stored weights are then fitted on all rows."""
+    from sklearn.model_selection import StratifiedKFold
 
     x = [ev.vector() for ev, _ in rows]
     y = [int(label) for _, label in rows]
-    # Balanced weights: there are fewer unanswerable questions, and missing one is the worse error.
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(x, y)
-    return {"features": list(FEATURES), "weights": [float(w) for w in clf.coef_[0]],
-            "intercept": float(clf.intercept_[0]), "threshold": 0.5, "trained_on": len(rows)}
+    oof = [0.0] * len(rows)
+    splits = StratifiedKFold(n_splits=min(folds, min(sum(y), len(y) - sum(y))), shuffle=True,
+                             random_state=0)
+    for train, test in splits.split(x, y):
+        part = _fit_one([x[i] for i in train], [y[i] for i in train], c)
+        for i in test:
+            oof[i] = probability(rows[i][0], part)
+    threshold = threshold_for(oof, [bool(v) for v in y], max_false_abstain)
+    model = _fit_one(x, y, c)
+    return {"features": list(FEATURES), **model, "threshold": round(threshold, 4),
+            "trained_on": len(rows), "cv": rates(oof, [bool(v) for v in y], threshold)}

@@ -316,13 +316,19 @@ def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | N
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to write the model [default: the packaged bot/data/answerability.json].")
+@click.option("--holdout", "holdout", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A question file kept out of the fit, scored with the fitted model (repeatable).")
 @index_option
 @model_option
-def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model: str | None) -> None:
+def calibrate(questions: tuple[Path, ...], out: Path | None, holdout: tuple[Path, ...],
+              index: Path, model: str | None) -> None:
     """Fit the answered/not-answered model on labelled question files.
 
-    Questions of type "unanswerable" are the negatives, all others the positives."""
-    from .answerability import MODEL_FILE, fit
+    Questions of type "unanswerable" are the negatives, all others the positives. The threshold
+    is chosen by cross-validation; the figures printed are out of sample (`cv`: out-of-fold
+    over QUESTIONS; each --holdout file: never seen by the fit)."""
+    from .answerability import MODEL_FILE, fit, probability, rates
     from .engine import Bot
     from .evaluation import load_questions
 
@@ -336,7 +342,14 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
     fitted = fit(data)
     target = out or MODEL_FILE
     target.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"fitted on {len(data)} questions -> {target}: {fitted}")
+    click.echo(f"fitted on {len(data)} questions -> {target}")
+    click.echo(f"  cross-validated (out of fold): {fitted['cv']}")
+    for path in holdout:
+        rows = load_questions(path)
+        probs = [probability(bot.evidence_for(r["question"], r.get("history", []))[0], fitted)
+                 for r in rows]
+        labels = [r["type"] != "unanswerable" for r in rows]
+        click.echo(f"  held out {path.name}: {rates(probs, labels, fitted['threshold'])}")
 
 
 @cli.command()
