@@ -18,7 +18,8 @@ from .variants import fold_key
 
 MODEL_FILE = Path(__file__).parent / "data" / "answerability.json"
 FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch",
-            "specifics_missing", "negation_mismatch", "margin", "answer_names_missing")
+            "specifics_missing", "negation_mismatch", "margin", "answer_names_missing",
+            "cross_language")
 # Evidence that the answer contradicts the question, whatever the texts: the answer's sentence
 # does not give the kind of thing asked, a year or number asked about is not in its passage, or
 # the question is negated and the sentence is not. Any of them refuses (see `probability`).
@@ -42,6 +43,8 @@ class Evidence:
     margin: float = 0.0   # the best answer's score above the best from another passage
     answer_names_missing: float = 0.0  # share of the question's names the answer's passage lacks
     value_missing: float = 0.0  # 1 when a date or a quantity is asked and the answer has none
+    cross_language: float = 0.0  # 1 when the question is Chinese and the answer's passage is
+    #   not: its words are then mostly "unknown" and uncovered whatever the texts say
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -102,7 +105,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     """Features of the retrieved passages against the question (before name expansion);
     `pool`: the ranked candidate sentences (answering.rank_candidates), best first."""
     if not hits:
-        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0)
+        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
     top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
     # Words of a name the variants table knows are judged as that name, not one by one.
     variant_tokens = {t for g in variant_groups for toks in tokenize(g["names"]) for t in toks}
@@ -152,7 +155,9 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                         fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
                         group_forms) / len(names) if names else 0.0,
                     negation_mismatch=negation, margin=margin,
-                    value_missing=float(kind in STRICT_KINDS and not gives))
+                    value_missing=float(kind in STRICT_KINDS and not gives),
+                    cross_language=float(chinese.is_chinese(question)
+                                         and not chinese.has_han(answer_passage.text)))
 
 
 

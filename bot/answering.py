@@ -64,11 +64,12 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
         texts = passage.sentence_texts()
         sentence_tokens = tokenize(texts)
         in_passage = names & set().union(*map(set, sentence_tokens)) if texts else set()
-        in_passage |= set(tokenize([passage.section or ""])[0])
+        # A section heading says what every sentence under it is about ("Finance").
+        heading = set(tokenize([passage.section or ""])[0])
         for pos, (text, toks) in enumerate(zip(texts, sentence_tokens)):
             pool.append(Candidate(rank, pos, text, float(sims[pos]) - RANK_PENALTY * rank,
                                   gives(kind, text, question)))
-            tokens.append(set(toks))
+            tokens.append(set(toks) | heading)
             around.append(in_passage - set(toks))
     n = len(pool)
     local = {t: w * np.log((n + 1) / (sum(t in toks for toks in tokens) + 0.5))
@@ -76,8 +77,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     total = sum(v for v in local.values() if v > 0)
     for cand, toks, ar in zip(pool, tokens, around):
         if total:
-            # A word of the passage's names or heading counts half: the sentence that says
-            # it itself is the better answer.
+            # A name said elsewhere in the passage counts half: the sentence that says it
+            # itself is the better answer.
             own = sum(v for t, v in local.items() if t in toks and v > 0)
             near = sum(v for t, v in local.items() if t in ar and v > 0)
             cand.score += LEXICAL_WEIGHT * (own + AROUND_SHARE * near) / total

@@ -24,7 +24,10 @@ PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister
                     r"delegation|president|mayor|secretary|leaders?|officials?)\b")
 PLACE = re.compile(r"\b(in|at|to|from|near|across|within|inside|outside|between|venue|city|country|"
                    r"province|region|district|hotel|hall|centre|center|building|park)\b\s*(the\s+)?"
-                   r"[A-Z\d]|\b(venue|hotel|hall|headquarters|city|capital)\b")
+                   r"[A-Z\d]|\b(venue|hotel|hall|headquarters|city|capital)\b|"
+                   r"\b(at|in|during)\s+(the|a|an|its|his|her|their)\s+([\w-]+\s+){0,3}"
+                   r"(ceremony|meeting|conference|forum|event|summit|symposium|session|"
+                   r"plenary|dinner|banquet|reception|visit|trip|tour)\b")
 NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|n't|fail(ed|s)?|refus(e|ed|es)|"
                       r"reject(ed|s)?|den(y|ied|ies)|lack(ed|s)?)\b|n't\b", re.I)
 

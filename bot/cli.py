@@ -316,13 +316,16 @@ def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | N
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to write the model [default: the packaged bot/data/answerability.json].")
+@click.option("--max-false-abstain", "max_false_abstain", default=0.05, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="Share of answerable questions the threshold may refuse, out of fold.")
 @click.option("--holdout", "holdout", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A question file kept out of the fit, scored with the fitted model (repeatable).")
 @index_option
 @model_option
-def calibrate(questions: tuple[Path, ...], out: Path | None, holdout: tuple[Path, ...],
-              index: Path, model: str | None) -> None:
+def calibrate(questions: tuple[Path, ...], out: Path | None, max_false_abstain: float,
+              holdout: tuple[Path, ...], index: Path, model: str | None) -> None:
     """Fit the answered/not-answered model on labelled question files.
 
     Questions of type "unanswerable" are the negatives, all others the positives. The threshold
@@ -339,7 +342,7 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, holdout: tuple[Path
         raise _fail(exc) from None
     data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
             for r in rows]
-    fitted = fit(data)
+    fitted = fit(data, max_false_abstain=max_false_abstain)
     target = out or MODEL_FILE
     target.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
     click.echo(f"fitted on {len(data)} questions -> {target}")
