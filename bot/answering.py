@@ -26,6 +26,8 @@ FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carri
 MAX_LIST_ITEMS = 12        # a list brought with the sentence that introduces it
 MAX_LIST_CHARS = 420
 LIST_INTRO = re.compile(r":\s*$")
+COUNT_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+               "eleven", "twelve"]
 
 
 @dataclass
@@ -166,9 +168,15 @@ def list_items(index: CorpusIndex, hit_idx: int, position: int) -> list[str]:
                 seen.add(nxt.section)
                 items.append(nxt.section.strip())
             row += 1
+    # "the following 11 areas:" says how many items there are.
+    stated = re.search(r"\b(\d{1,2}|" + "|".join(COUNT_WORDS) + r")\b(?!.*\b\d)", texts[position], re.I)
+    count = MAX_LIST_ITEMS
+    if stated:
+        word = stated.group(1).lower()
+        count = min(count, int(word) if word.isdigit() else COUNT_WORDS.index(word) + 1)
     out: list[str] = []
     size = 0
-    for item in items[:MAX_LIST_ITEMS]:
+    for item in items[:count]:
         if size + len(item) + 2 > MAX_LIST_CHARS:
             out.append("…")
             break

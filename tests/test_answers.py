@@ -36,6 +36,10 @@ Build a freight corridor between the two ports.
 # Tourism
 
 Promote tourism between the two cities with joint campaigns.
+
+# Signing ceremony
+
+The mayors signed the plan at the city hall.
 """
 
 
@@ -181,3 +185,8 @@ def test_the_threshold_comes_from_out_of_fold_probabilities():
     fitted = answerability.fit(rows)
     assert fitted["cv"]["false_abstain"] <= 0.05 and fitted["cv"]["abstain_ok"] == 1.0
     assert 0.0 < fitted["threshold"] < 1.0
+
+
+def test_a_list_stops_at_the_number_of_items_its_sentence_states(bot):
+    reply = _compose(bot, "What are the 3 cooperation areas the two cities agreed?")
+    assert reply["answer"].count(";") == 2   # Finance; Logistics; Tourism, and nothing after
