@@ -23,6 +23,7 @@ RANK_PENALTY = 0.02        # a later passage must win on its own sentence, not o
 TYPE_WEIGHT = 0.35
 AROUND_SHARE = 0.5         # of a word's weight, when the sentence's passage has it, not the sentence
 FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carried ones
+FOCUS_WEIGHT = 2.0         # weight of the words after "about" against the question's others
 MAX_LIST_ITEMS = 12        # a list brought with the sentence that introduces it
 MAX_LIST_CHARS = 420
 LIST_INTRO = re.compile(r":\s*$")
@@ -224,6 +225,11 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
         # A follow-up's own words say what is asked; the carried context only what about.
         own = set(tokenize([question])[0])
         weights = {t: w * (FOLLOWUP_OWN if t in own else 1.0) for t, w in weights.items()}
+    # "What did he say about the relationship ...?": what follows "about" is what is asked.
+    about = re.search(r"\babout\b(.*)", question or query, re.I)
+    if about:
+        focus = set(tokenize([about.group(1)])[0])
+        weights = {t: w * (FOCUS_WEIGHT if t in focus else 1.0) for t, w in weights.items()}
     names = set(tokenize([" ".join(names_in(query))])[0])
     return rank_candidates(index, hits, query_vector, weights, names, question or query)
 

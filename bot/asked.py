@@ -48,7 +48,7 @@ ASKS = [
     (re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|"
                 r"shall|may|must)\b", re.I), "yesno"),
     (re.compile(r"^\s*(which|what)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|"
-                r"will\b|would\b|can\b|could\b|should\b|happen)([\w-]+)", re.I), "thing"),
+                r"will\b|would\b|can\b|could\b|should\b|happen|ones?\b)([\w-]+)", re.I), "thing"),
 ]
 
 
