@@ -202,6 +202,12 @@ def _print_reply(reply: dict) -> None:
         for a, b in c["highlights"]:
             click.echo(textwrap.fill(printable(c["text"][a:b]), width=84,
                                      initial_indent="      > ", subsequent_indent="        "))
+    # Retrieved but not cited: what the texts say nearby, apart from the sources of the answer.
+    if reply.get("related"):
+        click.echo("\nRelated passages:" if reply["citations"] else "\nNearest passages:")
+    for c in reply.get("related", []):
+        click.echo(printable(f"  - {c['title']} — {c['source']}, {c['date']} "
+                             f"({c['passage_id']})").replace("\n", " "))
 
 
 @cli.command()

@@ -190,3 +190,23 @@ def test_the_threshold_comes_from_out_of_fold_probabilities():
 def test_a_list_stops_at_the_number_of_items_its_sentence_states(bot):
     reply = _compose(bot, "What are the 3 cooperation areas the two cities agreed?")
     assert reply["answer"].count(";") == 2   # Finance; Logistics; Tourism, and nothing after
+
+
+def test_accord_ask_prints_sources_then_related_apart(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.md").write_text(DOC, encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    monkeypatch.setattr(cli, "_encoder", lambda model, threads=None: encoder)
+    from bot import engine
+    monkeypatch.setattr(engine, "load_model", lambda: {"weights": [], "intercept": 5.0,
+                                                       "threshold": 0.5})
+    out = CliRunner().invoke(cli.cli, ["ask", "When did the mayor start the trip to the river city?",
+                                       "--index", str(tmp_path / "index")]).output
+    assert "[1]" in out and "Sources:" in out and "Related passages:" in out
+    assert out.index("Sources:") < out.index("Related passages:")
