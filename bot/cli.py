@@ -205,6 +205,12 @@ def _print_reply(reply: dict) -> None:
         for a, b in c["highlights"]:
             click.echo(textwrap.fill(printable(c["text"][a:b]), width=84,
                                      initial_indent="      > ", subsequent_indent="        "))
+    # Retrieved but not cited: what the texts say nearby, apart from the sources of the answer.
+    if reply.get("related"):
+        click.echo("\nRelated passages:" if reply["citations"] else "\nNearest passages:")
+    for c in reply.get("related", []):
+        click.echo(printable(f"  - {c['title']} — {c['source']}, {c['date']} "
+                             f"({c['passage_id']})").replace("\n", " "))
 
 
 @cli.command()
@@ -310,13 +316,22 @@ def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | N
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where to write the model [default: the packaged bot/data/answerability.json].")
+@click.option("--max-false-abstain", "max_false_abstain", default=0.05, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="Share of answerable questions the threshold may refuse, out of fold.")
+@click.option("--holdout", "holdout", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A question file kept out of the fit, scored with the fitted model (repeatable).")
 @index_option
 @model_option
-def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model: str | None) -> None:
+def calibrate(questions: tuple[Path, ...], out: Path | None, max_false_abstain: float,
+              holdout: tuple[Path, ...], index: Path, model: str | None) -> None:
     """Fit the answered/not-answered model on labelled question files.
 
-    Questions of type "unanswerable" are the negatives, all others the positives."""
-    from .qa.abstention import MODEL_FILE, fit
+    Questions of type "unanswerable" are the negatives, all others the positives. The threshold
+    is chosen by cross-validation; the figures printed are out of sample (`cv`: out-of-fold
+    over QUESTIONS; each --holdout file: never seen by the fit)."""
+    from .qa.abstention import MODEL_FILE, fit, probability, rates
     from .qa.engine import Bot
     from .qa.evaluation import load_questions
 
@@ -324,10 +339,17 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
     rows = [r for q in questions for r in load_questions(q)]
     data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
             for r in rows]
-    fitted = fit(data)
+    fitted = fit(data, max_false_abstain=max_false_abstain)
     target = out or MODEL_FILE
     target.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"fitted on {len(data)} questions -> {target}: {fitted}")
+    click.echo(f"fitted on {len(data)} questions -> {target}")
+    click.echo(f"  cross-validated (out of fold): {fitted['cv']}")
+    for path in holdout:
+        rows = load_questions(path)
+        probs = [probability(bot.evidence_for(r["question"], r.get("history", []))[0], fitted)
+                 for r in rows]
+        labels = [r["type"] != "unanswerable" for r in rows]
+        click.echo(f"  held out {path.name}: {rates(probs, labels, fitted['threshold'])}")
 
 
 @cli.command()

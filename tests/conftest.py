@@ -53,8 +53,18 @@ def corpus_dir(tmp_path: Path) -> Path:
     return folder
 
 
+# The packaged answerability model is calibrated on the real model's cosines; the fake encoder's
+# are of another scale. Fast tests judge answerability on the words alone: covered and known
+# words answer, words found nowhere refuse.
+FAKE_ENCODER_MODEL = {"features": ["coverage", "unknown"], "weights": [0.0, 0.0, 6.0, -6.0],
+                      "intercept": -2.0, "threshold": 0.5}
+
+
 @pytest.fixture
-def fake_encoder() -> FakeEncoder:
+def fake_encoder(monkeypatch) -> FakeEncoder:
+    from bot.qa import engine
+
+    monkeypatch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
     return FakeEncoder()
 
 

@@ -10,30 +10,24 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..corpus import chinese
-from ..index.loaded import CorpusIndex
-from .followup import names_in
 from ..index.bm25 import tokenize
+from ..index.loaded import CorpusIndex
+from . import asked
+from .compose import margin as answer_margin
 from .retrieval import Hit
 from ..corpus.variants import fold_key
 
 MODEL_FILE = Path(__file__).parent.parent / "data" / "answerability.json"
-FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch")
+FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch",
+            "specifics_missing", "negation_mismatch", "margin", "answer_names_missing",
+            "cross_language")
+# Evidence that the answer contradicts the question, whatever the texts: the answer's sentence
+# does not give the kind of thing asked, a year or number asked about is not in its passage, or
+# the question is negated and the sentence is not. Any of them refuses (see `probability`).
+CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch")
+STRICT_KINDS = ("date", "quantity")   # asked kinds a sentence either gives or does not
+CONTRADICTION_FACTOR = 0.1   # what is left of P(answerable) when the answer contradicts
 EVIDENCE_PASSAGES = 3
-
-NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                    r"twelve|dozens?|hundreds?|thousands?|millions?|billions?)\b", re.I)
-DATE = re.compile(r"\b(1[89]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|"
-                  r"September|October|November|December)\b|\b(today|yesterday|tomorrow|"
-                  r"afternoon|morning|evening)\b", re.I)
-PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Professor)\.?\s+[A-Z]|\b[A-Z][a-z]+ [A-Z][a-z]+(-[a-z]+)?\b")
-# What kind of thing the question asks for, and how a sentence that gives it looks.
-ASKS = [
-    (re.compile(r"^\s*(when|what (date|day|year|month|time)s?|on what dates?|in what year|"
-                r"which (date|day|year|month)s?)\b", re.I), "date"),
-    (re.compile(r"\bhow (many|much|long|old|large|big|far|often|tall)\b|\bwhat (percentage|share|"
-                r"proportion|amount|number)\b", re.I), "quantity"),
-    (re.compile(r"^\s*(who|whom|whose)\b", re.I), "person"),
-]
 
 
 @dataclass
@@ -43,31 +37,22 @@ class Evidence:
     coverage: float       # share of the question's word weight found in the top passages
     unknown: float        # share of the question's words found nowhere in the texts
     names_missing: float  # share of the question's names absent from the top passages
-    type_mismatch: float  # 1 when no top sentence holds the kind of thing asked (a date, ...)
+    type_mismatch: float  # 1 when the answer's sentence does not hold the kind of thing asked
+    specifics_missing: float = 0.0  # 1 when a year or number of the question is not in the
+    #                                 answer's passage nor its document's date
+    negation_mismatch: float = 0.0  # 1 when the question is negated and the answer is not
+    margin: float = 0.0   # the best answer's score above the best from another passage
+    answer_names_missing: float = 0.0  # share of the question's names the answer's passage lacks
+    value_missing: float = 0.0  # 1 when a date or a quantity is asked and the answer has none
+    cross_language: float = 0.0  # 1 when the question is Chinese and the answer's passage is
+    #   not: its words are then mostly "unknown" and uncovered whatever the texts say
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
 
 
 def asked_type(question: str) -> str | None:
-    for pattern, kind in ASKS:
-        if pattern.search(question):
-            return kind
-    return None
-
-
-def _gives(kind: str, sentence: str, question: str) -> bool:
-    if kind == "date":
-        return bool(DATE.search(sentence))
-    if kind == "quantity":
-        m = re.search(r"\bhow (many|much)\s+([\w-]+)", question, re.I)
-        if m and m.group(1).lower() == "many":
-            # "how many hours": a number close to the thing counted, not any number.
-            unit = tokenize([m.group(2)])[0]
-            words = tokenize([sentence])[0]
-            return bool(NUMBER.search(sentence)) and (not unit or unit[0] in words)
-        return bool(NUMBER.search(sentence))
-    return bool(PERSON.search(sentence))
+    return asked.asked_type(question)
 
 
 def _is_word(ch: str) -> bool:
@@ -89,11 +74,39 @@ def _has_word(text: str, phrase: str) -> bool:
     return False
 
 
+def _lowercase_words(texts: Sequence[str]) -> set[str]:
+    """Words the texts write in lower case: a question's "Finance" is then a common noun."""
+    return {w for t in texts for w in LOWER_WORD.findall(t)}
+
+
+LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
+
+
+def _missing(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -> int:
+    """How many of `names` `text` (folded) holds in no form the variants table knows."""
+    missing = 0
+    for name in names:
+        key = fold_key(re.sub(r"’s|'s$", "", name))
+        forms = next((f for f in group_forms if key in f), {key})
+        if not any(_has_word(text, f) for f in forms):
+            missing += 1
+    return missing
+
+
+def specifics(question: str, passage_text: str, doc_date: str) -> float:
+    """1 when a year or number of the question is not in the answer's passage (or its
+    document's date): "in 2021" against a text of 2023, "5 agreements" against "two"."""
+    have_years = asked.years(passage_text) | asked.years(doc_date or "")
+    return float(bool(asked.years(question) - have_years
+                      or asked.numbers(question) - asked.numbers(passage_text)))
+
+
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
-             variant_groups: Sequence[dict[str, Any]]) -> Evidence:
-    """Features of the retrieved passages against the question (before name expansion)."""
+             variant_groups: Sequence[dict[str, Any]], pool: Sequence[Any] = ()) -> Evidence:
+    """Features of the retrieved passages against the question (before name expansion);
+    `pool`: the ranked candidate sentences (answering.rank_candidates), best first."""
     if not hits:
-        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0)
+        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
     top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
     # Words of a name the variants table knows are judged as that name, not one by one.
     variant_tokens = {t for g in variant_groups for toks in tokenize(g["names"]) for t in toks}
@@ -117,21 +130,36 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
     group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
-    names = [n for name in names_in(question) for n in re.split(r"\s+and\s+", name)]
+    lower = _lowercase_words([p.text for p in top])
+    names = [n for name in asked.names(question, lower) for n in re.split(r"\s+and\s+", name)]
     names += chinese.names_in(question)   # Chinese names the variants table knows
-    missing = 0
-    for name in names:
-        key = fold_key(re.sub(r"’s|'s$", "", name))
-        forms = next((f for f in group_forms if key in f), {key})
-        if not any(_has_word(text, f) for f in forms):
-            missing += 1
+    missing = _missing(text, names, group_forms)
 
-    kind = asked_type(question)
-    best = [p.sentence_texts()[h.best_sentence] for p, h in zip(top, hits)]
-    mismatch = float(kind is not None and not any(_gives(kind, s, question) for s in best))
+    kind = asked.asked_type(question)
+    if pool:
+        best = pool[0]
+        answer_passage = index.passages[hits[best.hit_rank].idx]
+        sentence, gives = best.text, best.gives_type
+        margin = answer_margin(pool)
+    else:
+        answer_passage = top[0]
+        sentence = answer_passage.sentence_texts()[hits[0].best_sentence]
+        gives, margin = asked.gives(kind, sentence, question), 0.0
+    negation = float(asked.is_negated(question) and not asked.is_negated(sentence))
     return Evidence(dense=max(h.dense for h in hits), sentence=max(h.sentence for h in hits),
                     coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
-                    names_missing=missing / len(names) if names else 0.0, type_mismatch=mismatch)
+                    names_missing=missing / len(names) if names else 0.0,
+                    type_mismatch=float(not gives),
+                    specifics_missing=specifics(question, f"{answer_passage.title} {answer_passage.text}",
+                                                answer_passage.date),
+                    answer_names_missing=_missing(
+                        fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
+                        group_forms) / len(names) if names else 0.0,
+                    negation_mismatch=negation, margin=margin,
+                    value_missing=float(kind in STRICT_KINDS and not gives),
+                    cross_language=float(chinese.is_chinese(question)
+                                         and not chinese.has_han(answer_passage.text)))
+
 
 
 def _held_weight(index: CorpusIndex, group: dict[str, Any], tokens: Sequence[str],
@@ -153,19 +181,81 @@ def load_model(path: Path = MODEL_FILE) -> dict[str, Any]:
 
 
 def probability(ev: Evidence, model: dict[str, Any] | None = None) -> float:
-    """P(answerable) from the logistic model fitted by `accord calibrate`."""
+    """P(answerable) from the logistic model fitted by `accord calibrate`, cut to a tenth when
+    the answer contradicts the question (CONTRADICTIONS): a model fitted on a few hundred
+    questions gives little weight to kinds it rarely saw, and these hold on any texts."""
     model = model or load_model()
     z = model["intercept"] + sum(w * x for w, x in zip(model["weights"], ev.vector()))
-    return 1 / (1 + math.exp(-z))
+    p = 1 / (1 + math.exp(-max(-60.0, min(60.0, z))))
+    if any(getattr(ev, f) >= 1.0 for f in CONTRADICTIONS):
+        p *= CONTRADICTION_FACTOR
+    return p
 
 
-def fit(rows: Sequence[tuple[Evidence, bool]], c: float = 1.0) -> dict[str, Any]:
-    """Fit the logistic model on labelled evidence (True: the texts answer it)."""
+MAX_FALSE_ABSTAIN = 0.05   # of answerable questions refused, out of sample, at the threshold
+FOLDS = 5
+
+
+def threshold_for(probs: Sequence[float], labels: Sequence[bool],
+                  max_false_abstain: float = MAX_FALSE_ABSTAIN) -> float:
+    """The highest threshold that refuses at most `max_false_abstain` of the answerable ones:
+    refusing more unanswerable questions costs no more than that share of good answers."""
+    pos = sorted(p for p, y in zip(probs, labels) if y)
+    if not pos:
+        return 0.5
+    allowed = int(math.floor(max_false_abstain * len(pos)))
+    # Refusing the `allowed` lowest positives: the threshold sits just above them.
+    return float(pos[allowed]) - 1e-6 if allowed < len(pos) else float(pos[-1])
+
+
+def rates(probs: Sequence[float], labels: Sequence[bool], threshold: float) -> dict[str, float]:
+    """false_abstain, abstain_ok and AUROC of probabilities against labels."""
+    from sklearn.metrics import roc_auc_score
+
+    pos = [p for p, y in zip(probs, labels) if y]
+    neg = [p for p, y in zip(probs, labels) if not y]
+    out = {"false_abstain": sum(p < threshold for p in pos) / max(len(pos), 1),
+           "abstain_ok": sum(p < threshold for p in neg) / max(len(neg), 1),
+           "answerable": len(pos), "unanswerable": len(neg)}
+    if pos and neg:
+        out["auroc"] = float(roc_auc_score([int(y) for y in labels], list(probs)))
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def _fit_one(x: Any, y: Any, c: float) -> dict[str, Any]:
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(x, dtype=float)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    # Balanced weights: there are fewer unanswerable questions, and missing one is the worse error.
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit((x - mean) / std, y)
+    # Standardised for the fit (features of very different scales), stored on the raw features.
+    w = clf.coef_[0] / std
+    return {"weights": [float(v) for v in w],
+            "intercept": float(clf.intercept_[0] - float((clf.coef_[0] * mean / std).sum()))}
+
+
+def fit(rows: Sequence[tuple[Evidence, bool]], c: float = 1.0, folds: int = FOLDS,
+        max_false_abstain: float = MAX_FALSE_ABSTAIN) -> dict[str, Any]:
+    """Fit the logistic model on labelled evidence (True: the texts answer it).
+
+    The threshold is chosen on out-of-fold probabilities (stratified `folds`-fold cross-
+    validation), never on the questions a probability was fitted on, and `cv` reports those
+    out-of-sample rates; the stored weights are then fitted on all rows."""
+    from sklearn.model_selection import StratifiedKFold
 
     x = [ev.vector() for ev, _ in rows]
     y = [int(label) for _, label in rows]
-    # Balanced weights: there are fewer unanswerable questions, and missing one is the worse error.
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(x, y)
-    return {"features": list(FEATURES), "weights": [float(w) for w in clf.coef_[0]],
-            "intercept": float(clf.intercept_[0]), "threshold": 0.5, "trained_on": len(rows)}
+    oof = [0.0] * len(rows)
+    splits = StratifiedKFold(n_splits=min(folds, min(sum(y), len(y) - sum(y))), shuffle=True,
+                             random_state=0)
+    for train, test in splits.split(x, y):
+        part = _fit_one([x[i] for i in train], [y[i] for i in train], c)
+        for i in test:
+            oof[i] = probability(rows[i][0], part)
+    threshold = threshold_for(oof, [bool(v) for v in y], max_false_abstain)
+    model = _fit_one(x, y, c)
+    return {"features": list(FEATURES), **model, "threshold": round(threshold, 4),
+            "trained_on": len(rows), "cv": rates(oof, [bool(v) for v in y], threshold)}

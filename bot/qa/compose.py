@@ -1,14 +1,14 @@
 """Composing the short answer from the best sentences of the retrieved passages, with citations."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import re
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..index.loaded import CorpusIndex
+from .asked import asked_type, gives
 from .followup import names_in
 from ..index.bm25 import LexicalIndex, tokenize
 from .retrieval import Hit
@@ -17,7 +17,18 @@ MAX_ANSWER_CHARS = 450     # a short answer, well under what a chat bubble holds
 MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.95  # a second sentence must score nearly as well as the first
 LEXICAL_WEIGHT = 0.5
-SENTENCE_POOL = 3          # answer sentences come from the top passages only
+RANK_PENALTY = 0.02        # a later passage must win on its own sentence, not on rank alone
+# A sentence that holds the kind of thing asked (a date for "when") beats one that only
+# shares the question's words: the bonus is about what the lexical part can add at most.
+TYPE_WEIGHT = 0.35
+AROUND_SHARE = 0.5         # of a word's weight, when the sentence's passage has it, not the sentence
+FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carried ones
+FOCUS_WEIGHT = 2.0         # weight of the words after "about" against the question's others
+MAX_LIST_ITEMS = 12        # a list brought with the sentence that introduces it
+MAX_LIST_CHARS = 420
+LIST_INTRO = re.compile(r":\s*$")
+COUNT_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+               "eleven", "twelve"]
 
 
 @dataclass
@@ -26,6 +37,7 @@ class Candidate:
     position: int          # sentence number within the passage
     text: str
     score: float
+    gives_type: bool = True
 
 
 def term_weights(lexical: LexicalIndex, query: str) -> dict[str, float]:
@@ -33,34 +45,54 @@ def term_weights(lexical: LexicalIndex, query: str) -> dict[str, float]:
     return lexical.idf(sorted(set(tokens)))
 
 
-def pick_sentences(index: CorpusIndex, hits: list[Hit], query_vector: np.ndarray,
-                   weights: dict[str, float], names: set[str] = frozenset()) -> list[Candidate]:
-    """The sentences that best answer the query: meaning and shared rare words both count.
+def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
+                    weights: dict[str, float], names: set[str] = frozenset(),
+                    question: str = "") -> list[Candidate]:
+    """Every sentence of the retrieved passages, best answer first.
 
-    A word every candidate shares tells them apart less than the one only the answer has
-    ("focuses"), so words are weighted by their rarity among the candidates as well as in the
-    corpus. The question's names ("Golden Phoenix Laboratory") count for every sentence of a
-    passage that has them: "the laboratory focuses on ..." is about it through its passage."""
+    Relevance is meaning (the sentence's cosine) plus shared rare words: a word every candidate
+    shares tells them apart less than the one only the answer has, so words are weighted by
+    their rarity among the candidates as well as in the corpus. The question's names count for
+    every sentence of a passage that has them ("the laboratory focuses on ..." is about it
+    through its passage). Then the asked type: a sentence that gives what is asked (a date
+    for "when", a number of the thing counted for "how many", a person for "who", a place for
+    "where", an X for "which X") gets TYPE_WEIGHT."""
+    kind = asked_type(question) if question else None
     pool: list[Candidate] = []
     tokens: list[set[str]] = []
-    for rank, hit in enumerate(hits[:SENTENCE_POOL]):
+    around: list[set[str]] = []   # what a sentence is about through its passage
+    for rank, hit in enumerate(hits):
         passage = index.passages[hit.idx]
         sims = index.sentence_vectors[index.sentence_rows(hit.idx)] @ query_vector
         texts = passage.sentence_texts()
         sentence_tokens = tokenize(texts)
-        in_passage = names & set().union(*map(set, sentence_tokens))
+        in_passage = names & set().union(*map(set, sentence_tokens)) if texts else set()
+        # A section heading says what every sentence under it is about ("Finance").
+        heading = set(tokenize([passage.section or ""])[0])
         for pos, (text, toks) in enumerate(zip(texts, sentence_tokens)):
-            # Later passages must win on their own sentence, not on the first passage's rank.
-            pool.append(Candidate(rank, pos, text, float(sims[pos]) - 0.02 * rank))
-            tokens.append(set(toks) | in_passage)
+            pool.append(Candidate(rank, pos, text, float(sims[pos]) - RANK_PENALTY * rank,
+                                  gives(kind, text, question)))
+            tokens.append(set(toks) | heading)
+            around.append(in_passage - set(toks))
     n = len(pool)
     local = {t: w * np.log((n + 1) / (sum(t in toks for toks in tokens) + 0.5))
              for t, w in weights.items()}
     total = sum(v for v in local.values() if v > 0)
-    for cand, toks in zip(pool, tokens):
+    for cand, toks, ar in zip(pool, tokens, around):
         if total:
-            cand.score += LEXICAL_WEIGHT * sum(v for t, v in local.items() if t in toks and v > 0) / total
+            # A name said elsewhere in the passage counts half: the sentence that says it
+            # itself is the better answer.
+            own = sum(v for t, v in local.items() if t in toks and v > 0)
+            near = sum(v for t, v in local.items() if t in ar and v > 0)
+            cand.score += LEXICAL_WEIGHT * (own + AROUND_SHARE * near) / total
+        if kind not in (None, "yesno") and cand.gives_type:
+            cand.score += TYPE_WEIGHT
     pool.sort(key=lambda c: -c.score)
+    return pool
+
+
+def pick_sentences(pool: Sequence[Candidate]) -> list[Candidate]:
+    """The answer's sentences from the ranked candidates: the best, and a second nearly as good."""
     chosen: list[Candidate] = []
     length = 0
     for cand in pool:
@@ -75,12 +107,28 @@ def pick_sentences(index: CorpusIndex, hits: list[Hit], query_vector: np.ndarray
     return chosen
 
 
-def _clip(text: str, weights: dict[str, float], limit: int = MAX_ANSWER_CHARS) -> str:
-    """A run-on sentence cut to the stretch of comma-separated parts that matches the query best."""
+def margin(pool: Sequence[Candidate]) -> float:
+    """How far the best candidate is above the best one from another passage."""
+    if not pool:
+        return 0.0
+    best = pool[0]
+    other = next((c.score for c in pool[1:] if c.hit_rank != best.hit_rank), None)
+    return float(best.score - other) if other is not None else 0.5
+
+
+def _clip(text: str, weights: dict[str, float], limit: int = MAX_ANSWER_CHARS,
+          question: str = "") -> str:
+    """A run-on sentence cut to the stretch of comma-separated parts that matches the query best;
+    a part that gives the asked type ("During his stay in Hong Kong," for "where") weighs as
+    much as all the question's words, so the clause that answers is never cut off."""
     if len(text) <= limit:
         return text
     parts = re.split(r"(?<=,)\s+", text)
+    kind = asked_type(question) if question else None
+    full = sum(weights.values()) or 1.0
     scores = [sum(weights.get(t, 0.0) for t in set(toks)) for toks in tokenize(parts)]
+    if kind not in (None, "yesno", "thing"):
+        scores = [s + (full if gives(kind, part, question) else 0.0) for s, part in zip(scores, parts)]
     best, best_score = (0, 1), -1.0
     for i in range(len(parts)):
         length, score = 0, 0.0
@@ -96,29 +144,122 @@ def _clip(text: str, weights: dict[str, float], limit: int = MAX_ANSWER_CHARS) -
     return ("… " if i > 0 else "") + piece.rstrip(",;: ") + (" …" if j < len(parts) else "")
 
 
-def compose(index: CorpusIndex, hits: list[Hit], query_vector: np.ndarray,
-            query: str) -> tuple[str, list[dict[str, Any]]]:
-    """The answer text with [n] markers, and the citations it points to (best first)."""
+def list_items(index: CorpusIndex, hit_idx: int, position: int) -> list[str]:
+    """What a sentence ending in ":" introduces: the sentences after it in its passage when
+    there are any, else the section headings of the passages that follow it in its document
+    (a press release's "the following 11 areas:" then one section per area); bounded."""
+    passage = index.passages[hit_idx]
+    texts = passage.sentence_texts()
+    items: list[str] = []
+    if position + 1 < len(texts):
+        # The items written as sentences of the passage: the next one, and on while an item
+        # ends as a list item does (";", "; and", ",").
+        for t in texts[position + 1:]:
+            items.append(t.strip())
+            if not re.search(r"([;,]|\band|\bor)\s*$", t.strip()):
+                break
+    else:
+        seen = {passage.section}
+        row = hit_idx + 1
+        while row < len(index.passages) and len(items) < MAX_LIST_ITEMS:
+            nxt = index.passages[row]
+            if nxt.doc_id != passage.doc_id:
+                break
+            if nxt.section and nxt.section not in seen:
+                seen.add(nxt.section)
+                items.append(nxt.section.strip())
+            row += 1
+    # "the following 11 areas:" says how many items there are.
+    stated = re.search(r"\b(\d{1,2}|" + "|".join(COUNT_WORDS) + r")\b(?!.*\b\d)", texts[position], re.I)
+    count = MAX_LIST_ITEMS
+    if stated:
+        word = stated.group(1).lower()
+        count = min(count, int(word) if word.isdigit() else COUNT_WORDS.index(word) + 1)
+    out: list[str] = []
+    size = 0
+    for item in items[:count]:
+        if size + len(item) + 2 > MAX_LIST_CHARS:
+            out.append("…")
+            break
+        out.append(item.rstrip(";. "))
+        size += len(item) + 2
+    return out
+
+
+def _with_list(index: CorpusIndex, hits: Sequence[Hit], cand: Candidate) -> str:
+    if not LIST_INTRO.search(cand.text):
+        return cand.text
+    items = list_items(index, hits[cand.hit_rank].idx, cand.position)
+    return f"{cand.text.rstrip()} {'; '.join(items)}." if items else cand.text
+
+
+def _citation(index: CorpusIndex, hit: Hit, n: int, spans: list[tuple[int, int]]) -> dict[str, Any]:
+    p = index.passages[hit.idx]
+    return {
+        "n": n, "doc_id": p.doc_id, "title": p.title, "source": p.source,
+        "date": p.date, "passage_id": p.id, "section": p.section, "text": p.text,
+        "highlights": [list(s) for s in sorted(spans)],
+        "score": round(max(hit.dense, hit.sentence), 4),
+        "also_in": [{"passage_id": d.id, "doc_id": d.doc_id, "title": d.title,
+                     "source": d.source, "date": d.date}
+                    for d in (index.passages[r] for r in hit.duplicates)],
+    }
+
+
+def related(index: CorpusIndex, hits: Sequence[Hit], skip: set[int] = frozenset(),
+            start: int = 1) -> list[dict[str, Any]]:
+    """The retrieved passages the answer does not cite, in retrieval order, without highlights."""
+    out = []
+    for rank, hit in enumerate(hits):
+        if rank not in skip:
+            out.append(_citation(index, hit, start + len(out), []))
+    return out
+
+
+def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
+           query: str, question: str | None = None) -> list[Candidate]:
+    """All candidate sentences, ranked for the question (the asked type is read from
+    `question`, the user's own words; relevance from `query`, which carries the context)."""
     weights = term_weights(index.lexical, query)
+    if question and question != query:
+        # A follow-up's own words say what is asked; the carried context only what about.
+        own = set(tokenize([question])[0])
+        weights = {t: w * (FOLLOWUP_OWN if t in own else 1.0) for t, w in weights.items()}
+    # "What did he say about the relationship ...?": what follows "about" is what is asked.
+    about = re.search(r"\babout\b(.*)", question or query, re.I)
+    if about:
+        focus = set(tokenize([about.group(1)])[0])
+        weights = {t: w * (FOCUS_WEIGHT if t in focus else 1.0) for t, w in weights.items()}
     names = set(tokenize([" ".join(names_in(query))])[0])
-    chosen = pick_sentences(index, hits, query_vector, weights, names)
+    return rank_candidates(index, hits, query_vector, weights, names, question or query)
+
+
+def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, query: str,
+            question: str | None = None, pool: Sequence[Candidate] | None = None,
+            ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(answer with [n] markers, the citations it cites numbered in the order it first cites
+    them, the other retrieved passages as related)."""
+    question = question or query
+    if pool is None:
+        pool = choose(index, hits, query_vector, query, question)
+    weights = term_weights(index.lexical, query)
+    chosen = pick_sentences(pool)
+    if chosen and LIST_INTRO.search(chosen[0].text):
+        chosen = chosen[:1]   # the list is the answer; a second sentence would crowd it out
     # Read in passage order when both sentences come from one passage.
     if chosen:
         lead = chosen[0].hit_rank
         chosen.sort(key=lambda c: (0, c.position) if c.hit_rank == lead else (1, 0))
-    answer = " ".join(f"{_clip(c.text, weights)} [{c.hit_rank + 1}]" for c in chosen)
-    citations = []
-    for rank, hit in enumerate(hits):
-        p = index.passages[hit.idx]
-        spans = [p.sentences[c.position] for c in chosen if c.hit_rank == rank] \
-            or [p.sentences[hit.best_sentence]]
-        citations.append({
-            "n": rank + 1, "doc_id": p.doc_id, "title": p.title, "source": p.source,
-            "date": p.date, "passage_id": p.id, "section": p.section, "text": p.text,
-            "highlights": [list(s) for s in sorted(spans)],
-            "score": round(max(hit.dense, hit.sentence), 4),
-            "also_in": [{"passage_id": d.id, "doc_id": d.doc_id, "title": d.title,
-                         "source": d.source, "date": d.date}
-                        for d in (index.passages[r] for r in hit.duplicates)],
-        })
-    return answer, citations
+    numbers: dict[int, int] = {}
+    pieces = []
+    for c in chosen:
+        n = numbers.setdefault(c.hit_rank, len(numbers) + 1)
+        text = _with_list(index, hits, c)
+        if text == c.text:
+            text = _clip(c.text, weights, question=question)
+        pieces.append(f"{text} [{n}]")
+    citations = [_citation(index, hits[rank], n,
+                           [index.passages[hits[rank].idx].sentences[c.position]
+                            for c in chosen if c.hit_rank == rank])
+                 for rank, n in sorted(numbers.items(), key=lambda kv: kv[1])]
+    return " ".join(pieces), citations, related(index, hits, set(numbers), len(citations) + 1)

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .abstention import Evidence, evidence, load_model, probability
-from .compose import compose
+from .compose import choose, compose, related
 from ..cache import BytesLRU, budget
 from ..corpus.chinese import no_answer
 from ..index.loaded import CorpusIndex, open_index, open_version
@@ -19,6 +19,16 @@ from ..settings import resolve as setting
 from ..corpus.variants import Expander
 
 NO_ANSWER = "The documents do not answer this question."
+# A refused question about what the texts are about (this share of its word weight is in the
+# nearest passages) is told what the texts do say nearby, with those passages as `related`.
+ON_TOPIC_COVERAGE = 0.5
+RELATED_ON_REFUSAL = 3
+
+
+def refusal(question: str, nearest: str) -> str:
+    """ "The texts do not say ..." for a question on the texts' topic, with what they do say."""
+    asked = " ".join(question.split())
+    return f'The texts do not answer "{asked}" They say: {nearest}'
 
 
 class Bot:
@@ -70,23 +80,35 @@ class Bot:
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
             filters: Mapping[str, Any] | None = None, always_cite: bool = False,
             last_answer: str = "") -> dict[str, Any]:
-        """The reply of POST /api/ask. `always_cite` composes citations even when the bot
-        abstains (evaluation uses it to judge retrieval apart from abstention)."""
+        """The reply of POST /api/ask: `citations` are what the answer cites, numbered in the
+        order it cites them; `related` the other passages retrieved. `always_cite` composes
+        the answer's citations even when the bot abstains (evaluation uses it to judge
+        retrieval apart from abstention)."""
         started = time.perf_counter()
         standalone, query, groups = self.understand(question, history, last_answer)
         vector, hits = self._search(question, query, standalone, k, filters)
-        ev = evidence(self.index, hits, standalone, groups)
+        pool = choose(self.index, hits, vector, query, question) if hits else []
+        ev = evidence(self.index, hits, standalone, groups, pool)
         p = probability(ev, self.model)
-        reply: dict[str, Any] = {"answered": bool(hits) and p >= self.model["threshold"],
-                                 "answer": no_answer(question, NO_ANSWER), "citations": [], "query": query,
+        answered = bool(hits) and p >= self.model["threshold"]
+        reply: dict[str, Any] = {"answered": answered, "answer": no_answer(question, NO_ANSWER),
+                                 "citations": [], "related": [], "query": query,
                                  "confidence": round(p, 3)}
-        if reply["answered"] or (always_cite and hits):
-            reply["answer"], reply["citations"] = compose(self.index, hits, vector, query)
+        if answered or (always_cite and hits):
+            answer, citations, others = compose(self.index, hits, vector, query, question, pool)
+            reply["citations"], reply["related"] = citations, others
+            if answered:
+                reply["answer"] = answer
+        if not answered and not always_cite and hits and ev.coverage >= ON_TOPIC_COVERAGE:
+            reply["related"] = related(self.index, hits[:RELATED_ON_REFUSAL])
+            if reply["answer"] == NO_ANSWER and pool:
+                reply["answer"] = refusal(question, pool[0].text)
         reply["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return reply
 
     def evidence_for(self, question: str, history: Sequence[str] = ()) -> tuple[Evidence, list]:
         """Features and hits for calibration and evaluation."""
         standalone, query, groups = self.understand(question, history)
-        _, hits = self._search(question, query, standalone, 5)
-        return evidence(self.index, hits, standalone, groups), hits
+        vector, hits = self._search(question, query, standalone, 5)
+        pool = choose(self.index, hits, vector, query, question) if hits else []
+        return evidence(self.index, hits, standalone, groups, pool), hits

@@ -44,19 +44,48 @@ def first_hit(citations: list[dict], gold: list[str]) -> int | None:
     return None
 
 
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def citation_problems(reply: dict[str, Any]) -> list[str]:
+    """What breaks "every citation is cited, numbered in the order the answer cites them"."""
+    if not reply["answered"]:
+        return ["a refusal has citations"] if reply["citations"] else []
+    marks = [int(m) for m in MARKER.findall(reply["answer"])]
+    first_seen = list(dict.fromkeys(marks))
+    problems = []
+    if not marks or marks[0] != 1:
+        problems.append(f"first marker is not [1]: {marks[:1]}")
+    if first_seen != list(range(1, len(first_seen) + 1)):
+        problems.append(f"markers not numbered in order of first citation: {first_seen}")
+    numbers = [c["n"] for c in reply["citations"]]
+    if numbers != first_seen:
+        problems.append(f"citations {numbers} are not the cited {first_seen}")
+    if any(c.get("highlights") for c in reply.get("related", [])):
+        problems.append("a related passage carries a highlight")
+    return problems
+
+
+def ranked(reply: dict[str, Any], k: int) -> list[dict[str, Any]]:
+    """The ranked list shared/eval/score.py reads: citations, then related, cut at k."""
+    return (list(reply.get("citations") or []) + list(reply.get("related") or []))[:k]
+
+
 def score(bot: Any, rows: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
     per_q = []
     for row in rows:
-        reply = bot.ask(row["question"], row.get("history", []), k=k, always_cite=True)
+        # always_cite: the ranked passages of a refused question too (retrieval apart).
+        full = bot.ask(row["question"], row.get("history", []), k=k, always_cite=True)
+        reply = bot.ask(row["question"], row.get("history", []), k=k)
         answered = reply["answered"]
-        retrieved = first_hit(reply["citations"], row["gold"]) if row["gold"] else None
-        rank = first_hit(reply["citations"], row["gold"]) if row["gold"] and answered else None
+        retrieved = first_hit(ranked(full, k), row["gold"]) if row["gold"] else None
+        rank = first_hit(ranked(reply, k), row["gold"]) if row["gold"] and answered else None
         answer = reply["answer"]
         in_answer = bool(row["gold"]) and answered and len(answer) <= ANSWER_MAX_CHARS and any(
             norm(g) in norm(answer) for g in row["gold"])
         per_q.append({"id": row["id"], "type": row["type"], "answered": answered, "rank": rank,
                       "answer_hit": in_answer, "ms": reply["took_ms"], "query": reply["query"],
-                      "retrieved": retrieved})
+                      "retrieved": retrieved, "citation_problems": citation_problems(reply)})
     ans = [q for q in per_q if q["type"] != "unanswerable"]
     una = [q for q in per_q if q["type"] == "unanswerable"]
 
@@ -82,4 +111,5 @@ def score(bot: Any, rows: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
     out["false_abstentions"] = [q["id"] for q in ans if not q["answered"]]
     out["no_answer_in_answer"] = [q["id"] for q in ans if not q["answer_hit"]]
     out["wrongly_answered"] = [q["id"] for q in una if q["answered"]]
+    out["citation_problems"] = {q["id"]: q["citation_problems"] for q in per_q if q["citation_problems"]}
     return out

@@ -114,8 +114,14 @@ SCHEMAS: dict[str, Any] = {
                                         "citations is empty."},
             "answer": {"type": "string",
                        "description": "Sentences from the cited passages, each followed by "
-                                      "its [n] marker."},
-            "citations": {"type": "array", "items": _ref("Citation")},
+                                      "its [n] marker; when not answered, what the texts do "
+                                      "not say and what they say nearby."},
+            "citations": {"type": "array", "items": _ref("Citation"),
+                          "description": "The passages the answer cites, each cited, numbered "
+                                         "in the order the answer first cites them."},
+            "related": {"type": "array", "items": _ref("Citation"),
+                        "description": "Passages retrieved but not cited (no highlights); "
+                                       "when not answered, the nearest passages."},
             "query": {"type": "string", "description": "The standalone query that was searched."},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1},
             "took_ms": {"type": "number"},

@@ -1,0 +1,154 @@
+"""What a question asks for (a date, a quantity, a person, ...) and whether a sentence gives it."""
+from __future__ import annotations
+
+import re
+
+from ..index.bm25 import stopwords, tokenize
+
+MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
+          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                r"fifteen|twenty|thirty|forty|fifty|hundred|dozens?|hundreds?|thousands?|"
+                r"millions?|billions?|trillions?|half|double")
+NUMBER = re.compile(rf"\d|\b({NUMBER_WORDS})\b", re.I)
+YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)")
+DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS})\b\.?\s*\d|\d{{1,2}}\s+({MONTHS})\b|"
+                  r"\b(today|yesterday|tomorrow|this (week|month|year)|last (week|month|year)|"
+                  r"next (week|month|year)|(mon|tues|wednes|thurs|fri|satur|sun)day|"
+                  r"afternoon|morning|evening|century|decade|since|until|\d{1,2}:\d\d)\b", re.I)
+# A person or a body: a title before a name, or a run of two capitalised words not at the start.
+PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|"
+                    r"Secretary|Chairman|Chair|Director|Commissioner|King|Queen|Prince)\.?\s+[A-Z]|"
+                    r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|ministry|government|"
+                    r"council|commission|committee|department|authority|bureau|office|parliament|"
+                    r"delegation|president|mayor|secretary|leaders?|officials?)\b")
+PLACE = re.compile(r"\b(in|at|to|from|near|across|within|inside|outside|between|venue|city|country|"
+                   r"province|region|district|hotel|hall|centre|center|building|park)\b\s*(the\s+)?"
+                   r"[A-Z\d]|\b(venue|hotel|hall|headquarters|city|capital)\b|"
+                   r"\b(at|in|during)\s+(the|a|an|its|his|her|their)\s+([\w-]+\s+){0,3}"
+                   r"(ceremony|meeting|conference|forum|event|summit|symposium|session|"
+                   r"plenary|dinner|banquet|reception|visit|trip|tour)\b")
+NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|n't|fail(ed|s)?|refus(e|ed|es)|"
+                      r"reject(ed|s)?|den(y|ied|ies)|lack(ed|s)?)\b|n't\b", re.I)
+
+# What the question asks for, tried in order; the first that matches decides.
+ASKS = [
+    (re.compile(r"^\s*(when|until when|since when|what (date|day|year|month|time|period)s?|"
+                r"on what (date|day)s?|in what (year|month)|which (date|day|year|month)s?|"
+                r"how long ago)\b", re.I), "date"),
+    (re.compile(r"\bhow (many|much|long|old|large|big|far|often|tall|high|fast)\b|"
+                r"\bwhat (percentage|percent|share|proportion|amount|number|value|rate|sum|"
+                r"total|volume|size)\b", re.I), "quantity"),
+    (re.compile(r"^\s*(who|whom|whose)\b|^\s*(which|what) (person|people|official|minister|"
+                r"leader|body|bodies|organi[sz]ations?|ministry|department|company|companies)\b",
+                re.I), "person"),
+    (re.compile(r"^\s*(where|from where|in what (place|city|country|venue)|at what (place|venue)|"
+                r"in which (place|city|country|venue|hotel)|which (place|city|country|venue)s?)\b",
+                re.I), "place"),
+    (re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|"
+                r"shall|may|must)\b", re.I), "yesno"),
+    (re.compile(r"^\s*(which|what)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|"
+                r"will\b|would\b|can\b|could\b|should\b|happen|ones?\b)([\w-]+)", re.I), "thing"),
+]
+
+
+def asked_type(question: str) -> str | None:
+    """The kind of thing the question asks for, or None when it does not say (why, how, what)."""
+    for pattern, kind in ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def asked_thing(question: str) -> str | None:
+    """The X of "which X" / "what X" (its stem), the thing a sentence must name to answer."""
+    m = ASKS[-1][0].search(question)
+    if not m:
+        return None
+    toks = tokenize([m.group(2)])[0]
+    return toks[0] if toks else None
+
+
+def counted(question: str) -> str | None:
+    """The stem of what "how many X" counts."""
+    m = re.search(r"\bhow many\s+([\w-]+)", question, re.I)
+    toks = tokenize([m.group(1)])[0] if m else []
+    return toks[0] if toks else None
+
+
+def gives(kind: str | None, sentence: str, question: str) -> bool:
+    """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
+    if kind is None or kind == "yesno":
+        return True
+    if kind == "date":
+        return bool(DATE.search(sentence))
+    if kind == "quantity":
+        if not NUMBER.search(sentence):
+            return False
+        unit = counted(question)
+        # "how many hours": a number of the thing counted, not any number.
+        return unit is None or unit in tokenize([sentence])[0]
+    if kind == "person":
+        return bool(PERSON.search(sentence))
+    if kind == "place":
+        return bool(PLACE.search(sentence))
+    if kind == "thing":
+        thing = asked_thing(question)
+        return thing is None or thing in tokenize([sentence])[0]
+    return True
+
+
+def is_negated(text: str) -> bool:
+    return bool(NEGATION.search(text))
+
+
+def years(text: str) -> set[str]:
+    return set(YEAR.findall(text))
+
+
+NUMBER_VALUE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers written in digits, other than years, without thousands separators."""
+    out = set()
+    for m in NUMBER_VALUE.finditer(text):
+        value = m.group(0).replace(",", "")
+        if not YEAR.fullmatch(value):
+            out.add(value)
+    return out
+
+
+_CAPITALISED = re.compile(r"(?<![\w’'-])[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|the|de|von)\s+)?"
+                          r"[A-Z][\w’'-]*)*")
+_SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
+
+
+def names(question: str, lowercase_words: set[str] = frozenset()) -> list[str]:
+    """The question's names: runs of capitalised words, less what only looks like one.
+
+    A capitalised word opening the question ("Name an ...", "Savannah ...") is a name only
+    when another capitalised word follows it; a word the texts also write in lower case
+    ("Finance", "Summit") is a common noun (`lowercase_words`: words seen written in lower
+    case), unless it is part of a longer run."""
+    stop = set(stopwords())
+    out: list[str] = []
+    for m in _CAPITALISED.finditer(question):
+        words = m.group(0).split()
+        at_start = bool(_SENTENCE_START.search(question[:m.start()]))
+        while words and (words[0].lower() in stop or words[0].lower() in QUESTION_WORDS):
+            words, at_start = words[1:], False if len(words) > 1 else at_start
+        if not words:
+            continue
+        if len(words) == 1:
+            word = words[0]
+            if at_start or word.lower() in lowercase_words:
+                continue
+        out.append(" ".join(words))
+    return out
+
+
+QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did",
+                  "does", "do", "is", "are", "was", "were", "can", "could", "will", "would",
+                  "tell", "and", "also", "please", "give", "list", "show", "explain", "describe",
+                  "name", "summarize", "summarise", "according"}
