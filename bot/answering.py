@@ -96,6 +96,27 @@ def _clip(text: str, weights: dict[str, float], limit: int = MAX_ANSWER_CHARS) -
     return ("… " if i > 0 else "") + piece.rstrip(",;: ") + (" …" if j < len(parts) else "")
 
 
+def citation_link(index: CorpusIndex, p, sentences: list[str]) -> dict[str, Any]:
+    """`page` (PDF passages) and `url` (where to open the original at the cited sentences)."""
+    from .originals import citation_url
+    docs = getattr(index, "_docs_by_id", None)
+    if docs is None:
+        docs = {d["doc_id"]: d for d in index.manifest.get("corpus", {}).get("documents", [])}
+        index._docs_by_id = docs   # type: ignore[attr-defined]  # once per loaded version
+    out: dict[str, Any] = {}
+    if getattr(p, "page", None):
+        out["page"] = p.page
+    try:
+        from flask import has_request_context, request
+        root = request.script_root if has_request_context() else ""
+    except ImportError:
+        root = ""
+    url = citation_url(docs.get(p.doc_id), p.doc_id, getattr(p, "page", None), sentences, root)
+    if url:
+        out["url"] = url
+    return out
+
+
 def compose(index: CorpusIndex, hits: list[Hit], query_vector: np.ndarray,
             query: str) -> tuple[str, list[dict[str, Any]]]:
     """The answer text with [n] markers, and the citations it points to (best first)."""
@@ -112,6 +133,7 @@ def compose(index: CorpusIndex, hits: list[Hit], query_vector: np.ndarray,
         p = index.passages[hit.idx]
         spans = [p.sentences[c.position] for c in chosen if c.hit_rank == rank] \
             or [p.sentences[hit.best_sentence]]
+        link = citation_link(index, p, [p.text[a:b] for a, b in sorted(spans)])
         citations.append({
             "n": rank + 1, "doc_id": p.doc_id, "title": p.title, "source": p.source,
             "date": p.date, "passage_id": p.id, "section": p.section, "text": p.text,
@@ -120,5 +142,6 @@ def compose(index: CorpusIndex, hits: list[Hit], query_vector: np.ndarray,
             "also_in": [{"passage_id": d.id, "doc_id": d.doc_id, "title": d.title,
                          "source": d.source, "date": d.date}
                         for d in (index.passages[r] for r in hit.duplicates)],
+            **link,
         })
     return answer, citations
