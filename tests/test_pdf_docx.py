@@ -197,9 +197,14 @@ def test_legacy_doc_is_unsupported_naming_the_types():
 
 # --- builds, originals, citations -------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def text_pdf() -> bytes:
+    return samples.sample_pdf(scanned=False)
+
+
 @pytest.fixture
-def pdf_corpus(corpus_dir: Path, sample_pdf) -> Path:
-    (corpus_dir / "report.pdf").write_bytes(sample_pdf)
+def pdf_corpus(corpus_dir: Path, text_pdf) -> Path:
+    (corpus_dir / "report.pdf").write_bytes(text_pdf)
     (corpus_dir / "agreement.docx").write_bytes(samples.sample_docx())
     (corpus_dir / "web-note.md").write_text(
         "---\ntitle: A web note\nurl: https://example.org/note\n---\n"
@@ -219,13 +224,20 @@ def pdf_app(pdf_corpus, tmp_path, fake_encoder):
     return app
 
 
-def test_build_keeps_originals_and_counts_ocr_pages(pdf_app, sample_pdf):
-    report = pdf_app.build_report
-    assert report.summary()["ocr_pages"] == (1 if shutil.which("tesseract") else 0)
+@needs_ocr
+def test_build_summary_counts_ocr_pages(corpus_dir, tmp_path, fake_encoder, monkeypatch):
+    monkeypatch.setenv("ACCORD_OCR_LANGUAGES", "eng")
+    (corpus_dir / "scan.pdf").write_bytes(samples.long_pdf(2, scanned_every=2))
+    report = build_index(corpus_dir, tmp_path / "idx", fake_encoder)
+    assert report.summary()["ocr_pages"] == 1 and report.unread_pages == []
+
+
+def test_build_keeps_originals(pdf_app, text_pdf):
+    assert pdf_app.build_report.summary()["ocr_pages"] == 0
     client = pdf_app.test_client()
     got = client.get("/api/documents/report/original")
     assert got.status_code == 200
-    assert got.mimetype == "application/pdf" and got.data == sample_pdf
+    assert got.mimetype == "application/pdf" and got.data == text_pdf
     assert "sandbox" in got.headers["Content-Security-Policy"]
     docx = client.get("/api/documents/agreement/original")
     assert docx.status_code == 200 and docx.data == samples.sample_docx() or docx.data[:2] == b"PK"
@@ -233,16 +245,16 @@ def test_build_keeps_originals_and_counts_ocr_pages(pdf_app, sample_pdf):
     assert client.get("/api/documents/nothing/original").status_code == 404
 
 
-def test_old_version_still_serves_its_original(pdf_corpus, tmp_path, fake_encoder, sample_pdf):
+def test_old_version_still_serves_its_original(pdf_corpus, tmp_path, fake_encoder, text_pdf):
     from bot.store import CURRENT
     index = tmp_path / "idx"
     build_index(pdf_corpus, index, fake_encoder)
     first = (index / CURRENT).resolve()
-    (pdf_corpus / "report.pdf").write_bytes(samples.sample_pdf(chinese=False))
+    (pdf_corpus / "report.pdf").write_bytes(samples.sample_pdf(scanned=False, chinese=False))
     build_index(pdf_corpus, index, fake_encoder)
     old = json.loads((first / "manifest.json").read_text())
     name = next(d["original"] for d in old["corpus"]["documents"] if d["doc_id"] == "report")
-    assert (index / "originals" / name).read_bytes() == sample_pdf
+    assert (index / "originals" / name).read_bytes() == text_pdf
 
 
 def test_rebuilding_the_same_pdf_reads_nothing_again(pdf_corpus, tmp_path, fake_encoder, monkeypatch):

@@ -47,6 +47,11 @@ function highlight(items, divs) {
       const r = ranges.get(i);
       ranges.set(i, r ? [r[0], j + 1] : [j, j + 1]);
     }
+    // The sentence's closing punctuation (not in the key) is marked with it.
+    const [lastRun] = flat.owners[at + k.length - 1];
+    const tail = ranges.get(lastRun);
+    const str = items[lastRun].str;
+    while (tail[1] < str.length && /[.!?。！？'"”’)\]]/u.test(str[tail[1]])) tail[1]++;
     for (const [i, [from, to]] of ranges) {
       if (divs[i]) markRun(divs[i], from, to);
     }

@@ -103,6 +103,11 @@ SCHEMAS: dict[str, Any] = {
             "score": {"type": "number"},
             "also_in": {"type": "array", "items": _ref("DocumentRef"),
                         "description": "Other passages with the same text."},
+            "page": {"type": "integer", "minimum": 1,
+                     "description": "The PDF page the passage is on (PDF documents only)."},
+            "url": {"type": "string", "description": "Where to open the original at the cited "
+                    "place: this server's /viewer/<doc_id>?page=&text= (a path on this server) "
+                    "for a PDF or .docx, else the document's own url with a #:~:text= fragment."},
         },
     },
     "AskReply": {
@@ -185,6 +190,10 @@ SCHEMAS: dict[str, Any] = {
             "source": {"type": "string"},
             "date": NULLABLE_STRING,
             "passages": {"type": "integer", "minimum": 0},
+            "url": {"type": "string", "description": "The document's own address, when known."},
+            "pages": {"type": "integer", "minimum": 1, "description": "Pages of a PDF."},
+            "original": {"type": "string", "description": "Path of the kept original (PDF, "
+                         ".docx) on this server: GET /api/documents/<doc_id>/original."},
         },
     },
     "DocumentList": {
@@ -207,6 +216,8 @@ SCHEMAS: dict[str, Any] = {
             "text": {"type": "string", "minLength": 1},
             "source": {"type": "string"},
             "date": {"type": "string", "format": "date"},
+            "url": {"type": "string", "pattern": "^https?://",
+                    "description": "Where the document is published; citations link there."},
         },
     },
     "AddDocumentsRequest": {
@@ -374,7 +385,7 @@ def paths() -> dict[str, Any]:
                     "multipart/form-data": {"schema": {
                         "type": "object", "required": ["files"],
                         "properties": {"files": {
-                            "type": "array", "description": ".txt, .md or .html files",
+                            "type": "array", "description": ".txt, .md, .html, .pdf or .docx files",
                             "items": {"type": "string", "contentMediaType":
                                       "application/octet-stream"}}}}},
                 }},
@@ -408,6 +419,17 @@ def paths() -> dict[str, Any]:
                             "schema": {"type": "string"}}],
             "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."), **ACCEPTED,
                           **_errors("400", "401", "404", "409", "429", "500", "503")},
+        }},
+        "/api/documents/{doc_id}/original": {"get": {
+            "operationId": "getOriginal",
+            "summary": "The PDF or .docx file a document was read from, as it was added.",
+            "parameters": [{"name": "doc_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The original file.", "content": {
+                "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}},
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                    "schema": {"type": "string"}}}},
+                          **_errors("404", "429", "500", "503")},
         }},
         "/api/index/rebuild": {"post": {
             "operationId": "rebuildIndex", **ADMIN,
