@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import resource
 import shutil
 import subprocess
 from functools import lru_cache
@@ -46,18 +47,30 @@ def engine() -> str:
     return f"tesseract:{languages()}" if languages() else "none"
 
 
+WALL_FACTOR = 4   # wall time allowed per CPU second: a busy machine slows OCR, not a bad page
+
+
 def read_image(png: bytes, timeout: float) -> str:
-    """The text of one page image (PNG bytes), lines as tesseract found them."""
+    """The text of one page image (PNG bytes), lines as tesseract found them; at most
+    `timeout` CPU seconds (and WALL_FACTOR times that on the clock)."""
+    def limit() -> None:
+        seconds = max(1, int(timeout))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+
     found, langs = _installed(), languages()
     if not found or not langs:
         raise OcrError(INSTALL_HINT)
     try:
         # One thread: the machine's cores serve questions; builds run beside them.
         out = subprocess.run([found[0], "stdin", "stdout", "-l", langs, "--psm", "3"],
-                             input=png, capture_output=True, timeout=timeout,
+                             input=png, capture_output=True, timeout=timeout * WALL_FACTOR,
+                             preexec_fn=limit,
                              env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"})
     except subprocess.TimeoutExpired:
-        raise OcrError(f"OCR took longer than {timeout:.0f}s (ACCORD_PDF_PAGE_SECONDS)") from None
+        raise OcrError(f"OCR took longer than {timeout * WALL_FACTOR:.0f}s "
+                       "(ACCORD_PDF_PAGE_SECONDS)") from None
+    if out.returncode in (-9, -24):   # SIGKILL, SIGXCPU: the CPU limit
+        raise OcrError(f"OCR needed more than {timeout:.0f} CPU seconds (ACCORD_PDF_PAGE_SECONDS)")
     if out.returncode != 0:
         raise OcrError("tesseract failed: " + out.stderr.decode("utf-8", "replace").strip()[:200])
     return CJK_GAP.sub("", out.stdout.decode("utf-8", "replace"))

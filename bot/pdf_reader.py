@@ -95,10 +95,21 @@ def _furniture_key(text: str) -> str:
     return re.sub(r"\d+", "#", text.lower()).strip()
 
 
-def _drop_furniture(pages: list[tuple[list[Line], float]]) -> set[str]:
-    """Drop page numbers and the running headers and footers (margin lines on most pages)."""
+def _body_size(pages: list[tuple[list[Line], float]]) -> float:
+    """The font size most of the text is set in (weighted by characters)."""
+    sizes = Counter()
+    for lines, _ in pages:
+        for line in lines:
+            sizes[round(line.size, 1)] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
+
+
+def _drop_furniture(pages: list[tuple[list[Line], float]], body: float) -> set[str]:
+    """Drop page numbers and the running headers and footers (margin lines on most pages);
+    a heading near the top ("Section 3" on every page) is text, not furniture."""
     def margin(line: Line, height: float) -> bool:
-        return line.top > height * (1 - MARGIN) or line.bottom < height * MARGIN
+        return line.size < HEADING_RATIO * body and (
+            line.top > height * (1 - MARGIN) or line.bottom < height * MARGIN)
 
     seen = Counter()
     for lines, height in pages:
@@ -242,9 +253,8 @@ def read_in_process(raw: bytes, name: str) -> dict:
             raise DocumentError(f"{name}: page {n + 1} has more than {MAX_PAGE_CHARS:,} characters")
         read.append((_lines(n + 1, _rects(textpage, pdfium_c)), page.get_size()[1]))
         images.append(next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3), None) is not None)
-    furniture = _drop_furniture(read)
-    sizes = [l.size for lines, _ in read for l in lines for _ in range(len(l.text))]
-    body = statistics.median(sizes) if sizes else 10.0
+    body = _body_size(read)
+    furniture = _drop_furniture(read, body)
     blocks: list[dict] = []
     ocr_pages, unread = [], []
     for n, (lines, _) in enumerate(read):

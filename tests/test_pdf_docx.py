@@ -305,3 +305,10 @@ def test_pdfjs_is_served_from_disk_and_nothing_else(pdf_app):
     for bad in ("/pdfjs/../package.json", "/pdfjs/package.json", "/pdfjs/build/../../../etc/passwd",
                 "/pdfjs/types/src/pdf.d.ts"):
         assert client.get(bad).status_code == 404, bad
+
+
+def test_a_heading_at_the_top_of_every_page_is_a_section_not_a_running_header():
+    doc = parse_document(samples.long_pdf(3), "long", name="long.pdf", suffix=".pdf")
+    passages = split_document(doc)
+    assert [(p.page, p.section) for p in passages] == [(1, "Section 1"), (2, "Section 2"), (3, "Section 3")]
+    assert samples.HEADER not in " ".join(p.text for p in passages)

@@ -470,6 +470,28 @@ def paths() -> dict[str, Any]:
                                   "content": {"application/javascript":
                                               {"schema": {"type": "string"}}}}},
         }},
+        "/viewer/{doc_id}": {"get": {
+            "operationId": "viewer", "tags": ["pages"],
+            "summary": "The original of a PDF (pdf.js) or .docx at ?page=, each ?text= sentence "
+                       "highlighted: what a citation's url opens.",
+            "parameters": [{"name": "doc_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}},
+                           {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                           {"name": "text", "in": "query", "schema": {"type": "array",
+                            "items": {"type": "string"}, "maxItems": 5}}],
+            "responses": {"200": {"description": "HTML page",
+                                  "content": {"text/html": {"schema": {"type": "string"}}}},
+                          **_errors("404", "503")},
+        }},
+        "/pdfjs/{name}": {"get": {
+            "operationId": "pdfjs", "tags": ["pages"],
+            "summary": "pdf.js files (build/, web/, cmaps/, standard_fonts/ of pdfjs-dist) for the viewer.",
+            "parameters": [{"name": "name", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "A file of pdfjs-dist",
+                                  "content": {"*/*": {"schema": {"type": "string"}}}},
+                          **_errors("404")},
+        }},
     }
 
 
