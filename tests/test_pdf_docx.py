@@ -251,7 +251,9 @@ def test_old_version_still_serves_its_original(pdf_corpus, tmp_path, fake_encode
     build_index(pdf_corpus, index, fake_encoder)
     first = (index / CURRENT).resolve()
     (pdf_corpus / "report.pdf").write_bytes(samples.sample_pdf(scanned=False, chinese=False))
-    build_index(pdf_corpus, index, fake_encoder)
+    report = build_index(pdf_corpus, index, fake_encoder)
+    # a page less: the other pages' passages keep their vectors, nothing is encoded again
+    assert report.changed == ["report"] and report.encoded == 0
     old = json.loads((first / "manifest.json").read_text())
     name = next(d["original"] for d in old["corpus"]["documents"] if d["doc_id"] == "report")
     assert (index / "originals" / name).read_bytes() == text_pdf
@@ -312,3 +314,53 @@ def test_a_heading_at_the_top_of_every_page_is_a_section_not_a_running_header():
     passages = split_document(doc)
     assert [(p.page, p.section) for p in passages] == [(1, "Section 1"), (2, "Section 2"), (3, "Section 3")]
     assert samples.HEADER not in " ".join(p.text for p in passages)
+
+
+TOKEN = {"Authorization": "Bearer adm1n"}
+
+
+@pytest.fixture(autouse=False)
+def patient(monkeypatch):
+    """Admin changes answer with their outcome however busy the machine (no 202 job)."""
+    monkeypatch.setattr("bot.web.admin.SYNC_WAIT", 300.0)
+
+
+def test_admin_upload_of_a_docx_and_a_pdf_then_citations_open_them(admin, text_pdf, patient):
+    reply = admin.post("/api/documents", headers=TOKEN, content_type="multipart/form-data",
+                       data={"files": [(io.BytesIO(text_pdf), "report.pdf"),
+                                       (io.BytesIO(samples.sample_docx()), "agreement.docx")]})
+    assert reply.status_code == 200, reply.get_json()
+    assert sorted(reply.get_json()["changes"]["added"]) == ["agreement", "report"]
+    listed = {d["doc_id"]: d for d in admin.get("/api/documents").get_json()["documents"]}
+    assert listed["report"]["pages"] == 4
+    assert listed["report"]["original"] == "/api/documents/report/original"
+    assert admin.get("/api/documents/report/original").data == text_pdf
+
+
+def test_admin_json_document_with_a_url(admin, patient):
+    reply = admin.post("/api/documents", headers=TOKEN, json={"documents": [
+        {"id": "note", "text": "Ferries will sail every hour between the two ports.",
+         "url": "https://example.org/note"}]})
+    assert reply.status_code == 200, reply.get_json()
+    listed = {d["doc_id"]: d for d in admin.get("/api/documents").get_json()["documents"]}
+    assert listed["note"]["url"] == "https://example.org/note"
+    bad = admin.post("/api/documents", headers=TOKEN, json={"documents": [
+        {"id": "note2", "text": "x y z.", "url": "javascript:alert(1)"}]})
+    assert bad.status_code == 400 and "http://" in bad.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("bad.pdf", b"%PDF-1.7\n" + b"junk" * 50, "damaged or not a PDF"),
+    ("fake.pdf", b"GIF89a" + b"\x00" * 50, "not a PDF"),
+    ("old.doc", b"\xd0\xcf\x11\xe0" * 20, "unsupported file type .doc"),
+])
+def test_admin_upload_of_a_bad_file_is_a_400_and_changes_nothing(admin, corpus_dir, name, data, message,
+                                                                 patient):
+    before = sorted(p.name for p in corpus_dir.iterdir())
+    version = admin.get("/api/health").get_json()["index_version"]
+    reply = admin.post("/api/documents", headers=TOKEN, content_type="multipart/form-data",
+                       data={"files": (io.BytesIO(data), name)})
+    assert reply.status_code == 400
+    assert message in reply.get_json()["error"]["message"]
+    assert sorted(p.name for p in corpus_dir.iterdir()) == before
+    assert admin.get("/api/health").get_json()["index_version"] == version
