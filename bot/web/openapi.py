@@ -256,6 +256,12 @@ SCHEMAS: dict[str, Any] = {
                             "type": "object", "properties": {"file": {"type": "string"},
                                                              "reason": {"type": "string"}}}},
                         "encoded": {"type": "integer"}, "reused": {"type": "integer"},
+                        "ocr_pages": {"type": "integer", "description": "PDF pages read by OCR."},
+                        "unread_pages": {"type": "array", "description": "Scanned PDF pages "
+                                         "that could not be read, and why (what to install).",
+                                         "items": {"type": "object", "properties": {
+                                             "file": {"type": "string"}, "page": {"type": "integer"},
+                                             "reason": {"type": "string"}}}},
                         "seconds": {"type": "number"},
                         "waited_for_other_build": {"type": "boolean"},
                     },
