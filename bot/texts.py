@@ -232,8 +232,11 @@ def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:
         blocks = clean(page.text, title=page.title)
         if not blocks:
             raise DocumentError(f"{name}: no text left after removing page furniture")
+        # The page's canonical address, when it names one (http or https only).
+        url = page.url if URL.fullmatch(page.url) else ""
         return Document(id=doc_id, title=_cut(page.title, limit) or doc_id,
-                        source=_cut(page.source, limit), date=_cut(page.date, limit), blocks=blocks)
+                        source=_cut(page.source, limit), date=_cut(page.date, limit), blocks=blocks,
+                        url=url)
     fm, body = _split_front_matter(text)
     nodes = _meta_nodes(fm, name) if fm is not None else {}
     title = _meta_text(nodes.get("title"), "title", name)

@@ -365,3 +365,13 @@ def test_admin_upload_of_a_bad_file_is_a_400_and_changes_nothing(admin, corpus_d
     assert message in reply.get_json()["error"]["message"]
     assert sorted(p.name for p in corpus_dir.iterdir()) == before
     assert admin.get("/api/health").get_json()["index_version"] == version
+
+
+def test_an_html_page_names_its_url():
+    html = ("<html><head><title>Ferries</title><link rel='canonical' href='https://example.org/ferries'>"
+            "</head><body><article><h1>Ferries</h1><p>" + "Ferries will sail every hour between the "
+            "two ports, the transport bureau said on Monday. " * 3 + "</p></article></body></html>")
+    doc = parse_document(html.encode(), "ferries", name="ferries.html", suffix=".html")
+    assert doc.url == "https://example.org/ferries"
+    bad = html.replace("https://example.org/ferries", "javascript:alert(1)")
+    assert parse_document(bad.encode(), "ferries", name="ferries.html", suffix=".html").url == ""
