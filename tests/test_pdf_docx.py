@@ -204,6 +204,10 @@ def text_pdf() -> bytes:
 
 @pytest.fixture
 def pdf_corpus(corpus_dir: Path, text_pdf) -> Path:
+    return _fill(corpus_dir, text_pdf)
+
+
+def _fill(corpus_dir: Path, text_pdf: bytes) -> Path:
     (corpus_dir / "report.pdf").write_bytes(text_pdf)
     (corpus_dir / "agreement.docx").write_bytes(samples.sample_docx())
     (corpus_dir / "web-note.md").write_text(
@@ -213,13 +217,20 @@ def pdf_corpus(corpus_dir: Path, text_pdf) -> Path:
     return corpus_dir
 
 
-@pytest.fixture
-def pdf_app(pdf_corpus, tmp_path, fake_encoder):
+@pytest.fixture(scope="module")
+def pdf_app(tmp_path_factory, text_pdf):
+    """One app over a PDF, a .docx and a web note, shared by the tests that only read it."""
     from bot import create_app
-    index = tmp_path / "pdf-index"
-    report = build_index(pdf_corpus, index, fake_encoder)
-    app = create_app({"TESTING": True, "CORPUS_DIR": str(pdf_corpus), "INDEX_DIR": str(index),
-                      "ENCODER": fake_encoder})
+    from .conftest import SMALL_DOC
+    from .fakes import FakeEncoder
+    corpus = tmp_path_factory.mktemp("pdf-corpus")
+    (corpus / "small-doc.md").write_text(SMALL_DOC, encoding="utf-8")
+    _fill(corpus, text_pdf)
+    index = tmp_path_factory.mktemp("pdf-index")
+    encoder = FakeEncoder()
+    report = build_index(corpus, index, encoder)
+    app = create_app({"TESTING": True, "CORPUS_DIR": str(corpus), "INDEX_DIR": str(index),
+                      "ENCODER": encoder, "RATE_LIMIT": "1000/minute"})
     app.build_report = report
     return app
 
