@@ -1,7 +1,7 @@
 """Reading a PDF into headed paragraphs with their pages (pypdfium2), scanned pages by OCR.
 
 pypdfium2 was chosen by measurement (docs/operations.md, "PDF and Word documents"): on
-generated reports it read 5-10x more pages per second than pypdf and 20-100x more than
+generated reports it extracted text 3-6x faster than pypdf and 7-100x faster than
 pdfplumber, kept the columns of a two-column page apart (pdfplumber interleaved their
 lines), marked hyphens at line ends, and renders pages for OCR itself.
 
