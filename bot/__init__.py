@@ -28,7 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
     from . import logs, service, settings, startup
     from .web import (admin, api, config, cors, errors, feedback, headers, json_provider, limits,
-                      metrics, openapi, pages, request_log)
+                      metrics, openapi, pages, request_log, viewer)
 
     app = Flask(__name__, instance_relative_config=True)
     app.json = json_provider.BoundedJSONProvider(app)
@@ -49,6 +49,7 @@ def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(viewer.bp)
     feedback.init_app(app)
     limits.init_app(app)
     # Tests build apps without an index on purpose; a server should not start without one.

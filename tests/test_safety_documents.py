@@ -239,7 +239,10 @@ def test_a_document_larger_than_the_bound_is_skipped_by_name(corpus_dir, tmp_pat
 def test_the_real_corpus_passages_do_not_change():
     """The quality figures are measured on these passages: bounds must leave them as they are."""
     docs, _ = read_corpus(Path(__file__).resolve().parent.parent / "corpus")
-    dump = json.dumps([p.to_dict() for d in docs for p in split_document(d)], ensure_ascii=False)
+    # page, page_end and url came later (PDFs): the corpus has none, so they are left out.
+    new = {"page": None, "page_end": None, "url": ""}
+    dump = json.dumps([{k: v for k, v in p.to_dict().items() if k not in new or v != new[k]}
+                       for d in docs for p in split_document(d)], ensure_ascii=False)
     assert hashlib.sha256(dump.encode()).hexdigest() == REAL_PASSAGES_SHA256
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 class Block:
     text: str
     heading: bool = False
+    page: int | None = None       # PDF page the block starts on (None: the format has no pages)
+    page_end: int | None = None   # and ends on, when later
 
 
 # Site furniture seen on news pages; matched against a whole line, case-insensitively.
@@ -134,7 +136,8 @@ def _join_broken(blocks: list[Block]) -> list[Block]:
             groups[-1].append(block)
         else:
             groups.append([block])
-    return [g[0] if len(g) == 1 else Block(" ".join(b.text for b in g)) for g in groups]
+    return [g[0] if len(g) == 1 else Block(" ".join(b.text for b in g), page=g[0].page)
+            for g in groups]
 
 
 def _mark_bare_headings(blocks: list[Block]) -> list[Block]:
@@ -142,7 +145,7 @@ def _mark_bare_headings(blocks: list[Block]) -> list[Block]:
     for i, block in enumerate(blocks):
         followed = i + 1 < len(blocks) and not blocks[i + 1].heading
         if not block.heading and followed and _looks_like_heading(block.text):
-            out.append(Block(block.text, heading=True))
+            out.append(Block(block.text, heading=True, page=block.page))
         else:
             out.append(block)
     return out

@@ -20,6 +20,7 @@ class Page:
     date: str
     source: str
     text: str     # paragraphs separated by blank lines
+    url: str = ""  # the canonical address the page names (link rel=canonical, og:url)
 
 
 def bound_attributes(html: str, limit: int) -> str:
@@ -50,4 +51,5 @@ def extract(html: str, name: str) -> Page:
     # trafilatura puts one newline between paragraphs; the cleaner reads blank lines as breaks.
     text = "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
     return Page(title=(doc.title or "").strip(), date=(doc.date or "").strip(),
-                source=(doc.sitename or doc.hostname or "").strip(), text=text)
+                source=(doc.sitename or doc.hostname or "").strip(), text=text,
+                url=(doc.url or "").strip())

@@ -29,6 +29,9 @@ class Passage:
     # The opening sentence of the paragraph when the passage continues one: "In her opinion"
     # needs "Ms. Xiang Junling ..." to be found. Indexed with the passage, never shown as it.
     context: str = ""
+    page: int | None = None       # the PDF page it starts on; None for formats without pages
+    page_end: int | None = None   # the page it ends on, when that is later
+    url: str = ""                 # the document's own address (front matter, admin API)
 
     def sentence_texts(self) -> list[str]:
         return [self.text[a:b] for a, b in self.sentences]
@@ -117,7 +120,7 @@ def _words(text: str) -> float:
 
 def split_document(doc: Document, max_words: int = MAX_WORDS,
                    max_chars: int | None = None) -> list[Passage]:
-    """Passages of whole sentences, never spanning two sections, ids `doc_id#n` in reading order;
+    """Passages of whole sentences, never spanning two sections or PDF pages, ids `doc_id#n` in reading order;
     at most `max_words` words and `max_chars` characters (MAX_PASSAGE_CHARS) unless one
     sentence is longer (sentences are bounded by MAX_SENTENCE_CHARS)."""
     if max_chars is None:
@@ -126,8 +129,10 @@ def split_document(doc: Document, max_words: int = MAX_WORDS,
     section = ""
     chunk: list[list[str]] = []   # paragraphs of sentences waiting to become a passage
     state = {"context": ""}   # context of the passage being filled
+    pages: list[int] = []     # pages of the blocks in the passage being filled
 
-    def emit() -> None:
+    def emit(keep: list[int] | None = None) -> None:
+        """Make a passage of the chunk; `keep`: the pages of a block it was cut inside of."""
         if not any(chunk):
             chunk.clear()
             return
@@ -139,10 +144,13 @@ def split_document(doc: Document, max_words: int = MAX_WORDS,
                 spans.append((len(text), len(text) + len(sent)))
                 text += sent
         context = " ".join(state["context"].split()[:CONTEXT_WORDS])
+        first, last = (min(pages), max(pages)) if pages else (None, None)
         passages.append(Passage(id=f"{doc.id}#{len(passages)}", doc_id=doc.id, title=doc.title,
                                 source=doc.source, date=doc.date, section=section, text=text,
-                                sentences=spans, context=context))
+                                sentences=spans, context=context, page=first,
+                                page_end=last if last != first else None, url=doc.url))
         chunk.clear()
+        pages[:] = keep or []
 
     for block in doc.blocks:
         if block.heading:
@@ -151,23 +159,27 @@ def split_document(doc: Document, max_words: int = MAX_WORDS,
             section = _bounded(block.text, int(resolve("MAX_META_CHARS")))[0]
             continue
         sentences = split_sentences(block.text)
+        block_pages = [p for p in (block.page, block.page_end) if p is not None]
         words_in_chunk = sum(_words(s) for para in chunk for s in para)
         chars_in_chunk = sum(len(s) + 2 for para in chunk for s in para)
         para_words = sum(_words(s) for s in sentences)
         para_chars = sum(len(s) + 2 for s in sentences)
-        if chunk and (words_in_chunk + para_words > max_words
+        # A passage stays on its page (a citation opens the original there).
+        new_page = bool(pages) and block.page is not None and block.page != pages[-1]
+        if chunk and (new_page or words_in_chunk + para_words > max_words
                       or chars_in_chunk + para_chars > max_chars):
             emit()
             words_in_chunk = chars_in_chunk = 0
         if not chunk:
             state["context"] = ""
+        pages.extend(block_pages)
         chunk.append([])
         for sent in sentences:
             n = _words(sent)
             # A separator counts as 2 characters: the bound holds whatever joins the sentences.
             if words_in_chunk and (words_in_chunk + n > max_words
                                    or chars_in_chunk + len(sent) > max_chars):
-                emit()
+                emit(block_pages)
                 chunk.append([])
                 words_in_chunk = chars_in_chunk = 0
                 state["context"] = sentences[0]

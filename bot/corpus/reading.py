@@ -12,8 +12,10 @@ from .cleaning import Block, clean
 from ..errors import DocumentError
 from ..settings import resolve
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 HTML_SUFFIXES = (".html", ".htm")
+ORIGINAL_SUFFIXES = (".pdf", ".docx")   # read by their own readers and kept as originals
+URL = re.compile(r"https?://[^\s<>\"']{1,2000}", re.IGNORECASE)
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")   # used with fullmatch: no "\n" at the end
 
 
@@ -24,9 +26,14 @@ class Document:
     source: str
     date: str
     blocks: list[Block] = field(default_factory=list)
+    url: str = ""
+    extra: dict = field(default_factory=dict)   # pages, ocr_pages, unread_pages of a PDF
 
-    def meta(self) -> dict[str, str]:
-        return {"doc_id": self.id, "title": self.title, "source": self.source, "date": self.date}
+    def meta(self) -> dict:
+        meta = {"doc_id": self.id, "title": self.title, "source": self.source, "date": self.date}
+        if self.url:
+            meta["url"] = self.url
+        return {**meta, **self.extra}
 
 
 def doc_id_for(path: Path) -> str:
@@ -54,7 +61,7 @@ def _decode(raw: bytes, name: str) -> str:
 
 # The same boundary python-frontmatter splits on; only YAML front matter is read.
 FM_BOUNDARY = re.compile(r"^-{3,}\s*$", re.MULTILINE)
-META_FIELDS = ("title", "source", "date")
+META_FIELDS = ("title", "source", "date", "url")
 MAX_YAML_DEPTH = 16   # front matter is flat 'key: value' lines; deeper nesting is an attack
 ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -147,6 +154,13 @@ def _check_date(value: str, name: str) -> str:
                             "write it like 2024-06-01 (or 2024-06-01 14:30)") from None
 
 
+def check_url(value: str, name: str) -> str:
+    """A document's url: http(s) only, so a link made of it cannot run script."""
+    if value and not URL.fullmatch(value):
+        raise DocumentError(f"{name}: 'url' must be an http:// or https:// address, not {value[:80]!r}")
+    return value
+
+
 def _cut(text: str, limit: int) -> str:
     """A title or source taken from the text itself, cut at a word boundary to the limit."""
     if len(text) <= limit:
@@ -156,14 +170,19 @@ def _cut(text: str, limit: int) -> str:
     return (head[:space] if space > 0 else head[:limit]).rstrip()
 
 
-def _check_size(raw: bytes | str, name: str) -> None:
-    limit = int(resolve("MAX_DOCUMENT_BYTES"))
+def _size_limit(suffix: str) -> tuple[int, str]:
+    key = "MAX_ORIGINAL_BYTES" if suffix.lower() in ORIGINAL_SUFFIXES else "MAX_DOCUMENT_BYTES"
+    return int(resolve(key)), key
+
+
+def _check_size(raw: bytes | str, name: str, suffix: str = ".txt") -> None:
+    limit, key = _size_limit(suffix)
     # A str is at most 4 bytes a character: only a long one is encoded to be measured.
     size = len(raw) if isinstance(raw, bytes) else (
         len(raw) if len(raw) * 4 <= limit else len(raw.encode("utf-8", "surrogatepass")))
     if size > limit:
         raise DocumentError(f"{name}: the file is {size:,} bytes, larger than the {limit:,} bytes allowed "
-                            "(ACCORD_MAX_DOCUMENT_BYTES)")
+                            f"(ACCORD_{key})")
 
 
 def parse_document(raw: bytes | str, doc_id: str, name: str | None = None,
@@ -183,8 +202,26 @@ def parse_document(raw: bytes | str, doc_id: str, name: str | None = None,
         raise DocumentError(f"{name}: cannot be read ({type(exc).__name__}: {detail})") from None
 
 
+def _parse_original(raw: bytes, doc_id: str, name: str, suffix: str) -> Document:
+    """A PDF or .docx, read in a bounded child process (bot/pdf_reader.py)."""
+    from .pdf_reader import read
+    if not raw.strip():
+        raise DocumentError(f"{name}: the file is empty")
+    got = read(raw, name, "pdf" if suffix.lower() == ".pdf" else "docx")
+    blocks = [Block(b["text"], heading=b["heading"], page=b.get("page"), page_end=b.get("page_end"))
+              for b in got["blocks"]]
+    limit = int(resolve("MAX_META_CHARS"))
+    title = _cut(got.get("title") or next((b.text for b in blocks if b.heading), doc_id), limit)
+    extra = {k: got[k] for k in ("pages", "ocr_pages", "unread_pages") if k in got}
+    return Document(id=doc_id, title=title, source="", date="", blocks=blocks, extra=extra)
+
+
 def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:
-    _check_size(raw, name)
+    _check_size(raw, name, suffix)
+    if suffix.lower() in ORIGINAL_SUFFIXES:
+        if not isinstance(raw, bytes):
+            raise DocumentError(f"{name}: a {suffix} file must be given as bytes")
+        return _parse_original(raw, doc_id, name, suffix)
     text = _decode(raw, name) if isinstance(raw, bytes) else raw
     if not text.strip():
         raise DocumentError(f"{name}: the file is empty")
@@ -195,19 +232,23 @@ def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:
         blocks = clean(page.text, title=page.title)
         if not blocks:
             raise DocumentError(f"{name}: no text left after removing page furniture")
+        # The page's canonical address, when it names one (http or https only).
+        url = page.url if URL.fullmatch(page.url) else ""
         return Document(id=doc_id, title=_cut(page.title, limit) or doc_id,
-                        source=_cut(page.source, limit), date=_cut(page.date, limit), blocks=blocks)
+                        source=_cut(page.source, limit), date=_cut(page.date, limit), blocks=blocks,
+                        url=url)
     fm, body = _split_front_matter(text)
     nodes = _meta_nodes(fm, name) if fm is not None else {}
     title = _meta_text(nodes.get("title"), "title", name)
     source = _meta_text(nodes.get("source"), "source", name)
     date = _check_date(_meta_text(nodes.get("date"), "date", name), name)
+    url = check_url(_meta_text(nodes.get("url"), "url", name), name)
     blocks = clean(body, title=title)
     if not blocks:
         raise DocumentError(f"{name}: no text left after removing page furniture")
     if not title:
         title = _cut(next((b.text for b in blocks if b.heading), doc_id), limit)
-    return Document(id=doc_id, title=title, source=source, date=date, blocks=blocks)
+    return Document(id=doc_id, title=title, source=source, date=date, blocks=blocks, url=url)
 
 
 def read_document(path: Path) -> Document:
@@ -220,7 +261,7 @@ def read_document(path: Path) -> Document:
 
 def read_bytes(path: Path) -> bytes:
     """A source file's bytes; one over the size bound is refused before it is read."""
-    limit = int(resolve("MAX_DOCUMENT_BYTES"))
+    limit, key = _size_limit(path.suffix)
     try:
         with path.open("rb") as f:
             raw = f.read(limit + 1)
@@ -228,7 +269,7 @@ def read_bytes(path: Path) -> bytes:
         raise DocumentError(f"{path.name}: cannot be read ({exc.strerror})") from None
     if len(raw) > limit:
         raise DocumentError(f"{path.name}: the file is larger than the {limit:,} bytes allowed "
-                            "(ACCORD_MAX_DOCUMENT_BYTES)")
+                            f"(ACCORD_{key})")
     return raw
 
 

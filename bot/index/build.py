@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 from filelock import FileLock, Timeout
 
-from . import journal
+from . import journal, originals
 from .build_cache import BuildCache, document_key, model_key, text_key
 from .loaded import CorpusIndex
 from ..embedding.encoder import Encoder, probe_vector
@@ -29,7 +29,7 @@ from .bm25 import LexicalIndex
 from ..corpus.passages import Passage, split_document
 from .versions import (CURRENT, new_version_name, publish, read_manifest, remove_tree, staging_dir,
                        verify, write_manifest)
-from ..corpus.reading import corpus_files, doc_id_for, parse_document, read_bytes
+from ..corpus.reading import ORIGINAL_SUFFIXES, corpus_files, doc_id_for, parse_document, read_bytes
 from ..corpus.variants import VARIANTS_FILE, load_table, prepare
 from .dense import VectorIndex
 
@@ -54,6 +54,8 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    ocr_pages: int = 0      # PDF pages read by OCR
+    unread_pages: list[dict] = field(default_factory=list)   # {"file", "page", "reason"}
     encoded: int = 0        # texts sent to the model
     reused: int = 0         # texts whose vectors came from the cache
     waited: bool = False    # another build held the lock first
@@ -64,6 +66,7 @@ class BuildReport:
                 "passages": self.passages, "added": self.added, "changed": self.changed,
                 "removed": self.removed, "unchanged": len(self.unchanged),
                 "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+                "ocr_pages": self.ocr_pages, "unread_pages": self.unread_pages,
                 "encoded": self.encoded, "reused": self.reused,
                 "seconds": round(self.seconds, 2)}
 
@@ -152,7 +155,7 @@ def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False)
 
 
 def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
-          processes: bool = False) -> tuple[list[dict], list[Passage]]:
+          processes: bool = False, index_dir: Path | None = None) -> tuple[list[dict], list[Passage]]:
     # (path, doc id, cache key, bytes, parsed document or why not; None: still to be parsed)
     found: list[tuple[Path, str, str, bytes, dict | str | None]] = []
     for path in corpus_files(corpus_dir):
@@ -184,8 +187,11 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
             skipped.append((path.name, f"{path.name}: no sentences to index"))
             continue
         seen[doc_id] = path.name
-        docs.append({**got["meta"], "file": path.name, "passages": len(got["passages"]),
-                     "sha256": hashlib.sha256(raw).hexdigest()})
+        entry = {**got["meta"], "file": path.name, "passages": len(got["passages"]),
+                 "sha256": hashlib.sha256(raw).hexdigest()}
+        if index_dir is not None and path.suffix.lower() in ORIGINAL_SUFFIXES:
+            entry["original"] = originals.keep(index_dir, raw, path.suffix)
+        docs.append(entry)
         passages.extend(Passage.from_dict(p) for p in got["passages"])
     if cache:
         cache.store_documents(fresh_parsed)
@@ -229,9 +235,9 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     try:
         stage("reading")
         skipped: list[tuple[str, str]] = []
-        docs, passages = _read(corpus_dir, cache, skipped, processes)
+        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir)
         if not docs:
-            raise AccordError(f"no readable .txt, .md or .html documents in {corpus_dir}")
+            raise AccordError(f"no readable .txt, .md, .html, .pdf or .docx documents in {corpus_dir}")
         variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)
 
         stage("encoding")
@@ -286,7 +292,9 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         changed=sorted(d for d in now if d in previous and previous[d] != now[d]),
         removed=sorted(set(previous) - set(now)),
         unchanged=sorted(d for d in now if previous.get(d) == now[d]),
-        skipped=skipped, encoded=n1 + n2, reused=len(texts) + len(sentences) - n1 - n2,
+        skipped=skipped, encoded=n1 + n2,
+        ocr_pages=sum(len(d.get("ocr_pages", [])) for d in docs),
+        unread_pages=[{"file": d["file"], **u} for d in docs for u in d.get("unread_pages", [])], reused=len(texts) + len(sentences) - n1 - n2,
         folder=folder)
 
 

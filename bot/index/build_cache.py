@@ -15,10 +15,11 @@ import numpy as np
 from ..settings import resolve
 
 CACHE_FILE = "build-cache.sqlite"
-PARSE_VERSION = "5"   # bump when reading, cleaning or splitting changes: old entries then miss
+PARSE_VERSION = "6"   # bump when reading, cleaning or splitting changes: old entries then miss
 # Settings that change what reading a file gives; part of each document's cache key.
 PARSE_SETTINGS = ("MAX_DOCUMENT_BYTES", "MAX_FRONT_MATTER_BYTES", "MAX_META_CHARS",
-                  "MAX_SENTENCE_CHARS", "MAX_PASSAGE_CHARS", "MAX_HTML_ATTRIBUTES")
+                  "MAX_SENTENCE_CHARS", "MAX_PASSAGE_CHARS", "MAX_HTML_ATTRIBUTES",
+                  "MAX_ORIGINAL_BYTES", "MAX_PDF_PAGES", "OCR_LANGUAGES", "OCR_DPI")
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")   # error names that mean the file itself is bad
 SIDE_FILES = ("", "-journal", "-wal", "-shm")
 
@@ -148,5 +149,8 @@ class BuildCache:
 
 def document_key(doc_id: str, name: str, raw: bytes) -> str:
     limits = ",".join(str(resolve(k)) for k in PARSE_SETTINGS)
+    if name.lower().endswith(".pdf"):
+        from ..corpus.ocr import engine
+        limits += f",{engine()}"   # installing tesseract reads the scanned pages it skipped
     return hashlib.sha256(f"{PARSE_VERSION}\0{limits}\0{doc_id}\0{name}\0".encode()
                           + raw).hexdigest()

@@ -13,15 +13,15 @@ from .build import LOCK_WAIT, BuildReport, Progress, Stage, build_locked, index_
 from ..embedding.encoder import Encoder
 from ..errors import DocumentError, DocumentNotFound
 from .versions import new_version_name
-from ..corpus.reading import SUFFIXES, check_doc_id, corpus_files, doc_id_for, parse_document
+from ..corpus.reading import SUFFIXES, check_doc_id, check_url, corpus_files, doc_id_for, parse_document
 
-FIELDS = {"id", "title", "text", "source", "date"}
+FIELDS = {"id", "title", "text", "source", "date", "url"}
 
 
 @dataclass
 class NewDocument:
     doc_id: str
-    suffix: str      # .txt, .md or .html: how the bytes are read
+    suffix: str      # .txt, .md, .html, .pdf or .docx: how the bytes are read
     raw: bytes
     name: str        # where it came from, for messages
 
@@ -47,7 +47,8 @@ def from_json(item: Any, position: int = 0) -> NewDocument:
             dt.date.fromisoformat(date)
         except ValueError:
             raise DocumentError(f"{where} ({doc_id}): 'date' must look like 2024-06-01") from None
-    meta = {k: item[k] for k in ("title", "date", "source") if item.get(k)}
+    check_url(item.get("url", ""), f"{where} ({doc_id})")
+    meta = {k: item[k] for k in ("title", "date", "source", "url") if item.get(k)}
     head = f"---\n{yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)}---\n" if meta else ""
     return NewDocument(doc_id, ".md", (head + text.strip() + "\n").encode("utf-8"), where)
 

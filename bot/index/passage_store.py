@@ -10,7 +10,9 @@ Files (in the folder `passages/` of an index version):
   doc_offsets.npy
   doc_row.npy         int32 (n,): the document of each passage
   sentence_start.npy  int64 (n + 1,): passage i's sentences are spans[start[i]:start[i+1]]
-  spans.npy           int32 (sentences, 2): [start, end) character offsets into the text"""
+  spans.npy           int32 (sentences, 2): [start, end) character offsets into the text
+  pages.npy           int32 (n, 2): PDF page and last page of each passage, 0 for none
+                      (absent in versions built before PDFs were read: no pages)"""
 from __future__ import annotations
 
 import mmap
@@ -61,6 +63,8 @@ def write(folder: Path, passages: Sequence[Passage]) -> None:
     np.save(out / "sentence_start.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
     spans = np.asarray([span for p in passages for span in p.sentences], dtype=np.int32)
     np.save(out / "spans.npy", spans.reshape(-1, 2))
+    pages = np.asarray([(p.page or 0, p.page_end or 0) for p in passages], dtype=np.int32)
+    np.save(out / "pages.npy", pages.reshape(-1, 2))
 
 
 def write_arrays(folder: Path, strings: bytes, offsets: np.ndarray, doc_strings: bytes,
@@ -108,10 +112,12 @@ class PassageStore(Sequence):
         self.sentence_start = _load(base / "sentence_start.npy")
         self.spans = _load(base / "spans.npy")
         n = len(self.doc_row)
+        self.pages = _load(base / "pages.npy") if (base / "pages.npy").exists() \
+            else np.zeros((n, 2), dtype=np.int32)
         if (len(self._offsets) != n * len(PASSAGE_FIELDS) + 1 or len(self.sentence_start) != n + 1
                 or len(self._doc_offsets) % len(DOC_FIELDS) != 1
                 or (n and int(self.doc_row.max()) >= self.documents())
-                or int(self.sentence_start[-1]) != len(self.spans)):
+                or int(self.sentence_start[-1]) != len(self.spans) or len(self.pages) != n):
             raise ValueError("passage files disagree")
         # Bounded in bytes: one long passage must not weigh like a short one (bot/cache.py).
         self._passages = BytesLRU(budget(0.2))
@@ -139,8 +145,10 @@ class PassageStore(Sequence):
         doc_id, title, source, date = self.doc(int(self.doc_row[i]))
         a, b = int(self.sentence_start[i]), int(self.sentence_start[i + 1])
         sentences = [(int(s), int(e)) for s, e in self.spans[a:b].tolist()]
+        page, page_end = (int(x) for x in self.pages[i])
         return Passage(id=pid, doc_id=doc_id, title=title, source=source, date=date,
-                       section=section, text=text, sentences=sentences, context=context)
+                       section=section, text=text, sentences=sentences, context=context,
+                       page=page or None, page_end=page_end or None)
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):

@@ -193,8 +193,30 @@ def _with_list(index: CorpusIndex, hits: Sequence[Hit], cand: Candidate) -> str:
     return f"{cand.text.rstrip()} {'; '.join(items)}." if items else cand.text
 
 
+def citation_link(index: CorpusIndex, p, sentences: list[str]) -> dict[str, Any]:
+    """`page` (PDF passages) and `url` (where to open the original at the cited sentences)."""
+    from ..index.originals import citation_url
+    docs = getattr(index, "_docs_by_id", None)
+    if docs is None:
+        docs = {d["doc_id"]: d for d in index.manifest.get("corpus", {}).get("documents", [])}
+        index._docs_by_id = docs   # type: ignore[attr-defined]  # once per loaded version
+    out: dict[str, Any] = {}
+    if getattr(p, "page", None):
+        out["page"] = p.page
+    try:
+        from flask import has_request_context, request
+        root = request.script_root if has_request_context() else ""
+    except ImportError:
+        root = ""
+    url = citation_url(docs.get(p.doc_id), p.doc_id, getattr(p, "page", None), sentences, root)
+    if url:
+        out["url"] = url
+    return out
+
+
 def _citation(index: CorpusIndex, hit: Hit, n: int, spans: list[tuple[int, int]]) -> dict[str, Any]:
     p = index.passages[hit.idx]
+    link = citation_link(index, p, [p.text[a:b] for a, b in sorted(spans)])
     return {
         "n": n, "doc_id": p.doc_id, "title": p.title, "source": p.source,
         "date": p.date, "passage_id": p.id, "section": p.section, "text": p.text,
@@ -203,6 +225,7 @@ def _citation(index: CorpusIndex, hit: Hit, n: int, spans: list[tuple[int, int]]
         "also_in": [{"passage_id": d.id, "doc_id": d.doc_id, "title": d.title,
                      "source": d.source, "date": d.date}
                     for d in (index.passages[r] for r in hit.duplicates)],
+        **link,
     }
 
 

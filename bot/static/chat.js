@@ -103,8 +103,19 @@ var AccordChat = (function () {
     return parent;
   }
 
-  function metaLine(source, date, section) {
-    return [source, date, section].filter(function (x) { return x; }).join(" · ");
+  function metaLine(source, date, section, page) {
+    return [source, date, section, page].filter(function (x) { return x; }).join(" · ");
+  }
+
+  /* A citation's url (the original at the cited place) resolved against the server that
+     answered, so the widget on another site opens it there; only http(s) links are made. */
+  var linkBase = document.baseURI;
+  function citationLink(c) {
+    if (!c.url) return null;
+    try {
+      var url = new URL(c.url, linkBase);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) { return null; }
   }
 
   function renderCitation(c, id) {
@@ -113,9 +124,17 @@ var AccordChat = (function () {
     card.tabIndex = -1;
     var head = el("div", "ac-source-head");
     head.appendChild(el("span", "ac-num", c.n));
-    head.appendChild(el("span", "ac-title", c.title || c.doc_id));
+    var href = citationLink(c);
+    var title = el(href ? "a" : "span", "ac-title", c.title || c.doc_id);
+    if (href) {
+      title.href = href;
+      title.target = "_blank";
+      title.rel = "noopener";
+    }
+    head.appendChild(title);
     card.appendChild(head);
-    card.appendChild(el("div", "ac-meta", metaLine(c.source, c.date, c.section)));
+    card.appendChild(el("div", "ac-meta", metaLine(c.source, c.date, c.section,
+      c.page ? "p. " + c.page : "")));
 
     var passage = el("blockquote", "ac-passage");
     passage.id = id + "-text";
@@ -315,6 +334,7 @@ var AccordChat = (function () {
     var prefix = "ac" + (++instances);
     // /api/feedback sits beside /api/ask on the same host.
     var feedbackUrl = options.feedbackUrl || new URL("feedback", options.apiUrl).href;
+    linkBase = new URL(options.apiUrl, document.baseURI).href;
     var history = [];      // completed turns only, as sent to /api/ask
     var turnCount = 0;
     var pending = false;

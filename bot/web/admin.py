@@ -138,7 +138,7 @@ def _documents_from_request() -> list:
     if request.mimetype == "multipart/form-data":
         files = [f for name in request.files for f in request.files.getlist(name)]
         if not files:
-            raise ApiError(400, "Attach one or more .txt, .md or .html files as form fields.")
+            raise ApiError(400, "Attach one or more .txt, .md, .html, .pdf or .docx files as form fields.")
         try:
             return [from_upload(f.filename or "", f.read()) for f in files]
         except DocumentError as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, g, jsonify, request
 
 from ..qa.followup import CONTEXT_TURNS
 from ..service import holder
@@ -63,6 +63,10 @@ def documents():
     bot = holder().get()
     m = bot.index.manifest
     docs = [{"doc_id": d["doc_id"], "title": d["title"], "source": d["source"], "date": d["date"],
-             "passages": d["passages"]} for d in m["corpus"]["documents"]]
+             "passages": d["passages"],
+             **{k: d[k] for k in ("url", "pages") if d.get(k)},
+             **({"original": f"{request.script_root}/api/documents/{d['doc_id']}/original"}
+                if d.get("original") else {})}
+            for d in m["corpus"]["documents"]]
     return jsonify({"documents": docs, "count": len(docs), "passages": m["passages"],
                     "index_version": m["version"], "built_at": m["built_at"]})

@@ -103,6 +103,11 @@ SCHEMAS: dict[str, Any] = {
             "score": {"type": "number"},
             "also_in": {"type": "array", "items": _ref("DocumentRef"),
                         "description": "Other passages with the same text."},
+            "page": {"type": "integer", "minimum": 1,
+                     "description": "The PDF page the passage is on (PDF documents only)."},
+            "url": {"type": "string", "description": "Where to open the original at the cited "
+                    "place: this server's /viewer/<doc_id>?page=&text= (a path on this server) "
+                    "for a PDF or .docx, else the document's own url with a #:~:text= fragment."},
         },
     },
     "AskReply": {
@@ -191,6 +196,10 @@ SCHEMAS: dict[str, Any] = {
             "source": {"type": "string"},
             "date": NULLABLE_STRING,
             "passages": {"type": "integer", "minimum": 0},
+            "url": {"type": "string", "description": "The document's own address, when known."},
+            "pages": {"type": "integer", "minimum": 1, "description": "Pages of a PDF."},
+            "original": {"type": "string", "description": "Path of the kept original (PDF, "
+                         ".docx) on this server: GET /api/documents/<doc_id>/original."},
         },
     },
     "DocumentList": {
@@ -213,6 +222,8 @@ SCHEMAS: dict[str, Any] = {
             "text": {"type": "string", "minLength": 1},
             "source": {"type": "string"},
             "date": {"type": "string", "format": "date"},
+            "url": {"type": "string", "pattern": "^https?://",
+                    "description": "Where the document is published; citations link there."},
         },
     },
     "AddDocumentsRequest": {
@@ -251,6 +262,12 @@ SCHEMAS: dict[str, Any] = {
                             "type": "object", "properties": {"file": {"type": "string"},
                                                              "reason": {"type": "string"}}}},
                         "encoded": {"type": "integer"}, "reused": {"type": "integer"},
+                        "ocr_pages": {"type": "integer", "description": "PDF pages read by OCR."},
+                        "unread_pages": {"type": "array", "description": "Scanned PDF pages "
+                                         "that could not be read, and why (what to install).",
+                                         "items": {"type": "object", "properties": {
+                                             "file": {"type": "string"}, "page": {"type": "integer"},
+                                             "reason": {"type": "string"}}}},
                         "seconds": {"type": "number"},
                         "waited_for_other_build": {"type": "boolean"},
                     },
@@ -380,7 +397,7 @@ def paths() -> dict[str, Any]:
                     "multipart/form-data": {"schema": {
                         "type": "object", "required": ["files"],
                         "properties": {"files": {
-                            "type": "array", "description": ".txt, .md or .html files",
+                            "type": "array", "description": ".txt, .md, .html, .pdf or .docx files",
                             "items": {"type": "string", "contentMediaType":
                                       "application/octet-stream"}}}}},
                 }},
@@ -414,6 +431,17 @@ def paths() -> dict[str, Any]:
                             "schema": {"type": "string"}}],
             "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."), **ACCEPTED,
                           **_errors("400", "401", "404", "409", "429", "500", "503")},
+        }},
+        "/api/documents/{doc_id}/original": {"get": {
+            "operationId": "getOriginal",
+            "summary": "The PDF or .docx file a document was read from, as it was added.",
+            "parameters": [{"name": "doc_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The original file.", "content": {
+                "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}},
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                    "schema": {"type": "string"}}}},
+                          **_errors("404", "429", "500", "503")},
         }},
         "/api/index/rebuild": {"post": {
             "operationId": "rebuildIndex", **ADMIN,
@@ -453,6 +481,28 @@ def paths() -> dict[str, Any]:
             "responses": {"200": {"description": "JavaScript",
                                   "content": {"application/javascript":
                                               {"schema": {"type": "string"}}}}},
+        }},
+        "/viewer/{doc_id}": {"get": {
+            "operationId": "viewer", "tags": ["pages"],
+            "summary": "The original of a PDF (pdf.js) or .docx at ?page=, each ?text= sentence "
+                       "highlighted: what a citation's url opens.",
+            "parameters": [{"name": "doc_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}},
+                           {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                           {"name": "text", "in": "query", "schema": {"type": "array",
+                            "items": {"type": "string"}, "maxItems": 5}}],
+            "responses": {"200": {"description": "HTML page",
+                                  "content": {"text/html": {"schema": {"type": "string"}}}},
+                          **_errors("404", "503")},
+        }},
+        "/pdfjs/{name}": {"get": {
+            "operationId": "pdfjs", "tags": ["pages"],
+            "summary": "pdf.js files (build/, web/, cmaps/, standard_fonts/ of pdfjs-dist) for the viewer.",
+            "parameters": [{"name": "name", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "A file of pdfjs-dist",
+                                  "content": {"*/*": {"schema": {"type": "string"}}}},
+                          **_errors("404")},
         }},
     }
 

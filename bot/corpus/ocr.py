@@ -1,0 +1,76 @@
+"""Reading text from an image of a page with Debian's tesseract, when it is installed."""
+from __future__ import annotations
+
+import re
+import resource
+import shutil
+import subprocess
+from functools import lru_cache
+
+from ..settings import resolve
+
+INSTALL_HINT = ("install an OCR engine: apt-get install tesseract-ocr tesseract-ocr-eng "
+                "tesseract-ocr-chi-sim tesseract-ocr-chi-tra")
+# Tesseract puts a space between Chinese characters; the text layer of a PDF has none.
+CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]) +(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
+
+
+class OcrError(Exception):
+    """A page could not be read by OCR (tesseract failed or ran out of time)."""
+
+
+@lru_cache(maxsize=1)
+def _installed() -> tuple[str, frozenset[str]] | None:
+    """(tesseract path, installed languages), or None when there is no tesseract."""
+    exe = shutil.which("tesseract")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    langs = frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+    return exe, langs
+
+
+def languages() -> str:
+    """The OCR_LANGUAGES that are installed, joined by '+'; '' when OCR cannot run."""
+    found = _installed()
+    if not found:
+        return ""
+    wanted = [lang for lang in str(resolve("OCR_LANGUAGES")).split("+") if lang]
+    return "+".join(lang for lang in wanted if lang in found[1])
+
+
+def engine() -> str:
+    """What OCR would read pages with (part of a PDF's cache key: installing it re-reads them)."""
+    return f"tesseract:{languages()}" if languages() else "none"
+
+
+WALL_FACTOR = 4   # wall time allowed per CPU second: a busy machine slows OCR, not a bad page
+
+
+def read_image(png: bytes, timeout: float) -> str:
+    """The text of one page image (PNG bytes), lines as tesseract found them; at most
+    `timeout` CPU seconds (and WALL_FACTOR times that on the clock)."""
+    def limit() -> None:
+        seconds = max(1, int(timeout))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+
+    found, langs = _installed(), languages()
+    if not found or not langs:
+        raise OcrError(INSTALL_HINT)
+    try:
+        # One thread: the machine's cores serve questions; builds run beside them.
+        out = subprocess.run([found[0], "stdin", "stdout", "-l", langs, "--psm", "3"],
+                             input=png, capture_output=True, timeout=timeout * WALL_FACTOR,
+                             preexec_fn=limit,
+                             env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"})
+    except subprocess.TimeoutExpired:
+        raise OcrError(f"OCR took longer than {timeout * WALL_FACTOR:.0f}s "
+                       "(ACCORD_PDF_PAGE_SECONDS)") from None
+    if out.returncode in (-9, -24):   # SIGKILL, SIGXCPU: the CPU limit
+        raise OcrError(f"OCR needed more than {timeout:.0f} CPU seconds (ACCORD_PDF_PAGE_SECONDS)")
+    if out.returncode != 0:
+        raise OcrError("tesseract failed: " + out.stderr.decode("utf-8", "replace").strip()[:200])
+    return CJK_GAP.sub("", out.stdout.decode("utf-8", "replace"))
