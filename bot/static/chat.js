@@ -273,7 +273,7 @@ var AccordChat = (function () {
     row.appendChild(chip);
     var url = c.url ? safeUrl(c.url) : "";
     if (url) {
-      var link = el("a", "ac-open", t.open);
+      var link = el("a", "ac-link", t.open);
       link.href = url;
       link.target = "_blank";
       link.rel = "noopener noreferrer";

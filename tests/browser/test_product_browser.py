@@ -109,7 +109,7 @@ def test_answer_first_sources_compact(open_page, live_server, snap, size):
     expect(first.locator(".ac-meta")).to_contain_text("20")
     expect(first.locator(".ac-meta")).to_contain_text("p. 3")
     expect(first.locator("mark")).to_be_hidden()
-    link = first.locator("a.ac-open")
+    link = first.locator("a.ac-link")
     expect(link).to_have_attribute("href", "https://example.org/original.pdf#page=3")
     expect(link).to_have_attribute("target", "_blank")
     assert "noopener" in link.get_attribute("rel")
