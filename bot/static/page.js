@@ -1,11 +1,11 @@
-/* Starts the chat component on the full page; its settings are the JSON in #accord-config. */
+/* Starts the chat component on the full page; its settings are the JSON in #chat's data-config. */
 (function () {
   "use strict";
   var root = document.getElementById("chat");
   if (!root || typeof AccordChat === "undefined") return;
   var config = {};
   try {
-    config = JSON.parse(document.getElementById("accord-config").textContent || "{}") || {};
+    config = JSON.parse(root.getAttribute("data-config") || "{}") || {};
   } catch (err) {
     config = {};
   }

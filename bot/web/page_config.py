@@ -84,7 +84,8 @@ def page_texts(corpus_dir: Path, documents: list[dict], lang: str) -> dict[str, 
     defaults = DEFAULTS.get(lang, DEFAULTS["en"])
     derived = {
         "title": defaults["title"],
-        "description": defaults["description"].format(n=len(documents)),
+        "description": defaults["description"].format(n=len(documents)).replace(
+            "1 documents", "1 document"),
         "greeting": defaults["greeting"],
         "examples": [defaults["example"].format(title=str(d.get("title") or d.get("doc_id"))[:80])
                      for d in documents[:3]],

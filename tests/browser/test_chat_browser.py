@@ -227,7 +227,7 @@ def test_markup_in_documents_stays_inert(page, serve_app, real_encoder, tmp_path
     shot("markup-inert")
     assert page.dialogs == []
     assert page.locator("img").count() == 0
-    assert page.locator("script").count() == 3  # chat.js, page.js and the config (JSON) only
+    assert page.locator("script").count() == 2  # chat.js and page.js only
     assert not page.errors
 
 
