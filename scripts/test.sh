@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"   # axe-core for the browser tests
 if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
@@ -13,4 +14,6 @@ if [ -n "$missing" ]; then
 fi
 scripts/setup.sh test
 export HF_HUB_OFFLINE=1
+# The browser tests' screenshots, kept by CI as artifacts.
+export ACCORD_BROWSER_ARTIFACTS=${ACCORD_BROWSER_ARTIFACTS:-test-artifacts}
 exec .venv/bin/pytest -q "$@"
