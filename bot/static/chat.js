@@ -318,11 +318,14 @@ var AccordChat = (function () {
     return t.status(status);
   }
 
-  /* Whether the server answers at all: an opaque no-cors reply means it is up but refuses
-   * this origin (CORS), a network error means it is down or unreachable. */
-  function serverReachable(url) {
-    return fetch(url, {mode: "no-cors", credentials: "omit", cache: "no-store"})
-      .then(function () { return true; }, function () { return false; });
+  /* Why a request failed at the network level: "blocked" when the server answers a no-cors
+   * request but refuses a CORS one (this origin is not allowed), else "offline". */
+  function whyUnreachable(url) {
+    var opts = {credentials: "omit", cache: "no-store"};
+    return fetch(url, opts).then(function () { return "offline"; }, function () {
+      return fetch(url, {mode: "no-cors", credentials: "omit", cache: "no-store"})
+        .then(function () { return "blocked"; }, function () { return "offline"; });
+    });
   }
 
   function postJson(url, payload, t, probeUrl) {
@@ -345,9 +348,9 @@ var AccordChat = (function () {
       });
     }, function (err) {
       if (err && err.name === "AbortError") throw new Error(t.timeout);
-      return serverReachable(probeUrl || url).then(function (up) {
-        var e = new Error(up ? t.blocked : t.offline);
-        e.code = up ? "origin_not_allowed" : "offline";
+      return whyUnreachable(probeUrl || url).then(function (why) {
+        var e = new Error(why === "blocked" ? t.blocked : t.offline);
+        e.code = why === "blocked" ? "origin_not_allowed" : "offline";
         throw e;
       });
     }).finally(function () { if (timer) clearTimeout(timer); });
