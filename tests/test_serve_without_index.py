@@ -23,6 +23,8 @@ def free_port() -> int:
 @pytest.fixture
 def serve(monkeypatch, tmp_path):
     built = []
+    for name in ("ACCORD_CORPUS_DIR", "ACCORD_INDEX_DIR", "ACCORD_MODEL"):
+        monkeypatch.delenv(name, raising=False)   # serve sets them for gunicorn: undone after
     monkeypatch.setattr(startup, "check_model", lambda model: None)
     monkeypatch.setattr(startup, "prepare_encoder", lambda model: None)
     monkeypatch.setattr(startup, "check_feedback_db", lambda path: None)

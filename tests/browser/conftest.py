@@ -17,6 +17,7 @@ from bot import create_app
 CHROMIUM = os.environ.get("ACCORD_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 20_000
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -127,7 +128,7 @@ def other_site(site_dir) -> Iterator[Folder]:
 def live_server(real_index, real_encoder, other_site) -> Iterator[Server]:
     """The real model over the real corpus; the other site's origin may call the API."""
     app = create_app({"INDEX_DIR": str(real_index), "ENCODER": real_encoder,
-                      "ALLOWED_ORIGINS": other_site.url})
+                      "CORPUS_DIR": str(CORPUS), "ALLOWED_ORIGINS": other_site.url})
     server = Server(app)
     yield server
     server.stop()
