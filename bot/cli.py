@@ -265,9 +265,14 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
     try:
         current_dir(index)
     except IndexUnavailable:
-        click.echo(f"no index in {index}: building it from {corpus} first", err=True)
-        run_build(corpus, index, model)
-    startup.check_index(index)
+        if resolve("REQUIRE_INDEX"):
+            click.echo(f"no index in {index}: building it from {corpus} first", err=True)
+            run_build(corpus, index, model)
+        else:   # start empty and answer 503 until the admin API fills it (docs/operations.md)
+            click.echo(f"no index in {index}: starting without one (ACCORD_REQUIRE_INDEX=false)",
+                       err=True)
+    if resolve("REQUIRE_INDEX"):
+        startup.check_index(index)
     startup.check_feedback_db(default_path())
     env = {"ACCORD_CORPUS_DIR": str(corpus), "ACCORD_INDEX_DIR": str(index)}
     if model:

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Set up (venv, packages) and start the bot on the default corpus; builds the index if needed.
+# Start the bot on the default corpus (builds the index if needed). Installs first only when
+# there is no .venv yet or what setup installs changed since the last run (a stamp in .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh test
+stamp=.venv/.accord-serve-setup
+want=$(cat pyproject.toml scripts/setup.sh package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/accord ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  scripts/setup.sh none
+  echo "$want" > "$stamp"
+fi
 export HF_HUB_OFFLINE=1
 exec .venv/bin/accord serve "$@"

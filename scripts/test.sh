@@ -20,4 +20,6 @@ scripts/setup.sh test
 export HF_HUB_OFFLINE=1
 # The layers and no import cycles (the contracts in pyproject.toml).
 .venv/bin/lint-imports
+# The browser tests' screenshots, kept by CI as artifacts.
+export ACCORD_BROWSER_ARTIFACTS=${ACCORD_BROWSER_ARTIFACTS:-test-artifacts}
 exec .venv/bin/pytest -q "$@"

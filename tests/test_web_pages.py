@@ -1,6 +1,7 @@
 """The chat page and the widget script, as served."""
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_page_loads_only_its_own_files_with_no_inline_script(client):
 def test_page_lists_the_documents(client):
     html = client.get("/").get_data(as_text=True)
     assert "Hong Kong and Chongqing sign a memorandum" in html
-    assert re.search(r"from 1 document\s", html)
+    assert re.search(r"from 1 document\b(?!s)", html)
     chat = next(a for t, a in parse(html).tags if t == "main")
     assert chat["data-api"] == "/api/ask"
 
@@ -81,7 +82,36 @@ def test_page_still_renders_without_an_index(tmp_path, fake_encoder):
                           "ENCODER": fake_encoder})
     reply = app.test_client().get("/")
     assert reply.status_code == 200
-    assert "cannot be searched right now" in reply.get_data(as_text=True)
+    html = reply.get_data(as_text=True)
+    assert "not ready yet" in html
+    assert "accord build" not in html and "no index" not in html   # operator detail: log, health
+
+
+def test_config_gives_the_api_limits_and_the_corpus_words(client):
+    from bot.web import validation
+    config = client.get("/api/config").get_json()
+    assert config["limits"]["question_chars"] == validation.MAX_QUESTION
+    assert config["limits"]["history_turns"] == validation.MAX_TURNS
+    assert config["limits"]["turn_chars"] == validation.MAX_TURN_CHARS
+    assert config["limits"]["k"] == validation.MAX_K
+    assert config["title"] and config["greeting"] and set(config["translations"]) == {
+        "zh-Hant", "zh-Hans"}
+    page = client.get("/").get_data(as_text=True)
+    chat = next(a for t, a in parse(page).tags if t == "main")
+    assert json.loads(chat["data-config"])["limits"] == config["limits"]
+
+
+def test_page_yaml_broken_or_huge_is_ignored(tmp_path, caplog):
+    from bot.web.page_config import MAX_FILE_BYTES, page_texts
+    (tmp_path / "page.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    docs = [{"doc_id": "a", "title": "Alpha"}]
+    assert page_texts(tmp_path, docs, "en")["title"] == "Ask the documents"
+    (tmp_path / "page.yaml").write_text("title: Big\n" + "#" * MAX_FILE_BYTES, encoding="utf-8")
+    assert page_texts(tmp_path, docs, "en")["title"] == "Ask the documents"
+    (tmp_path / "page.yaml").write_text("title: " + "x" * 500 + "\nexamples: [" +
+                                        ", ".join(["q"] * 50) + "]\n", encoding="utf-8")
+    texts = page_texts(tmp_path, docs, "zh-Hans")
+    assert len(texts["title"]) == 120 and len(texts["examples"]) == 6
 
 
 def test_widget_is_one_self_contained_script(client):

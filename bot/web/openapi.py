@@ -167,6 +167,22 @@ SCHEMAS: dict[str, Any] = {
             "rating": {"type": "string", "enum": list(RATINGS)},
         },
     },
+    "ChatConfig": {
+        "type": "object",
+        "description": "What the widget shows and the API's request limits (GET /api/config).",
+        "properties": {
+            "title": {"type": "string"}, "description": {"type": "string"},
+            "greeting": {"type": "string"},
+            "examples": {"type": "array", "items": {"type": "string"}},
+            "translations": {"type": "object", "description": "The same fields per language "
+                                                              "(zh-Hant, zh-Hans)."},
+            "limits": {"type": "object", "additionalProperties": {"type": "integer"},
+                       "description": "question_chars, history_turns, turn_chars, k, "
+                                      "comment_chars, answer_chars, passage_ids."},
+            "stores_questions": {"type": "boolean"},
+        },
+        "required": ["title", "greeting", "examples", "limits", "stores_questions"],
+    },
     "Health": {
         "type": "object",
         "required": ["status", "documents", "passages", "model", "index_version", "built_at"],
@@ -381,6 +397,11 @@ def paths() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Health"), "The index is loaded."),
                           "503": _json(_ref("Health"), "No usable index: status is "
                                                        "'unavailable' and error says why.")},
+        }},
+        "/api/config": {"get": {
+            "operationId": "chatConfig", "tags": ["api"],
+            "summary": "The chat's title, greeting and example questions, and the request limits.",
+            "responses": {"200": _json(_ref("ChatConfig"), "The widget's settings.")},
         }},
         "/api/documents": {
             "get": {

@@ -17,6 +17,7 @@ from bot import create_app
 CHROMIUM = os.environ.get("ACCORD_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 20_000
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,6 +105,9 @@ def shot(page, tmp_path) -> Callable[[str], Path]:
     def take(name: str) -> Path:
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        if ARTIFACTS:
+            Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(ARTIFACTS) / path.name)
         return path
     return take
 
@@ -124,7 +128,7 @@ def other_site(site_dir) -> Iterator[Folder]:
 def live_server(real_index, real_encoder, other_site) -> Iterator[Server]:
     """The real model over the real corpus; the other site's origin may call the API."""
     app = create_app({"INDEX_DIR": str(real_index), "ENCODER": real_encoder,
-                      "ALLOWED_ORIGINS": other_site.url})
+                      "CORPUS_DIR": str(CORPUS), "ALLOWED_ORIGINS": other_site.url})
     server = Server(app)
     yield server
     server.stop()
@@ -143,3 +147,48 @@ def serve_app() -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         server.stop()
+
+
+ARTIFACTS = os.environ.get("ACCORD_BROWSER_ARTIFACTS")   # CI keeps the screenshots from here
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def open_page(playwright_browser, tmp_path) -> Iterator[Callable[..., object]]:
+    """New pages with context options (viewport, color_scheme, locale...), errors recorded."""
+    contexts = []
+
+    def make(width: int = 1024, height: int = 800, **options):
+        context = playwright_browser.new_context(viewport={"width": width, "height": height},
+                                                 **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def snap(tmp_path) -> Callable[..., Path]:
+    """Save a screenshot of any page, into tmp_path and ACCORD_BROWSER_ARTIFACTS when set."""
+    def take(page, name: str, full_page: bool = False) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        if ARTIFACTS:
+            Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(ARTIFACTS) / path.name)
+        return path
+    return take
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> Path:
+    if not AXE.is_file():
+        _unavailable(f"no {AXE} (scripts/setup.sh installs it with npm)")
+    return AXE

@@ -45,31 +45,24 @@ def test_page_answers_with_linked_highlighted_sources(page, live_server, shot):
     ask(page, TRADE)
     answer = reply(page, 1)
     expect(answer.locator(".ac-answer")).to_contain_text(TRADE_SENTENCE)
-    mark = answer.locator(".ac-source mark", has_text=TRADE_SENTENCE)
-    expect(mark).to_be_visible()
-    card = answer.locator(".ac-source").filter(has=page.locator("mark", has_text=TRADE_SENTENCE))
-    expect(card.locator(".ac-title")).not_to_be_empty()
-    expect(card.locator(".ac-meta")).to_contain_text("20")  # source · date
-
-    # The [n] marker leads to its numbered card.
+    # The [n] marker opens its numbered source, the cited sentence highlighted.
     ref = answer.locator("a.ac-ref").first
     number = ref.inner_text().strip("[]")
     ref.click()
     target = answer.locator(".ac-source").nth(int(number) - 1)
-    expect(target).to_be_focused()
+    expect(target.locator(".ac-chip")).to_be_focused()
     expect(target.locator(".ac-num")).to_have_text(number)
+    expect(target.locator("mark", has_text=TRADE_SENTENCE)).to_be_visible()
+    expect(target.locator(".ac-title")).not_to_be_empty()
+    expect(target.locator(".ac-meta")).to_contain_text("20")  # source · date
 
-    # A card's passage opens and closes, keeping its highlight.
-    toggle = answer.locator(".ac-toggle").first
-    if toggle.count():
-        passage = toggle.locator("xpath=..").locator(".ac-passage")
-        before = len(passage.inner_text())
-        toggle.click()
-        expect(toggle).to_have_attribute("aria-expanded", "true")
-        assert len(passage.inner_text()) > before
-        expect(passage.locator("mark")).not_to_have_count(0)
-        toggle.click()
-        expect(toggle).to_have_attribute("aria-expanded", "false")
+    # A source closes and opens again, keeping its highlight.
+    chip = target.locator(".ac-chip")
+    chip.click()
+    expect(chip).to_have_attribute("aria-expanded", "false")
+    expect(target.locator("mark")).to_be_hidden()
+    chip.click()
+    expect(target.locator("mark")).not_to_have_count(0)
     expect(box).to_have_value("")
     shot("page-answer")
     assert not page.errors and not page.dialogs
@@ -110,12 +103,12 @@ def test_loading_then_error_then_retry(page, live_server, shot):
     ask(page, TRADE)
     loading = page.locator(".ac-loading")
     expect(loading).to_be_visible()
-    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    expect(page.locator(".ac-busy")).to_have_count(1)
     shot("loading")
-    held.pop().fulfill(status=503, content_type="application/json", body=json.dumps(
-        {"error": {"code": "index_unavailable", "message": "The index is being rebuilt."}}))
+    held.pop().fulfill(status=429, content_type="application/json", body=json.dumps(
+        {"error": {"code": "rate_limited", "message": "Too many questions: wait a minute."}}))
     error = page.locator(".ac-error")
-    expect(error).to_contain_text("The index is being rebuilt.")
+    expect(error).to_contain_text("Too many questions: wait a minute.")
     shot("server-error")
 
     page.unroute("**/api/ask")
@@ -133,7 +126,9 @@ def test_page_is_readable_at_phone_width(page, live_server, shot):
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(live_server.url + "/")
     ask(page, TRADE)
-    expect(reply(page, 1).locator(".ac-source mark").first).to_be_visible()
+    first = reply(page, 1).locator(".ac-source").first
+    first.locator(".ac-chip").click()
+    expect(first.locator("mark").first).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     send = page.get_by_role("button", name="Send").bounding_box()
@@ -170,6 +165,7 @@ def test_widget_on_another_site(page, live_server, other_site, site_dir, shot):
 
     ask(page, TRADE)
     answer = reply(page, 1)
+    answer.locator("a.ac-ref").first.click()
     mark = answer.locator(".ac-source mark", has_text=TRADE_SENTENCE)
     expect(mark).to_be_visible()
     assert "serif" != mark.evaluate("m => getComputedStyle(m).fontFamily")
@@ -203,6 +199,15 @@ Inspectors also found <img src=x onerror=alert(2)> written on the ferry pier not
 """
 
 
+def opened(answer):
+    """The reply with every source, cited or related, opened to its passage."""
+    for summary in answer.locator(".ac-related summary").all():
+        summary.click()
+    for chip in answer.locator(".ac-chip").all():
+        chip.click()
+    return answer
+
+
 def test_markup_in_documents_stays_inert(page, serve_app, real_encoder, tmp_path, shot):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -213,13 +218,11 @@ def test_markup_in_documents_stays_inert(page, serve_app, real_encoder, tmp_path
     ask(page, "What markup did the Victoria Harbour ferry pilots log in their ferry report?")
     answer = reply(page, 1)
     expect(answer.locator(".ac-source").first).to_be_visible()
-    for toggle in answer.locator(".ac-toggle").all():
-        toggle.click()
-    text = answer.inner_text()
+    text = opened(answer).inner_text()
     assert "<script>alert(1)</script>" in text
     assert "Harbour notes <img src=x onerror=alert(3)>" in text
     ask(page, "What was written on the ferry pier notice board?")
-    assert "<img src=x onerror=alert(2)>" in reply(page, 2).inner_text()
+    assert "<img src=x onerror=alert(2)>" in opened(reply(page, 2)).inner_text()
     page.wait_for_timeout(300)  # give any injected handler the chance to fire
     shot("markup-inert")
     assert page.dialogs == []
