@@ -74,13 +74,17 @@ def print_report(report, changes: dict | None = None) -> None:
 
 
 def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
-              full: bool = False) -> None:
+              full: bool = False, ray: str | None = None) -> None:
     from .build import build_index
 
     bars: list = []
     try:
-        report = build_index(corpus, index, _encoder(model), progress=_progress(quiet, bars),
-                             full=full, on_wait=_waiting, processes=True)
+        encoder, runner = _encoder(model), None
+        if ray is not None:
+            from .ray_build import RayRunner
+            runner = RayRunner(encoder, ray or None)
+        report = build_index(corpus, index, encoder, progress=_progress(quiet, bars),
+                             full=full, on_wait=_waiting, processes=True, runner=runner)
     except AccordError as exc:
         raise _fail(exc) from None
     finally:
@@ -98,20 +102,44 @@ def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
 @click.option("--settle", default=2.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="With --watch: seconds without changes before rebuilding.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Read and embed on a Ray cluster (auto, ray://HOST:10001; without an address, "
+                   "ACCORD_RAY_ADDRESS or a new local cluster). Needs accord-bot[ray].")
+@click.option("--publish", "publish_to", default=None, metavar="URL",
+              help="Then publish the version to shared storage for replicas (a folder or "
+                   "s3://BUCKET/PREFIX) [default: ACCORD_SHARED_INDEX].")
 def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool, settle: float,
-          quiet: bool) -> None:
+          quiet: bool, ray: str | None, publish_to: str | None) -> None:
     """Build the index from the texts in the corpus folder.
 
     Reads every .txt, .md (front matter: title, date, source) and .html file, splits them
     into passages, embeds them and saves a new index version, which becomes current only
     once it has been checked. Only passages whose text is new are encoded; the others come
     from the build cache. Files that cannot be read are reported and skipped."""
-    run_build(corpus, index, model, quiet, full)
+    if ray == "":
+        ray = resolve("RAY_ADDRESS") or ""
+    run_build(corpus, index, model, quiet, full, ray)
+    run_publish(index, publish_to)
     if watch:
         from .watch import watch_corpus
 
         click.echo(f"watching {corpus} for changes (Ctrl-C to stop)", err=True)
         watch_corpus(corpus, settle, lambda: _rebuild_quietly(corpus, index, model))
+
+
+def run_publish(index: Path, target: str | None) -> None:
+    """Publish the current version to shared storage, if one is given or configured."""
+    target = target or resolve("SHARED_INDEX")
+    if not target:
+        return
+    from .shared_store import open_shared
+    from .store import current_dir
+
+    try:
+        version = open_shared(target).publish(current_dir(index))
+    except AccordError as exc:
+        raise _fail(exc) from None
+    click.echo(f"published {version} to {target}")
 
 
 def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
@@ -347,14 +375,20 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, index: Path, model:
               help="How many questions and answers to list.")
 @click.option("--days", type=click.IntRange(1, 3650), default=None,
               help="Only the last N days [default: everything kept].")
+@click.option("--database-url", "database_url", default=None, metavar="URL",
+              help="Read PostgreSQL at this postgresql:// URL [default: ACCORD_DATABASE_URL; "
+                   "unset: the SQLite file].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
+def report(db: Path | None, top: int, days: int | None, database_url: str | None,
+           as_json: bool) -> None:
     """The questions the bot could not answer most often, and its worst-rated answers."""
     from .feedback_store import default_path, open_existing
     from .report import build_report, format_report
+    from .sql_feedback import configured
 
     try:
-        out = build_report(open_existing(db or default_path()), top=top, days=days)
+        shared = None if db else configured(url=database_url)
+        out = build_report(shared or open_existing(db or default_path()), top=top, days=days)
     except AccordError as exc:
         raise _fail(exc) from None
     from .terminal import json_for_terminal
