@@ -281,9 +281,16 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
         startup.check_port(host, port)
         startup.check_model(resolve("MODEL", model))
         startup.prepare_encoder(resolve("MODEL", model))
+        shared = resolve("SHARED_INDEX")
+        if shared:
+            # A replica starts from the shared version, never from a build of its own.
+            from .shared_store import open_shared, sync_once
+            sync_once(open_shared(shared), index)
         try:
             current_dir(index)
         except IndexUnavailable:
+            if shared:
+                raise
             click.echo(f"no index in {index}: building it from {corpus} first", err=True)
             run_build(corpus, index, model)
         startup.check_index(index)

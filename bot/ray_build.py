@@ -19,8 +19,8 @@ INSTALL_HINT = "Ray is not installed: pip install 'accord-bot[ray]' (or pip inst
 BATCH = 64              # texts per model call, as in a local build
 ACTOR_BATCH = 1024      # texts per actor call: fewer, larger tasks spend less on scheduling
 BLOCKS_PER_ACTOR = 4    # input blocks per worker: enough to keep each busy, few to schedule
-TASK_RETRIES = 2        # a task whose worker died is run again this often, then the build fails
-ACTOR_RESTARTS = 2      # a model-holding actor that died is restarted this often
+TASK_RETRIES = 1        # a task whose worker died is run again this often, then the build fails
+ACTOR_RESTARTS = 1      # a model-holding actor that died is restarted this often
 
 
 class RayUnavailable(AccordError):

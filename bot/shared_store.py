@@ -123,10 +123,15 @@ class SharedIndex:
                 self.fs.get_file(f"{base}/{name}", str(target))
             verify(staged, checksums="full")
             return publish(index_dir, staged, version)
-        except (OSError, IndexUnavailable, SharedStoreError) as exc:
+        except SharedStoreError:
             remove_tree(staged)
-            if isinstance(exc, AccordError):
-                raise
+            raise
+        except IndexUnavailable as exc:
+            remove_tree(staged)
+            raise SharedStoreError(f"version {version} from {self.url} failed its checks, not "
+                                   f"switched to: {exc}") from None
+        except OSError as exc:
+            remove_tree(staged)
             raise SharedStoreError(f"cannot pull {version} from {self.url}: {exc}") from None
         except BaseException:
             remove_tree(staged)
@@ -179,8 +184,10 @@ class Puller:
         self.index_dir, self.every = index_dir, max(0.2, float(every))
         self.last_seen: str | None = None
         self.problem = ""
+        self.refused: str | None = None   # a version that failed its checks: not fetched again
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     def ensure_running(self) -> None:
         """Start the thread in this process (once; again in a forked child)."""
@@ -194,21 +201,28 @@ class Puller:
 
     def poll(self) -> str | None:
         try:
-            pulled = sync_once(self.shared, self.index_dir)
             self.last_seen = self.shared.current()
+            if self.last_seen is not None and self.last_seen == self.refused:
+                return None   # the same broken upload: not downloaded again at every poll
+            pulled = sync_once(self.shared, self.index_dir)
             self.problem = ""
             if pulled:
                 log.info("pulled index version %s from %s", pulled, self.shared.url)
             return pulled
         except AccordError as exc:
             self.problem = str(exc)
+            if isinstance(exc, SharedStoreError) and "failed its checks" in str(exc):
+                self.refused = self.last_seen
             log.error("shared index: %s", exc)
             return None
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             self.poll()
-            time.sleep(self.every)
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def status(self) -> dict[str, Any]:
         return {"url": self.shared.url, "version": self.last_seen,
