@@ -62,8 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHARED_INDEX", None, "Shared storage that index versions are published to and "
             "replicas pull from: a folder, or s3://BUCKET/PREFIX (the s3 extra; the endpoint from "
             "AWS_ENDPOINT_URL) [unset: one server, no sharing]."),
-    Setting("SHARED_POLL_SECONDS", 5, "How often a replica looks for a newer version in "
-            "SHARED_INDEX."),
+    Setting("SHARED_POLL_SECONDS", 5.0, "Seconds between a replica's looks for a newer version "
+            "in SHARED_INDEX (0.2 to 3600)."),
     Setting("DATABASE_URL", None, "postgresql://USER:PASSWORD@HOST/DB for feedback and unanswered "
             "questions shared by every replica (the postgres extra) [unset: the SQLite file "
             "FEEDBACK_DB]."),

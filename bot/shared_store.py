@@ -179,9 +179,16 @@ class Puller:
     """A daemon thread per process that keeps a replica's index on the shared current version;
     the server's workers then switch to it between requests as after a local build."""
 
-    def __init__(self, url: str, index_dir: Path, every: float) -> None:
+    def __init__(self, url: str, index_dir: Path, every: float | str) -> None:
         self.shared = open_shared(url)
-        self.index_dir, self.every = index_dir, max(0.2, float(every))
+        try:
+            self.every = float(every)
+        except ValueError:
+            self.every = float("nan")
+        if not 0.2 <= self.every <= 3600:   # nan too
+            raise ValueError(f"ACCORD_SHARED_POLL_SECONDS must be seconds from 0.2 to 3600, "
+                             f"not {every!r}")
+        self.index_dir = index_dir
         self.last_seen: str | None = None
         self.problem = ""
         self.refused: str | None = None   # a version that failed its checks: not fetched again

@@ -156,3 +156,18 @@ def test_without_ray_the_command_says_how_to_install_it(monkeypatch, corpus_dir,
     assert result.exit_code != 0
     assert "pip install 'accord-bot[ray]'" in result.output
     assert not (tmp_path / "index" / "current").exists()
+
+
+def test_with_ray_configured_every_build_runs_on_ray(cluster, synthetic, local_build, tmp_path,
+                                                     monkeypatch):
+    """ACCORD_RAY_ADDRESS: builds that name no runner (admin changes and rebuilds) use Ray."""
+    index = _copy(local_build, tmp_path)
+    monkeypatch.setenv("ACCORD_RAY_ADDRESS", "local")   # this process's cluster
+    (synthetic / "admin-added.md").write_text("# Added\n\nAdded over the admin API today.\n",
+                                              encoding="utf-8")
+    try:
+        report = build_index(synthetic, index, FakeEncoder())
+    finally:
+        (synthetic / "admin-added.md").unlink()
+    assert report.added == ["admin-added"]
+    assert _files(current_dir(index))["build"]["runner"] == "ray"

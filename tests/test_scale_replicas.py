@@ -166,3 +166,9 @@ def test_two_servers_on_loopback_switch_to_a_version_published_to_s3(s3, real_in
 def _health(server) -> dict:
     with urllib.request.urlopen(server.url + "/api/health", timeout=5) as reply:
         return json.loads(reply.read())
+
+
+@pytest.mark.parametrize("value", ["0.01", "nan", "soon", "1e9"])
+def test_a_poll_interval_out_of_bounds_stops_the_start(make_app, tmp_path, value):
+    with pytest.raises(ValueError, match="ACCORD_SHARED_POLL_SECONDS"):
+        make_app(SHARED_INDEX=str(tmp_path / "shared"), SHARED_POLL_SECONDS=value)
