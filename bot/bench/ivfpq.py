@@ -60,7 +60,7 @@ def main() -> None:
         added = time.perf_counter() - t
         ivf = faiss.extract_index_ivf(index)
         code = ivf.code_size
-        for nprobe in (8, 16, 32, 64, 128):
+        for nprobe in (16, 32, 64):
             ivf.nprobe = nprobe
             t = time.perf_counter()
             _, found = index.search(xq, K)
