@@ -172,3 +172,21 @@ def _health(server) -> dict:
 def test_a_poll_interval_out_of_bounds_stops_the_start(make_app, tmp_path, value):
     with pytest.raises(ValueError, match="ACCORD_SHARED_POLL_SECONDS"):
         make_app(SHARED_INDEX=str(tmp_path / "shared"), SHARED_POLL_SECONDS=value)
+
+
+def test_accord_build_publish_uploads_the_new_version(monkeypatch, corpus_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    monkeypatch.setattr("bot.cli._encoder", lambda model, threads=None: FakeEncoder())
+    shared = tmp_path / "shared"
+    result = CliRunner().invoke(cli, ["build", "--corpus", str(corpus_dir), "--index",
+                                      str(tmp_path / "index"), "--quiet", "--publish",
+                                      str(shared)])
+    assert result.exit_code == 0, result.output
+    version = current_dir(tmp_path / "index").name
+    assert f"published {version}" in result.output
+    assert open_shared(str(shared)).current() == version
+    sync_once(open_shared(str(shared)), tmp_path / "replica")
+    assert current_dir(tmp_path / "replica").name == version
