@@ -154,7 +154,20 @@ class SqlFeedbackStore:
              "v": index_version}, fetch="one")
         self._prune("answers", int(row[0]))
 
-    def issued(self, answer_id: str) -> IssuedAnswer | None:
+    def issue_answer(self, answer_id: str, question: str | None, answer: str | None,
+                     answered: bool | None, passage_ids: Sequence[str],
+                     index_version: str | None) -> None:
+        """record_answer, written now: one pooled round trip, and every replica must see the
+        row before the client can rate it on another one."""
+        self.record_answer(answer_id, question, answer, answered, passage_ids, index_version)
+
+    def flush(self, timeout: float = 0.0) -> bool:
+        """Nothing waits in this process: every answer is written as it is issued."""
+        return True
+
+    def issued(self, answer_id: str, retry_after: float = 0.0) -> IssuedAnswer | None:
+        """The answer any replica gave under `answer_id` within ANSWER_TTL, else None (rows are
+        written before the reply, so a miss is not retried)."""
         oldest = (dt.datetime.now(dt.timezone.utc) - ANSWER_TTL).isoformat(timespec="seconds")
         row = self._run("SELECT question, answer, answered, passage_ids, index_version FROM "
                         "answers WHERE answer_id = :id AND at >= :oldest",

@@ -27,9 +27,17 @@ PASSAGES = 1400   # about 1,200 passages and 4,200 sentences
 @pytest.fixture(scope="module")
 def cluster():
     """A local cluster of 2 CPUs on loopback, for this module only (about 10 s to start)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING",
-             _node_ip_address="127.0.0.1",
-             runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}})
+    for attempt in (1, 2):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     logging_level="WARNING", _node_ip_address="127.0.0.1",
+                     runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}})
+            break
+        except Exception:
+            # Ray gives its raylet 30 s to register: a busy machine can miss that once.
+            ray.shutdown()
+            if attempt == 2:
+                raise
     from ray.data import DataContext
     DataContext.get_current().enable_progress_bars = False
     yield ray
