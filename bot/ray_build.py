@@ -109,8 +109,11 @@ class RayRunner:
         """`_parse` of every job, in order, as Ray tasks."""
         import json
 
-        if not jobs:
-            return []
+        from .build import PARALLEL_PARSE_BYTES, _parse
+
+        if sum(len(job[0]) for job in jobs) < PARALLEL_PARSE_BYTES:
+            # As a local build: so little is read faster here than Ray starts workers for it.
+            return [_parse(*job) for job in jobs]
         data = self.ray.data.from_items(
             [{"i": i, "raw": raw, "doc_id": d, "name": n, "suffix": s}
              for i, (raw, d, n, s) in enumerate(jobs)],
