@@ -247,8 +247,13 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         sentences = [s for p in passages for s in p.sentence_texts()]
         texts = [index_text(p) for p in passages]
         tick = progress(len(texts) + len(sentences)) if progress else None
-        passage_vectors, n1 = encode(encoder, texts, cache, tick)
-        sentence_vectors, n2 = encode(encoder, sentences, cache, tick)
+        if runner:
+            # One pipeline for both: each one starts its own pool of model-holding actors.
+            both, n1 = runner.encode(encoder, texts + sentences, cache, tick)
+            passage_vectors, sentence_vectors, n2 = both[:len(texts)], both[len(texts):], 0
+        else:
+            passage_vectors, n1 = encode(encoder, texts, cache, tick)
+            sentence_vectors, n2 = encode(encoder, sentences, cache, tick)
     finally:
         cache.close()
 

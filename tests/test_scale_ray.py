@@ -88,7 +88,7 @@ def test_ray_build_writes_the_index_a_local_build_writes(cluster, synthetic, loc
     local_seconds = local.seconds
     on_ray = build_index(synthetic, tmp_path / "ray", encoder, full=True, runner=runner)
     assert on_ray.passages == local.passages >= 1000
-    assert on_ray.encoded == local.encoded
+    assert 0 < on_ray.encoded <= local.encoded   # a text both passage and sentence: once
     a, b = current_dir(local_build[0]), current_dir(tmp_path / "ray")
     ma, mb = _files(a), _files(b)
     assert _comparable(ma) == _comparable(mb)
