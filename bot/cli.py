@@ -85,13 +85,17 @@ def print_report(report, changes: dict | None = None) -> None:
 
 
 def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
-              full: bool = False) -> None:
+              full: bool = False, ray: str | None = None) -> None:
     from .index.build import build_index
 
     bars: list = []
     try:
-        report = build_index(corpus, index, _encoder(model), progress=_progress(quiet, bars),
-                             full=full, on_wait=_waiting, processes=True)
+        encoder, runner = _encoder(model), None
+        if ray is not None:
+            from .index.ray_build import RayRunner
+            runner = RayRunner(encoder, ray or None)
+        report = build_index(corpus, index, encoder, progress=_progress(quiet, bars),
+                             full=full, on_wait=_waiting, processes=True, runner=runner)
     finally:
         for bar in bars:
             bar.close()
@@ -107,20 +111,41 @@ def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
 @click.option("--settle", default=2.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="With --watch: seconds without changes before rebuilding.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Read and embed on a Ray cluster (auto, ray://HOST:10001; without an address, "
+                   "ACCORD_RAY_ADDRESS or a new local cluster). Needs accord-bot[ray].")
+@click.option("--publish", "publish_to", default=None, metavar="URL",
+              help="Then publish the version to shared storage for replicas (a folder or "
+                   "s3://BUCKET/PREFIX) [default: ACCORD_SHARED_INDEX].")
 def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool, settle: float,
-          quiet: bool) -> None:
+          quiet: bool, ray: str | None, publish_to: str | None) -> None:
     """Build the index from the texts in the corpus folder.
 
     Reads every .txt, .md (front matter: title, date, source) and .html file, splits them
     into passages, embeds them and saves a new index version, which becomes current only
     once it has been checked. Only passages whose text is new are encoded; the others come
     from the build cache. Files that cannot be read are reported and skipped."""
-    run_build(corpus, index, model, quiet, full)
+    if ray == "":
+        ray = resolve("RAY_ADDRESS") or ""
+    run_build(corpus, index, model, quiet, full, ray)
+    run_publish(index, publish_to)
     if watch:
         from .corpus.watch import watch_corpus
 
         click.echo(f"watching {corpus} for changes (Ctrl-C to stop)", err=True)
         watch_corpus(corpus, settle, lambda: _rebuild_quietly(corpus, index, model))
+
+
+def run_publish(index: Path, target: str | None) -> None:
+    """Publish the current version to shared storage, if one is given or configured."""
+    target = target or resolve("SHARED_INDEX")
+    if not target:
+        return
+    from .index.shared_store import open_shared
+    from .index.versions import current_dir
+
+    version = open_shared(target).publish(current_dir(index))
+    click.echo(f"published {version} to {target}")
 
 
 def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
@@ -262,9 +287,16 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
     startup.check_port(host, port)
     startup.check_model(resolve("MODEL", model))
     startup.prepare_encoder(resolve("MODEL", model))
+    shared = resolve("SHARED_INDEX")
+    if shared:
+        # A replica starts from the shared version, never from a build of its own.
+        from .index.shared_store import open_shared, sync_once
+        sync_once(open_shared(shared), index)
     try:
         current_dir(index)
     except IndexUnavailable:
+        if shared:
+            raise
         if resolve("REQUIRE_INDEX"):
             click.echo(f"no index in {index}: building it from {corpus} first", err=True)
             run_build(corpus, index, model)
@@ -369,13 +401,19 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, max_false_abstain: 
               help="How many questions and answers to list.")
 @click.option("--days", type=click.IntRange(1, 3650), default=None,
               help="Only the last N days [default: everything kept].")
+@click.option("--database-url", "database_url", default=None, metavar="URL",
+              help="Read PostgreSQL at this postgresql:// URL [default: ACCORD_DATABASE_URL; "
+                   "unset: the SQLite file].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def report(db: Path | None, top: int, days: int | None, as_json: bool) -> None:
+def report(db: Path | None, top: int, days: int | None, database_url: str | None,
+           as_json: bool) -> None:
     """The questions the bot could not answer most often, and its worst-rated answers."""
     from .feedback.store import default_path, open_existing
     from .feedback.report import build_report, format_report
+    from .feedback.sql_store import configured
 
-    out = build_report(open_existing(db or default_path()), top=top, days=days)
+    shared = None if db else configured(url=database_url)
+    out = build_report(shared or open_existing(db or default_path()), top=top, days=days)
     from .terminal import json_for_terminal
     click.echo(json_for_terminal(out) if as_json else format_report(out))
 

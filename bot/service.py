@@ -77,6 +77,11 @@ class BotHolder:
         self._reloading = threading.Lock()
         self._signature: tuple = (None, ())  # the bot, and size, mtime, inode of its files
         self._checked = 0.0                 # when they were last compared with the disk
+        self.puller = None                  # a replica's pull of the shared index
+        if app.config.get("SHARED_INDEX"):
+            from .index.shared_store import Puller
+            self.puller = Puller(app.config["SHARED_INDEX"], self.index_dir,
+                                 app.config.get("SHARED_POLL_SECONDS") or 5)
         self.refresh()
 
     def _target(self) -> str | None:
@@ -100,6 +105,8 @@ class BotHolder:
         Every CHECK_SECONDS the served files are also compared with the disk (a stat each):
         files changed in place make the version be checked again, so every worker refuses
         an edited version instead of one serving the edit and another refusing it."""
+        if self.puller is not None:
+            self.puller.ensure_running()   # started here, in the worker: a thread does not fork
         target = self._target()
         now = time.monotonic()
         if self.bot is not None and now - self._checked >= CHECK_SECONDS:

@@ -56,6 +56,17 @@ SETTINGS: tuple[Setting, ...] = (
             "texts 10%); counted in bytes, keys included, so long questions cannot grow them."),
     Setting("QUERY_CACHE", 1, "0 turns the question-embedding cache off (benchmarks); its size "
             "is its share of CACHE_BYTES."),
+    Setting("RAY_ADDRESS", None, "Ray cluster that builds run on (admin changes and rebuilds "
+            "included): auto, ray://HOST:10001, HOST:6379, or local for a new local cluster "
+            "[unset: builds run in this process]; needs the ray extra."),
+    Setting("SHARED_INDEX", None, "Shared storage that index versions are published to and "
+            "replicas pull from: a folder, or s3://BUCKET/PREFIX (the s3 extra; the endpoint from "
+            "AWS_ENDPOINT_URL) [unset: one server, no sharing]."),
+    Setting("SHARED_POLL_SECONDS", 5.0, "Seconds between a replica's looks for a newer version "
+            "in SHARED_INDEX (0.2 to 3600)."),
+    Setting("DATABASE_URL", None, "postgresql://USER:PASSWORD@HOST/DB for feedback and unanswered "
+            "questions shared by every replica (the postgres extra) [unset: the SQLite file "
+            "FEEDBACK_DB]."),
     Setting("ADMIN_TOKEN", None, "Bearer token for the admin endpoints [unset: closed]."),
     Setting("ALLOWED_ORIGINS", "", "Comma-separated origins allowed to call the API cross-origin, "
             "matched exactly; https://*.example.org allows the subdomains of example.org."),

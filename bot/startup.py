@@ -90,5 +90,6 @@ def check_index(index_dir: Path) -> None:
 def check_feedback_db(path: Path) -> None:
     """The feedback database can be created and written (so the instance folder is writable)."""
     from .feedback.store import FeedbackStore
+    from .feedback.sql_store import configured
 
-    FeedbackStore(path).create()
+    (configured() or FeedbackStore(path)).create()

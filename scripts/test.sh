@@ -2,7 +2,8 @@
 # Set up (venv, packages, Debian's chromium for the browser tests) and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Debian's chromium (browser tests) and redis-server (rate limits shared through Redis).
+# Debian's chromium (browser tests), redis-server (rate limits shared through Redis) and
+# postgresql (feedback shared by replicas; the tests start their own server on 127.0.0.1).
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
@@ -11,6 +12,7 @@ command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v tesseract >/dev/null 2>&1 || missing="$missing tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra"
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$missing fonts-wqy-microhei"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq

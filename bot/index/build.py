@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -109,15 +109,18 @@ def index_lock(index_dir: Path, wait: float = LOCK_WAIT,
 
 def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                 full: bool = False, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
-                on_stage: Stage | None = None, processes: bool = False) -> BuildReport:
+                on_stage: Stage | None = None, processes: bool = False,
+                runner: Any = None) -> BuildReport:
     """Build a new version of the index and make it current; the old one serves until then.
 
     `full` ignores the build cache. `progress(total)` may return a callback told how many
     texts were encoded. A second build waits for the first (and says so through `on_wait`).
     `processes` lets a big corpus be read on all cores, in spawned processes: only for callers
-    whose main module is import-safe (the `accord` command is)."""
+    whose main module is import-safe (the `accord` command is). `runner` (bot/index/ray_build.py)
+    reads and encodes on a Ray cluster."""
     with index_lock(index_dir, wait, on_wait) as waited:
-        report = build_locked(corpus_dir, index_dir, encoder, progress, full, on_stage, processes)
+        report = build_locked(corpus_dir, index_dir, encoder, progress, full, on_stage, processes,
+                              runner=runner)
         report.waited = waited
         return report
 
@@ -155,7 +158,8 @@ def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False)
 
 
 def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
-          processes: bool = False, index_dir: Path | None = None) -> tuple[list[dict], list[Passage]]:
+          processes: bool = False, index_dir: Path | None = None,
+          runner: Any = None) -> tuple[list[dict], list[Passage]]:
     # (path, doc id, cache key, bytes, parsed document or why not; None: still to be parsed)
     found: list[tuple[Path, str, str, bytes, dict | str | None]] = []
     for path in corpus_files(corpus_dir):
@@ -167,8 +171,9 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
             continue
         key = document_key(doc_id, path.name, raw)
         found.append((path, doc_id, key, raw, cache.document(key) if cache and cache.reading else None))
-    parsed = iter(_parse_all([(raw, doc_id, path.name, path.suffix)
-                              for path, doc_id, _, raw, got in found if got is None], processes))
+    jobs = [(raw, doc_id, path.name, path.suffix) for path, doc_id, _, raw, got in found if got is None]
+    parsed = iter(runner.parse_all(jobs, _parse, PARALLEL_PARSE_BYTES) if runner
+                  else _parse_all(jobs, processes))
     docs, passages = [], []
     seen: dict[str, str] = {}
     fresh_parsed: list[tuple[str, dict]] = []
@@ -223,10 +228,16 @@ def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
 
 def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                  full: bool = False, on_stage: Stage | None = None,
-                 processes: bool = False, version: str | None = None) -> BuildReport:
+                 processes: bool = False, version: str | None = None,
+                 runner: Any = None) -> BuildReport:
     """The build itself; the caller holds the build lock. `version` names the version to
-    publish (an admin change records it in its journal first)."""
+    publish (an admin change records it in its journal first). `runner` reads and encodes
+    elsewhere (bot/index/ray_build.py; by default, on Ray when ACCORD_RAY_ADDRESS is set)."""
     stage = on_stage or (lambda name: None)
+    if runner is None:
+        from .ray_build import configured_runner
+        runner = configured_runner(encoder)
+    encode = runner.encode if runner else _encode
     started = time.perf_counter()
     probe = probe_vector(encoder, queries=False)
     # A full build reads nothing from the cache but fills it, so the next build is incremental.
@@ -235,7 +246,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     try:
         stage("reading")
         skipped: list[tuple[str, str]] = []
-        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir)
+        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir, runner)
         if not docs:
             raise AccordError(f"no readable .txt, .md, .html, .pdf or .docx documents in {corpus_dir}")
         variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)
@@ -244,8 +255,13 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         sentences = [s for p in passages for s in p.sentence_texts()]
         texts = [index_text(p) for p in passages]
         tick = progress(len(texts) + len(sentences)) if progress else None
-        passage_vectors, n1 = _encode(encoder, texts, cache, tick)
-        sentence_vectors, n2 = _encode(encoder, sentences, cache, tick)
+        if runner:
+            # One pipeline for both: each one starts its own pool of model-holding actors.
+            both, n1 = runner.encode(encoder, texts + sentences, cache, tick)
+            passage_vectors, sentence_vectors, n2 = both[:len(texts)], both[len(texts):], 0
+        else:
+            passage_vectors, n1 = encode(encoder, texts, cache, tick)
+            sentence_vectors, n2 = encode(encoder, sentences, cache, tick)
     finally:
         cache.close()
 
@@ -274,6 +290,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
                        "skipped": [{"file": f, "reason": r} for f, r in skipped]},
             "passages": len(passages),
             "sentences": len(sentences),
+            "build": runner.facts() if runner else {"runner": "local"},
         })
         stage("checking")
         _check(staged, encoder, probe)

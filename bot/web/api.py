@@ -51,6 +51,10 @@ def health():
             "passages": m["passages"], "model": m["model"]["name"],
             "index_version": m["version"], "built_at": m["built_at"],
             "worker": os.getpid(), "current_version": h.current_version()}
+    if h.puller is not None:
+        # A replica: the version in shared storage, and any problem pulling it.
+        body["shared"] = {k: without_paths(v) if k == "problem" else v
+                          for k, v in h.puller.status().items() if k != "url"}
     if body["current_version"] != m["version"]:
         # This worker answers from another version than index/current: refused or loading.
         body["status"] = "stale"

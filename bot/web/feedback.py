@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Flask, current_app, g, jsonify
 
-from ..feedback.store import ANSWER_TTL, FILE_NAME, FeedbackStore
+from ..feedback.store import ANSWER_TTL, FILE_NAME, FeedbackStore, FeedbackStoreError
 from .errors import ApiError
 from .validation import json_body, parse_feedback
 
@@ -35,7 +35,7 @@ def record_unanswered(question: str, query: str) -> None:
     """Keep a question the documents did not answer; a failed write never fails the answer."""
     try:
         store().record_unanswered(question, query, _index_version())
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, FeedbackStoreError) as exc:
         log.error("could not record an unanswered question: %s", exc)
 
 
@@ -49,7 +49,7 @@ def issue_answer_id(question: str, reply: Mapping[str, Any]) -> str:
         store().issue_answer(answer_id, question, reply.get("answer"), reply.get("answered"),
                               [c["passage_id"] for c in reply.get("citations", ())],
                               _index_version())
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, FeedbackStoreError) as exc:
         log.error("could not keep an issued answer: %s", exc)
     return answer_id
 
@@ -82,8 +82,13 @@ def db_path(app: Flask) -> Path:
 
 
 def init_app(app: Flask) -> FeedbackStore:
-    """Create the database now, so an unwritable instance folder stops the start, not a request."""
-    app.extensions[KEY] = FeedbackStore(db_path(app), app.config["STORE_QUESTIONS"],
-                                             app.config["FEEDBACK_MAX_BYTES"]).create()
+    """Create the database now, so an unwritable instance folder stops the start, not a request.
+    PostgreSQL (bot/feedback/sql_store.py) when DATABASE_URL says so, for replicas that share it."""
+    from ..feedback.sql_store import configured
+
+    shared = configured(app.config["STORE_QUESTIONS"], app.config["FEEDBACK_MAX_BYTES"],
+                        app.config.get("DATABASE_URL"))
+    app.extensions[KEY] = (shared or FeedbackStore(db_path(app), app.config["STORE_QUESTIONS"],
+                                                   app.config["FEEDBACK_MAX_BYTES"])).create()
     app.register_blueprint(bp)
     return app.extensions[KEY]
