@@ -59,7 +59,7 @@ class Bot:
         # A follow-up's own words say what is asked; the carried context only says about what.
         lexical = query if standalone == question else f"{query} {question}"
         return vector, self.retriever.search(query, vector, k=k, filters=filters,
-                                             lexical_query=lexical)
+                                             lexical_query=lexical, words=standalone)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
             filters: Mapping[str, Any] | None = None, always_cite: bool = False,
