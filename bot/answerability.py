@@ -33,6 +33,11 @@ ASKS = [
     (re.compile(r"\bhow (many|much|long|old|large|big|far|often|tall)\b|\bwhat (percentage|share|"
                 r"proportion|amount|number)\b", re.I), "quantity"),
     (re.compile(r"^\s*(who|whom|whose)\b", re.I), "person"),
+    # The same asks in Chinese (Simplified and Traditional): the sentences judged are English
+    # or Chinese alike, so a Chinese question is checked for the kind of thing it asks too.
+    (re.compile(r"什么时候|什麼時候|何时|何時|哪一?年|哪一?天|哪个月|哪個月|几月|幾月|几号|幾號|日期"), "date"),
+    (re.compile(r"多少|几[个份条次所名位家项座年天]|幾[個份條次所名位家項座年天]|多[高长長大远遠久重]"), "quantity"),
+    (re.compile(r"^\s*(谁|誰)|是(谁|誰)"), "person"),
 ]
 
 

@@ -54,12 +54,12 @@ class Bot:
         return standalone, query, groups
 
     def _search(self, question: str, query: str, standalone: str, k: int,
-                filters: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list]:
+                filters: Mapping[str, Any] | None = None, groups: Sequence = ()) -> tuple[np.ndarray, list]:
         vector = self.embed(query)
         # A follow-up's own words say what is asked; the carried context only says about what.
         lexical = query if standalone == question else f"{query} {question}"
         return vector, self.retriever.search(query, vector, k=k, filters=filters,
-                                             lexical_query=lexical, words=standalone)
+                                             lexical_query=lexical, words=standalone, groups=groups)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
             filters: Mapping[str, Any] | None = None, always_cite: bool = False,
@@ -68,7 +68,7 @@ class Bot:
         abstains (evaluation uses it to judge retrieval apart from abstention)."""
         started = time.perf_counter()
         standalone, query, groups = self.understand(question, history, last_answer)
-        vector, hits = self._search(question, query, standalone, k, filters)
+        vector, hits = self._search(question, query, standalone, k, filters, groups)
         ev = evidence(self.index, hits, standalone, groups)
         p = probability(ev, self.model)
         reply: dict[str, Any] = {"answered": bool(hits) and p >= self.model["threshold"],
@@ -82,5 +82,5 @@ class Bot:
     def evidence_for(self, question: str, history: Sequence[str] = ()) -> tuple[Evidence, list]:
         """Features and hits for calibration and evaluation."""
         standalone, query, groups = self.understand(question, history)
-        _, hits = self._search(question, query, standalone, 5)
+        _, hits = self._search(question, query, standalone, 5, groups=groups)
         return evidence(self.index, hits, standalone, groups), hits
