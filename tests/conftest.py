@@ -122,6 +122,20 @@ def real_encoder():
     return SentenceTransformerEncoder(default_model())
 
 
+# Tests of serving (load, slow clients, reload, shutdown) are not about answer quality: they pin
+# the small MiniLM (servers get ACCORD_MODEL=all-MiniLM-L6-v2 from tests/servers.child_env),
+# which builds and loads in a fraction of e5's time.
+@pytest.fixture(scope="session")
+def serving_index(tmp_path_factory) -> Path:
+    from bot.encoder import SentenceTransformerEncoder
+    from .servers import SERVING_MODEL
+    folder = tmp_path_factory.mktemp("serving") / "index"
+    corpus = tmp_path_factory.mktemp("serving-corpus") / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    build_index(corpus, folder, SentenceTransformerEncoder(SERVING_MODEL))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory, real_encoder) -> Path:
     folder = tmp_path_factory.mktemp("real") / "index"

@@ -24,10 +24,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+SERVING_MODEL = "all-MiniLM-L6-v2"   # what serving tests run (conftest.serving_index)
+
+
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a child process: this checkout's bot, offline, no stray ACCORD_*."""
+    """The environment for a child process: this checkout's bot, offline, no stray ACCORD_*,
+    the model of conftest.serving_index unless `extra` names another."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "PROMETHEUS_"))}
-    env.update(PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1",
+               ACCORD_MODEL=SERVING_MODEL)
     env.update(extra)
     return env
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from .servers import HOST, REPO, Gunicorn, child_env
+from .servers import HOST, REPO, SERVING_MODEL, Gunicorn, child_env
 
 METRICS_TOKEN = "soak-metrics-token"
 MAX_REQUESTS = 2_000_000          # a second bound, besides the deadline
@@ -261,10 +261,8 @@ def passed(figures: dict) -> list[str]:
 def build_real_index(folder: Path) -> Path:
     from bot.index.build import build_index
     from bot.embedding.encoder import SentenceTransformerEncoder
-    from bot.settings import default_model
-
     index = folder / "index"
-    build_index(REPO / "corpus", index, SentenceTransformerEncoder(default_model()))
+    build_index(REPO / "corpus", index, SentenceTransformerEncoder(SERVING_MODEL))
     return index
 
 

@@ -231,3 +231,40 @@ def test_the_segmenter_writes_no_cache_file_and_questions_are_cheap(tmp_path, mo
     for i in range(200):
         chinese.segment(f"第{i}个问题：李家超在重庆说了什么？双方在调解机构方面达成了什么共识？")
     assert (time.perf_counter() - started) / 200 < 0.005   # ~0.2 ms measured; bound for slow CI
+
+
+# Chinese questions over English texts: BM25 sees only their names, the dense ranking the rest
+
+@pytest.fixture
+def english_bot(index_dir, fake_encoder) -> Bot:
+    return Bot.open(index_dir, fake_encoder)
+
+
+def test_bm25_counts_by_the_share_of_the_question_words_the_texts_hold(english_bot):
+    from bot.qa.retrieval import lexical_reach
+    index = english_bot.index
+    assert lexical_reach(index, "Which internships for Hong Kong youths?") == 1.0
+    assert lexical_reach(index, "香港青年有哪些实习机会？") == 0.0
+    assert 0.0 < lexical_reach(index, "HKEX 和重庆合作什么？") < 1.0
+
+
+def test_a_chinese_question_is_ranked_by_its_meaning_not_by_its_names_alone(english_bot):
+    index = english_bot.index
+    finance = next(i for i, p in enumerate(index.passages) if "HKEX" in p.text)
+    youth = next(i for i, p in enumerate(index.passages) if "internships" in p.text)
+    # The dense ranking (standing in for e5, which reads Chinese) points at the youth passage;
+    # the only word BM25 can match is the name added by the variants table, in the other one.
+    vector = english_bot.encoder.encode([index.passages[youth].text])[0]
+    question = "港交所支持香港青年实习吗？"
+    hits = english_bot.retriever.search(question, vector, k=2, lexical_query=f"{question} (HKEX)",
+                                        words=question)
+    assert hits[0].idx == youth and finance != youth
+
+
+def test_chinese_words_english_texts_lack_are_not_counted_unknown(english_bot):
+    question = "香港青年有哪些实习机会？"
+    standalone, _, groups = english_bot.understand(question)
+    ev, hits = english_bot.evidence_for(question)
+    assert ev.unknown == 0.0 and ev.cross_script == 1.0
+    english, _ = english_bot.evidence_for("What internships do Hong Kong youths get?")
+    assert english.cross_script == 0.0

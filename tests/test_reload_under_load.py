@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import CORPUS
+from .servers import SERVING_MODEL
 
 pytestmark = pytest.mark.slow
 SECONDS = float(os.environ.get("ACCORD_LOAD_SECONDS", "12"))
@@ -57,15 +58,15 @@ def _admin(url, path, body=None, method=None):
 
 
 @pytest.fixture
-def server(tmp_path, real_index):
+def server(tmp_path, serving_index):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     index = tmp_path / "index"
-    shutil.copytree(real_index, index, symlinks=True)   # its build cache keeps builds short
+    shutil.copytree(serving_index, index, symlinks=True)   # its build cache keeps builds short
     port = _free_port()
     env = dict(os.environ, ACCORD_CORPUS_DIR=str(corpus), ACCORD_INDEX_DIR=str(index),
                ACCORD_ADMIN_TOKEN="load-token", ACCORD_RATE_LIMIT="100000/minute",
-               ACCORD_ADMIN_RATE_LIMIT="10000/minute", HF_HUB_OFFLINE="1")
+               ACCORD_ADMIN_RATE_LIMIT="10000/minute", HF_HUB_OFFLINE="1", ACCORD_MODEL=SERVING_MODEL)
     # `accord serve` as people run it: gunicorn with --preload, workers forked from one master.
     accord = str(Path(sys.executable).with_name("accord"))
     proc = subprocess.Popen([accord, "serve", "--port", str(port), "--workers", str(WORKERS),

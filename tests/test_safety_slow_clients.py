@@ -20,8 +20,8 @@ CONNECTIONS = int(os.environ.get("ACCORD_SLOW_CONNECTIONS", "64"))
 SECONDS = float(os.environ.get("ACCORD_SLOW_SECONDS", "15"))
 
 
-def test_slow_clients_do_not_starve_answers_and_are_cut_off(real_index, tmp_path):
-    figures = serve_and_attack(real_index, CONNECTIONS, SECONDS, workers=2,
+def test_slow_clients_do_not_starve_answers_and_are_cut_off(serving_index, tmp_path):
+    figures = serve_and_attack(serving_index, CONNECTIONS, SECONDS, workers=2,
                                log=tmp_path / "server.log")
     print("\nslow clients:", json.dumps(figures))
     assert figures["server_alive"]
@@ -30,10 +30,10 @@ def test_slow_clients_do_not_starve_answers_and_are_cut_off(real_index, tmp_path
 
 
 @pytest.fixture(scope="module")
-def server(real_index, tmp_path_factory):
+def server(serving_index, tmp_path_factory):
     folder = tmp_path_factory.mktemp("raw")
     env = child_env(ACCORD_FEEDBACK_DB=str(folder / "f.sqlite3"))
-    server = AccordServe(env, real_index, workers=1, log=folder / "server.log")
+    server = AccordServe(env, serving_index, workers=1, log=folder / "server.log")
     server.wait_ready()
     yield server
     server.stop()
@@ -104,10 +104,10 @@ def test_a_chunked_body_and_a_head_request_are_served(server):
     assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"\r\n\r\n")
 
 
-def test_connections_past_the_limit_are_refused_with_json_then_served_again(real_index, tmp_path):
+def test_connections_past_the_limit_are_refused_with_json_then_served_again(serving_index, tmp_path):
     env = child_env(ACCORD_FEEDBACK_DB=str(tmp_path / "f.sqlite3"),
                     GUNICORN_CMD_ARGS="--worker-connections 20")
-    server = AccordServe(env, real_index, workers=1, log=tmp_path / "server.log")
+    server = AccordServe(env, serving_index, workers=1, log=tmp_path / "server.log")
     try:
         server.wait_ready()
         idle = [socket.create_connection((HOST, server.port), timeout=15) for _ in range(20)]

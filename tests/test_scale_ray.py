@@ -77,7 +77,7 @@ def _comparable(manifest: dict) -> dict:
 
 def test_ray_build_writes_the_index_a_local_build_writes(cluster, synthetic, local_build,
                                                          tmp_path):
-    from bot.corpus_index import CorpusIndex
+    from bot.index.loaded import CorpusIndex
     from bot.index.ray_build import RayRunner
 
     encoder = FakeEncoder()

@@ -131,10 +131,12 @@ class Bench:
     def floor(self) -> None:
         import torch
         from ..embedding.encoder import SentenceTransformerEncoder
-        from ..settings import default_model
+        from ..settings import resolve
 
-        self.model_path = default_model()
-        self.encoder = SentenceTransformerEncoder(self.model_path, threads=1)
+        # ACCORD_MODEL (default multilingual-e5-small): run once per model to set them side by side.
+        self.encoder = SentenceTransformerEncoder(resolve("MODEL"), threads=1)
+        self.model_path = self.encoder.path
+        self.result["model"] = self.encoder.name
         qs = questions()
         self.qs = qs[:24] if self.quick else qs
         m = self.encoder.model
@@ -411,7 +413,7 @@ def table(result: dict[str, Any]) -> str:
     lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; torch {m['torch']}, "
              f"faiss {m['faiss']}; {result['workers']} workers, {result['clients']} clients for "
              f"{result['seconds'] if 'seconds' in result else ''}s of bench in all.", "",
-             f"Floor: model.encode of one question p50 {f['encode_p50_ms']} ms (the bot's own query "
+             f"Model: {result.get('model', '?')}. Floor: model.encode of one question p50 {f['encode_p50_ms']} ms (the bot's own query "
              f"encoder, {f.get('query_backend', 'torch')}: {f['bot_query_encode_p50_ms']} ms); batched "
              f"model.encode {f['batched_passages_per_s']} passages/s (the bot's batched encode, "
              f"{f.get('build_precision', 'fp32')}: {f.get('bot_batched_passages_per_s', '-')}); "

@@ -534,7 +534,10 @@ def _publish(tmp: Path, dest: Path) -> None:
 
 
 def resolve_model(model: str) -> str:
-    """ACCORD_MODEL as given, or for the short name the installed folder."""
+    """ACCORD_MODEL as given; for the short names, the installed e5 folder or the packaged MiniLM."""
+    from ..settings import MINILM, minilm_model
+    if model.strip().lower() == MINILM.lower():
+        return minilm_model()
     if model.strip().lower() != SHORT_NAME:
         return model
     folder = installed_path()

@@ -70,12 +70,12 @@ class Bot:
         return standalone, query, groups
 
     def _search(self, question: str, query: str, standalone: str, k: int,
-                filters: Mapping[str, Any] | None = None) -> tuple[np.ndarray, list]:
+                filters: Mapping[str, Any] | None = None, groups: Sequence = ()) -> tuple[np.ndarray, list]:
         vector = self.embed(query)
         # A follow-up's own words say what is asked; the carried context only says about what.
         lexical = query if standalone == question else f"{query} {question}"
         return vector, self.retriever.search(query, vector, k=k, filters=filters,
-                                             lexical_query=lexical)
+                                             lexical_query=lexical, words=standalone, groups=groups)
 
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
             filters: Mapping[str, Any] | None = None, always_cite: bool = False,
@@ -86,7 +86,7 @@ class Bot:
         retrieval apart from abstention)."""
         started = time.perf_counter()
         standalone, query, groups = self.understand(question, history, last_answer)
-        vector, hits = self._search(question, query, standalone, k, filters)
+        vector, hits = self._search(question, query, standalone, k, filters, groups)
         pool = choose(self.index, hits, vector, query, question) if hits else []
         ev = evidence(self.index, hits, standalone, groups, pool)
         p = probability(ev, self.model)
@@ -109,6 +109,6 @@ class Bot:
     def evidence_for(self, question: str, history: Sequence[str] = ()) -> tuple[Evidence, list]:
         """Features and hits for calibration and evaluation."""
         standalone, query, groups = self.understand(question, history)
-        vector, hits = self._search(question, query, standalone, 5)
+        vector, hits = self._search(question, query, standalone, 5, groups=groups)
         pool = choose(self.index, hits, vector, query, question) if hits else []
         return evidence(self.index, hits, standalone, groups, pool), hits

@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..index.loaded import CorpusIndex
+from ..index.bm25 import tokenize
 
-CANDIDATES = 50     # from each ranking; the fused list is cut from their union
+CANDIDATES = 50     # from each ranking (20 lost Chinese questions' passages, 100 changed nothing)
 RRF_K = 60          # Cormack et al.'s constant: damps the weight of the very first ranks
-# Two families of evidence count equally: lexical (BM25) and dense, the dense one seen both
-# as whole passages and as their best sentence (a long passage's one matching sentence).
-WEIGHTS = {"lexical": 1.0, "dense": 0.5, "sentence": 0.5}
+# Measured for multilingual-e5-small (bot/bench/fusion.py over dev, dev_zh, eval/*.jsonl and
+# eval/corpus2; docs/performance.md): the whole passage's cosine and its best sentence's count
+# twice as much as BM25 (whose weight lexical_reach scales further). The MiniLM-era weights
+# (lexical 1, dense .5, sentence .5) let BM25 override e5's better dense ranking: mean hit@1
+# over the six sets .73 -> .83, hit@5 .90 -> .96, no set worse at hit@5.
+WEIGHTS = {"lexical": 0.5, "dense": 1.0, "sentence": 1.0}
+ADAPTIVE_LEXICAL = True   # BM25's weight scaled by lexical_reach (evidence: bot/bench/fusion.py)
 FILTER_KEYS = ("source", "doc_id", "date_from", "date_to")
 
 
@@ -62,6 +67,27 @@ def _best_sentences(index: CorpusIndex, rows: list[int], q: np.ndarray) -> tuple
     return best, at_best[np.searchsorted(at_best, first)] - first
 
 
+def lexical_reach(index: CorpusIndex, words: str, groups: Sequence[Mapping[str, Any]] = ()) -> float:
+    """The share of the asker's distinct words that some passage holds, or that name a thing of
+    the variants table `groups` (matched in the question) the texts hold in another form: how
+    far BM25 can see.
+
+    A question in Chinese over English texts matches them lexically by its names alone (their
+    English forms, added by the variants table); BM25 then ranks every passage that names
+    李家超 alike and drowns the dense ranking, which does understand the question. So BM25's
+    weight is scaled by this share: 1 for a question in the texts' words (or made of names
+    only: "港交所是什么？"), low for one in another script ("香港是重庆的第几大贸易伙伴？": its
+    names only), and in between for a mixed one."""
+    if not ADAPTIVE_LEXICAL:
+        return 1.0
+    tokens = sorted(set(tokenize([words])[0]))
+    if not tokens:
+        return 1.0
+    named = {t for g in groups if g.get("in_corpus") for toks in tokenize(list(g["names"])) for t in toks}
+    known = index.lexical.idf(tokens)
+    return sum(1 for t in tokens if t in known or t in named) / len(tokens)
+
+
 class Retriever:
     """Ranks passages for a query text and its vector."""
 
@@ -85,8 +111,11 @@ class Retriever:
         return dense, _dense_ranks(scores, ids)
 
     def search(self, query: str, query_vector: np.ndarray, k: int = 5,
-               filters: Mapping[str, Any] | None = None, lexical_query: str | None = None) -> list[Hit]:
-        """The k best passages; `lexical_query` (default: `query`) is what BM25 matches."""
+               filters: Mapping[str, Any] | None = None, lexical_query: str | None = None,
+               words: str | None = None, groups: Sequence[Mapping[str, Any]] = ()) -> list[Hit]:
+        """The k best passages; `lexical_query` (default: `query`) is what BM25 matches, `words`
+        (default: `query`) the asker's own words, before name variants were added, `groups` the
+        variants table's groups matched in them."""
         index = self.index
         keep = _mask(index, filters)
         if keep is not None and not keep.any():
@@ -95,6 +124,7 @@ class Retriever:
         dense, dense_rank = self._dense(q, keep)
         lexical_rows, lexical_score = index.lexical.search(lexical_query or query, CANDIDATES, keep)
         lexical_rank = {int(r): rank for rank, r in enumerate(lexical_rows.tolist(), 1)}
+        lexical_weight = WEIGHTS["lexical"] * lexical_reach(index, words or query, groups)
         candidates = sorted(set(dense_rank) | set(lexical_rank))
 
         best, pos = _best_sentences(index, candidates, q[0])
@@ -107,7 +137,7 @@ class Retriever:
             missing = 10 * CANDIDATES
             return (WEIGHTS["dense"] / (RRF_K + dense_rank.get(r, missing))
                     + WEIGHTS["sentence"] / (RRF_K + sentence_rank[r])
-                    + WEIGHTS["lexical"] / (RRF_K + lexical_rank.get(r, missing)))
+                    + lexical_weight / (RRF_K + lexical_rank.get(r, missing)))
 
         ranked = sorted(candidates, key=lambda r: -fused(r))
         hits: list[Hit] = []
