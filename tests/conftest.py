@@ -127,7 +127,7 @@ def real_encoder():
 # which builds and loads in a fraction of e5's time.
 @pytest.fixture(scope="session")
 def serving_index(tmp_path_factory) -> Path:
-    from bot.encoder import SentenceTransformerEncoder
+    from bot.embedding.encoder import SentenceTransformerEncoder
     from .servers import SERVING_MODEL
     folder = tmp_path_factory.mktemp("serving") / "index"
     corpus = tmp_path_factory.mktemp("serving-corpus") / "corpus"

@@ -127,13 +127,16 @@ def s3(monkeypatch):
 
 
 @pytest.mark.slow
-def test_two_servers_on_loopback_switch_to_a_version_published_to_s3(s3, real_index,
-                                                                     real_encoder, tmp_path):
-    """Two `accord serve` replicas (the real model) pull from moto's S3; after a publish both
+def test_two_servers_on_loopback_switch_to_a_version_published_to_s3(s3, serving_index, tmp_path):
+    """Two `accord serve` replicas (a real model) pull from moto's S3; after a publish both
     report the new version in /api/health."""
+    from bot.embedding.encoder import SentenceTransformerEncoder
+    from .servers import SERVING_MODEL
+
+    real_encoder = SentenceTransformerEncoder(SERVING_MODEL)   # what the replicas serve
     url = "s3://accord/index"
     index = tmp_path / "builder"
-    shutil.copytree(real_index, index, symlinks=True)
+    shutil.copytree(serving_index, index, symlinks=True)
     first = open_shared(url).publish(current_dir(index))
     env = child_env(**s3, ACCORD_SHARED_INDEX=url, ACCORD_SHARED_POLL_SECONDS="0.5",
                     ACCORD_FEEDBACK_DB=str(tmp_path / "feedback.sqlite3"))

@@ -40,7 +40,11 @@ def pdf_index(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def pdf_server(pdf_index, serve_app, other_site):
+def pdf_server(pdf_index, serve_app, other_site, monkeypatch):
+    from bot.qa import engine
+    from ..conftest import FAKE_ENCODER_MODEL
+    # The fake encoder's cosines need the words-only abstention model (tests/conftest.py).
+    monkeypatch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
     corpus, index = pdf_index
     return serve_app({"CORPUS_DIR": str(corpus), "INDEX_DIR": str(index), "ENCODER": FakeEncoder(),
                       "ALLOWED_ORIGINS": other_site.url, "RATE_LIMIT": "1000/minute"})
@@ -58,7 +62,7 @@ def _ask(page, question: str):
 def _open_citation(page, answer, server_url: str):
     card = answer.locator(".ac-source").filter(has_text="Shanghai's port").first
     expect(card.locator(".ac-meta")).to_contain_text("p. 2")
-    link = card.locator("a.ac-title")
+    link = card.locator("a.ac-link")
     assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
     with page.context.expect_page() as opened:
         link.click()
