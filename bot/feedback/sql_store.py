@@ -3,7 +3,6 @@ the same tables, bounds and methods as the SQLite file of bot/feedback_store.py.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -169,15 +168,9 @@ class SqlFeedbackStore:
         """The answer any replica gave under `answer_id` within ANSWER_TTL, else None (rows are
         written before the reply, so a miss is not retried)."""
         oldest = (dt.datetime.now(dt.timezone.utc) - ANSWER_TTL).isoformat(timespec="seconds")
-        row = self._run("SELECT question, answer, answered, passage_ids, index_version FROM "
-                        "answers WHERE answer_id = :id AND at >= :oldest",
-                        {"id": answer_id, "oldest": oldest}, fetch="one")
-        if row is None:
-            return None
-        question, answer, answered, passage_ids, index_version = row
-        return IssuedAnswer(answer_id, question, answer,
-                            None if answered is None else bool(answered),
-                            json.loads(passage_ids or "[]"), index_version)
+        row = self._run(f"SELECT {IssuedAnswer.COLUMNS} FROM answers WHERE answer_id = :id "
+                        "AND at >= :oldest", {"id": answer_id, "oldest": oldest}, fetch="one")
+        return IssuedAnswer.from_row(answer_id, row)
 
     def record_feedback(self, answer_id: str, rating: str, comment: str | None = None,
                         question: str | None = None, answer: str | None = None,

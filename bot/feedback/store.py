@@ -120,6 +120,18 @@ class IssuedAnswer:
     passage_ids: list[str]
     index_version: str | None
 
+    # The columns both stores select for one issued answer, in this order.
+    COLUMNS = "question, answer, answered, passage_ids, index_version"
+
+    @classmethod
+    def from_row(cls, answer_id: str, row: Sequence[Any] | None) -> "IssuedAnswer | None":
+        """The answer from a row of COLUMNS (None: no row)."""
+        if row is None:
+            return None
+        question, answer, answered, passage_ids, index_version = row
+        return cls(answer_id, question, answer, None if answered is None else bool(answered),
+                   json.loads(passage_ids or "[]"), index_version)
+
 
 def question_key(text: str) -> str:
     """Questions that differ only in case, spacing or punctuation count as one."""
@@ -273,14 +285,9 @@ class FeedbackStore:
     def _lookup(self, answer_id: str) -> IssuedAnswer | None:
         oldest = (dt.datetime.now(dt.timezone.utc) - ANSWER_TTL).isoformat(timespec="seconds")
         row = self._writer().execute(
-            "SELECT question, answer, answered, passage_ids, index_version FROM answers "
-            "WHERE answer_id = ? AND at >= ?", (answer_id, oldest)).fetchone()
-        if row is None:
-            return None
-        question, answer, answered, passage_ids, index_version = row
-        return IssuedAnswer(answer_id, question, answer,
-                            None if answered is None else bool(answered),
-                            json.loads(passage_ids or "[]"), index_version)
+            f"SELECT {IssuedAnswer.COLUMNS} FROM answers WHERE answer_id = ? AND at >= ?",
+            (answer_id, oldest)).fetchone()
+        return IssuedAnswer.from_row(answer_id, row)
 
     def record_feedback(self, answer_id: str, rating: str, comment: str | None = None,
                         question: str | None = None, answer: str | None = None,

@@ -103,12 +103,7 @@ def page(playwright_browser, tmp_path):
 def shot(page, tmp_path) -> Callable[[str], Path]:
     """Save a screenshot of the page into the test's tmp_path."""
     def take(name: str) -> Path:
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if ARTIFACTS:
-            Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(ARTIFACTS) / path.name)
-        return path
+        return _screenshot(page, tmp_path / f"{name}.png", full_page=True)
     return take
 
 
@@ -178,13 +173,17 @@ def open_page(playwright_browser, tmp_path) -> Iterator[Callable[..., object]]:
 def snap(tmp_path) -> Callable[..., Path]:
     """Save a screenshot of any page, into tmp_path and ACCORD_BROWSER_ARTIFACTS when set."""
     def take(page, name: str, full_page: bool = False) -> Path:
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        if ARTIFACTS:
-            Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(ARTIFACTS) / path.name)
-        return path
+        return _screenshot(page, tmp_path / f"{name}.png", full_page=full_page)
     return take
+
+
+def _screenshot(page, path: Path, full_page: bool) -> Path:
+    """A screenshot into `path`, copied to ACCORD_BROWSER_ARTIFACTS when CI sets it."""
+    page.screenshot(path=str(path), full_page=full_page)
+    if ARTIFACTS:
+        Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(ARTIFACTS) / path.name)
+    return path
 
 
 @pytest.fixture(scope="session")
