@@ -156,6 +156,34 @@ def test_a_changed_year_is_a_missing_specific():
     assert answerability.specifics("Were 5 agreements signed?", "3 agreements were signed.", "") == 1.0
 
 
+def test_a_changed_ordinal_is_a_missing_specific():
+    text = "As early as 2016, the hospital introduced the device for the first time."
+    assert answerability.specifics("When was it introduced for the third time?", text, "") == 1.0
+    assert answerability.specifics("When was it introduced for the first time?", text, "") == 0.0
+    assert answerability.specifics("Who will chair the 3rd plenary?", "The 2nd plenary met.", "") == 1.0
+
+
+def test_the_readers_today_is_a_specific_a_dated_text_lacks():
+    text = "On May 10, the mayor led a delegation to the river city."
+    for question in ("What is the weather in the river city today?", "今天重慶的天氣如何？",
+                     "How fast will the economy grow next year?", "明年香港經濟會增長多少？"):
+        assert answerability.specifics(question, text, "2023-05-11") == 1.0, question
+    said = "The mayor said the bridge would open next year."
+    assert answerability.specifics("What will open next year?", said, "2023-05-11") == 0.0
+
+
+def test_a_cost_is_answered_by_money_not_by_any_number():
+    assert not asked.gives("quantity", "The JC300 is the latest model of the knife.",
+                           "How much did the knife cost?")
+    assert not asked.gives("quantity", "More than 11 million patients have been treated.",
+                           "How much does a treatment cost?")
+    assert asked.gives("quantity", "The bridge cost HK$1.2 billion.", "How much did the bridge cost?")
+    assert asked.gives("quantity", "Trade reached 56.11 billion yuan.", "How much did trade cost?")
+    # A share of the money is a percentage, not an amount.
+    assert asked.gives("quantity", "Hong Kong's share was 60%.",
+                       "What share of the investment spending came from Hong Kong?")
+
+
 def test_an_added_negation_is_a_mismatch(bot):
     ev, _ = bot.evidence_for("Which cooperation areas did the two cities not agree?")
     assert ev.negation_mismatch == 1.0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,50 +54,15 @@ def asked_type(question: str) -> str | None:
     return asked.asked_type(question)
 
 
-def _is_word(ch: str) -> bool:
-    # What the regex \w matches, less Chinese characters: Chinese is written without spaces, so
-    # a name may touch them (variants.NOT_BEFORE / NOT_AFTER).
-    return (ch.isalnum() or ch == "_") and not chinese.HAN_CHAR.match(ch)
-
-
-def _has_word(text: str, phrase: str) -> bool:
-    """`phrase` in `text` with no word character either side: a regex built from the question
-    would do it, and fill re's pattern cache (512 entries of any size) with every question."""
-    start = text.find(phrase)
-    while start >= 0:
-        end = start + len(phrase)
-        if (start == 0 or not _is_word(text[start - 1])) and \
-                (end == len(text) or not _is_word(text[end])):
-            return True
-        start = text.find(phrase, start + 1)
-    return False
-
-
-def _lowercase_words(texts: Sequence[str]) -> set[str]:
-    """Words the texts write in lower case: a question's "Finance" is then a common noun."""
-    return {w for t in texts for w in LOWER_WORD.findall(t)}
-
-
-LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
-
-
-def _missing(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -> int:
-    """How many of `names` `text` (folded) holds in no form the variants table knows."""
-    missing = 0
-    for name in names:
-        key = fold_key(re.sub(r"’s|'s$", "", name))
-        forms = next((f for f in group_forms if key in f), {key})
-        if not any(_has_word(text, f) for f in forms):
-            missing += 1
-    return missing
-
-
 def specifics(question: str, passage_text: str, doc_date: str) -> float:
-    """1 when a year or number of the question is not in the answer's passage (or its
-    document's date): "in 2021" against a text of 2023, "5 agreements" against "two"."""
+    """1 when a year, number or ordinal of the question is not in the answer's passage (or its
+    document's date): "in 2021" against a text of 2023, "5 agreements" against "two", "the
+    third plenary" against "the second", "today" (the reader's) against a dated report."""
     have_years = asked.years(passage_text) | asked.years(doc_date or "")
     return float(bool(asked.years(question) - have_years
-                      or asked.numbers(question) - asked.numbers(passage_text)))
+                      or asked.numbers(question) - asked.numbers(passage_text)
+                      or asked.ordinals(question) - asked.ordinals(passage_text)
+                      or asked.relative_times(question) - asked.relative_times(passage_text)))
 
 
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
@@ -130,10 +94,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
     group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
-    lower = _lowercase_words([p.text for p in top])
-    names = [n for name in asked.names(question, lower) for n in re.split(r"\s+and\s+", name)]
-    names += chinese.names_in(question)   # Chinese names the variants table knows
-    missing = _missing(text, names, group_forms)
+    names = asked.question_names(question, [p.text for p in top])
+    missing = asked.missing_names(text, names, group_forms)
 
     kind = asked.asked_type(question)
     if pool:
@@ -152,7 +114,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     type_mismatch=float(not gives),
                     specifics_missing=specifics(question, f"{answer_passage.title} {answer_passage.text}",
                                                 answer_passage.date),
-                    answer_names_missing=_missing(
+                    answer_names_missing=asked.missing_names(
                         fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
                         group_forms) / len(names) if names else 0.0,
                     negation_mismatch=negation, margin=margin,

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
+from ..cache import bytes_cached
+from ..corpus import chinese
+from ..corpus.variants import fold_key
 from ..index.bm25 import stopwords, tokenize
 
 MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
@@ -10,7 +14,18 @@ MONTHS = (r"January|February|March|April|May|June|July|August|September|October|
 NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
                 r"fifteen|twenty|thirty|forty|fifty|hundred|dozens?|hundreds?|thousands?|"
                 r"millions?|billions?|trillions?|half|double")
-NUMBER = re.compile(rf"\d|\b({NUMBER_WORDS})\b", re.I)
+# A number in digits not inside a code or a model name ("JC300" is no quantity), or in words.
+NUMBER = re.compile(rf"(?<![A-Za-z])\d|\b({NUMBER_WORDS})\b", re.I)
+# "How much does it cost": the quantity asked is an amount of money.
+ASKS_MONEY = re.compile(r"\b(cost|costs|costing|price[sd]?|pay|paid|pays|spend|spent|spends|"
+                        r"worth|budgets?|fees?|fares?|salary|salaries|charges?|charged|"
+                        r"tickets?)\b", re.I)
+# ... unless a share of it is asked ("what percentage of the money ...").
+ASKS_SHARE = re.compile(r"\b(percentage|percent|share|proportion|rate|ratio)\b", re.I)
+MONEY = re.compile(r"[$€£¥]|\b(HK\$|RMB|US\$|yuan|dollars?|euros?|pounds?|yen|ringgit|renminbi|"
+                   r"cents?)\b", re.I)
+ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                     r"eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
 YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)")
 DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS})\b\.?\s*\d|\d{{1,2}}\s+({MONTHS})\b|"
                   r"\b(today|yesterday|tomorrow|this (week|month|year)|last (week|month|year)|"
@@ -85,6 +100,9 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "quantity":
         if not NUMBER.search(sentence):
             return False
+        if ASKS_MONEY.search(question) and not ASKS_SHARE.search(question) \
+                and not MONEY.search(sentence):
+            return False
         unit = counted(question)
         # "how many hours": a number of the thing counted, not any number.
         return unit is None or unit in tokenize([sentence])[0]
@@ -100,6 +118,33 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
 
 def is_negated(text: str) -> bool:
     return bool(NEGATION.search(text))
+
+
+def ordinals(text: str) -> set[str]:
+    """The ordinals a text says ("third", "6th"), lower-cased: "the third plenary" is not the
+    second."""
+    return {m.lower() for m in ORDINAL.findall(text)}
+
+
+# Times told from the reader's present ("today", "next year"): dated texts speak of their own
+# days, so a question placed in the reader's is answered only by a passage placed the same way.
+RELATIVE_TIMES = {
+    "today": r"\btoday(?:'s|’s)?\b|\btonight\b|今天|今日|今晚",
+    "tomorrow": r"\btomorrow(?:'s|’s)?\b|明天|明日",
+    "yesterday": r"\byesterday(?:'s|’s)?\b|昨天|昨日",
+    "now": r"\b(?:now|currently|at present|these days|nowadays)\b|現在|现在|目前|如今",
+    "this year": r"\bthis year\b|今年",
+    "next year": r"\bnext year\b|明年",
+    "last year": r"\blast year\b|去年",
+    "this week": r"\bthis week\b|本週|本周|這週|这周",
+    "next week": r"\bnext week\b|下週|下周",
+}
+_RELATIVE = {key: re.compile(pattern, re.I) for key, pattern in RELATIVE_TIMES.items()}
+
+
+def relative_times(text: str) -> set[str]:
+    """The times `text` tells from the reader's present, in English, whatever the language."""
+    return {key for key, pattern in _RELATIVE.items() if pattern.search(text)}
 
 
 def years(text: str) -> set[str]:
@@ -152,3 +197,60 @@ QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why
                   "does", "do", "is", "are", "was", "were", "can", "could", "will", "would",
                   "tell", "and", "also", "please", "give", "list", "show", "explain", "describe",
                   "name", "summarize", "summarise", "according"}
+
+
+def _is_word(ch: str) -> bool:
+    # What the regex \w matches, less Chinese characters: Chinese is written without spaces, so
+    # a name may touch them (variants.NOT_BEFORE / NOT_AFTER).
+    return (ch.isalnum() or ch == "_") and not chinese.HAN_CHAR.match(ch)
+
+
+def has_word(text: str, phrase: str) -> bool:
+    """`phrase` in `text` with no word character either side: a regex built from the question
+    would do it, and fill re's pattern cache (512 entries of any size) with every question."""
+    start = text.find(phrase)
+    while start >= 0:
+        end = start + len(phrase)
+        if (start == 0 or not _is_word(text[start - 1])) and \
+                (end == len(text) or not _is_word(text[end])):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
+LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
+
+
+@bytes_cached(0.02)
+def _lower_in(text: str) -> frozenset[str]:
+    # The top passages of one question are the top passages of many: cached, in bytes.
+    return frozenset(LOWER_WORD.findall(text))
+
+
+def lowercase_words(texts: Sequence[str]) -> set[str]:
+    """Words the texts write in lower case: a question's "Finance" is then a common noun."""
+    return set().union(*map(_lower_in, texts)) if texts else set()
+
+
+def question_names(question: str, texts: Sequence[str]) -> list[str]:
+    """The names a question asks about ("Hong Kong and Shanghai" as two), judged against the
+    words `texts` write in lower case, and the Chinese names the variants table knows."""
+    found = names(question, lowercase_words(texts))
+    return [n for name in found for n in re.split(r"\s+and\s+", name)] + chinese.names_in(question)
+
+
+def missing_names(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -> int:
+    """How many of `names` `text` (folded) holds in no form the variants table knows."""
+    missing = 0
+    for name in names:
+        key = fold_key(re.sub(r"’s|'s$", "", name))
+        forms = next((f for f in group_forms if key in f), {key})
+        if not any(has_word(text, f) or _has_parts(text, f) for f in forms):
+            missing += 1
+    return missing
+
+
+def _has_parts(text: str, form: str) -> bool:
+    # "EU-Japan", "Chongqing-backed": a compound the texts write apart ("the EU and Japan").
+    parts = [p for p in form.split("-") if p]
+    return len(parts) > 1 and all(has_word(text, p) for p in parts)
