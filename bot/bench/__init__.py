@@ -26,6 +26,7 @@ import numpy as np
 
 from . import load as http
 from ..errors import AccordError
+from ..index.versions import remove_tree   # published versions are read-only
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
@@ -212,7 +213,7 @@ class Bench:
 
         real_dir = self.workdir / "default" / "index"
         if n is None:
-            shutil.rmtree(self.workdir / "default", ignore_errors=True)
+            remove_tree(self.workdir / "default")
             corpus = self.workdir / "default" / "corpus"
             shutil.copytree(REPO / "corpus", corpus)
             report, seconds = self._full_build(corpus, real_dir)
@@ -221,7 +222,7 @@ class Bench:
                               "build_passages_per_s": round(report.passages / seconds, 1),
                               "build_texts_per_s": round((report.passages + report.sentences) / seconds, 1)}
         folder = self.workdir / label(n) / "index"
-        shutil.rmtree(folder.parent, ignore_errors=True)
+        remove_tree(folder.parent)
         folder.mkdir(parents=True)
         real = open_index(real_dir)
         from ..index.dense import FLAT, IVF
@@ -273,13 +274,13 @@ class Bench:
         from .synth_corpus import write_corpus
 
         folder = self.workdir / "real-build"
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
         write_corpus(folder / "corpus", passages, REPO / "corpus")
         report, seconds = self._full_build(folder / "corpus", folder / "index")
         built = open_index(folder / "index").passages
         step = max(1, len(built) // 512)
         bare, own = self._batched_rates([index_text(built[i]) for i in range(0, len(built), step)][:512])
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
         per_s = report.passages / seconds
         return {"passages": report.passages, "sentences": report.sentences,
                 "seconds": round(seconds, 1), "passages_per_s": round(per_s, 1),
@@ -401,7 +402,7 @@ class Bench:
             self.result["sizes"].append(row)
             self.say(json.dumps(row))
             if n is not None:
-                shutil.rmtree(folder.parent, ignore_errors=True)
+                remove_tree(folder.parent)
         self.result["seconds"] = round(time.perf_counter() - started, 1)
         return self.result
 

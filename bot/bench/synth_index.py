@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +23,7 @@ from ..index import passage_store
 from ..index.build import index_text
 from ..index.loaded import BM25_DIR, SENTENCE_VECTORS, VARIANTS, VECTORS, CorpusIndex
 from ..index.bm25 import LexicalIndex, _prepare, _stemmer, stopwords
-from ..index.versions import CURRENT, VERSIONS, write_manifest
+from ..index.versions import new_version, verify
 from ..index.dense import VectorIndex
 
 PASSAGES_PER_DOC = 100
@@ -42,8 +41,9 @@ def _noisy(rng: np.random.Generator, base: np.ndarray, scale: float) -> np.ndarr
 
 def synthesize(real: CorpusIndex, index_dir: Path, n: int, seed: int = 11,
                kind: str | None = None, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Write a published index version of `n` synthetic passages under `index_dir`; returns
-    timings (seconds) of the build steps that do not depend on the model."""
+    """Write a published index version of `n` synthetic passages under `index_dir`, through
+    the version transaction of `accord build`; returns timings (seconds) of the build steps
+    that do not depend on the model."""
     rng = np.random.default_rng(seed)
     timings: dict[str, float] = {}
     R = len(real.passages)
@@ -65,103 +65,100 @@ def synthesize(real: CorpusIndex, index_dir: Path, n: int, seed: int = 11,
     total_sent = int(sentence_start[-1])
 
     version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-synthetic{n}"
-    folder = index_dir / VERSIONS / version
-    folder.mkdir(parents=True)
-    say(f"synthesising {n} passages ({total_sent} sentences): vectors")
-    t = time.perf_counter()
-    raw = np.lib.format.open_memmap(index_dir / RAW_VECTORS, mode="w+", dtype=np.float32, shape=(n, d))
-    sents = np.lib.format.open_memmap(folder / SENTENCE_VECTORS, mode="w+", dtype=np.float32,
-                                      shape=(total_sent, d))
-    for a in range(0, n, CHUNK):
-        b = min(n, a + CHUNK)
-        raw[a:b] = _noisy(rng, real_vecs[base[a:b]] + weight[a:b, None] * real_vecs[partner[a:b]],
-                          PASSAGE_NOISE)
-        rows = np.concatenate([np.concatenate([np.arange(starts[x], starts[x + 1]), [e]])
-                               for x, e in zip(base[a:b], extra[a:b])])
-        sents[sentence_start[a]:sentence_start[b]] = _noisy(rng, real_sent[rows], SENTENCE_NOISE)
-    raw.flush()
-    sents.flush()
-    del sents
-    timings["synthesise_vectors"] = time.perf_counter() - t
+    # The transaction of a real build (bot/index/versions.py): written into a staging folder,
+    # checked against its manifest and the real model's dimension on leaving the block, then
+    # published read-only with the switch of `current`; a failure leaves no folder behind.
+    with new_version(index_dir, version, check=lambda staged: verify(staged, dimension=d)) as txn:
+        folder = txn.folder
+        say(f"synthesising {n} passages ({total_sent} sentences): vectors")
+        t = time.perf_counter()
+        raw = np.lib.format.open_memmap(index_dir / RAW_VECTORS, mode="w+", dtype=np.float32, shape=(n, d))
+        sents = np.lib.format.open_memmap(folder / SENTENCE_VECTORS, mode="w+", dtype=np.float32,
+                                          shape=(total_sent, d))
+        for a in range(0, n, CHUNK):
+            b = min(n, a + CHUNK)
+            raw[a:b] = _noisy(rng, real_vecs[base[a:b]] + weight[a:b, None] * real_vecs[partner[a:b]],
+                              PASSAGE_NOISE)
+            rows = np.concatenate([np.concatenate([np.arange(starts[x], starts[x + 1]), [e]])
+                                   for x, e in zip(base[a:b], extra[a:b])])
+            sents[sentence_start[a]:sentence_start[b]] = _noisy(rng, real_sent[rows], SENTENCE_NOISE)
+        raw.flush()
+        sents.flush()
+        del sents
+        timings["synthesise_vectors"] = time.perf_counter() - t
 
-    say("synthesising passage texts")
-    t = time.perf_counter()
-    blob = bytearray()
-    offsets = np.empty(n * 4 + 1, dtype=np.int64)
-    offsets[0] = 0
-    spans = np.empty((total_sent, 2), dtype=np.int32)
-    enc_text = [x.encode("utf-8") for x in texts]
-    enc_sent = [x.encode("utf-8") for x in sent_texts]
-    sections = [p.section.encode("utf-8") for p in passages]
-    pos = 0
-    for i in range(n):
-        bi, e = int(base[i]), int(extra[i])
-        pid = f"synthetic-{i // PASSAGES_PER_DOC:06d}#{i % PASSAGES_PER_DOC}".encode()
-        body = enc_text[bi] + b" " + enc_sent[e]
-        for k, part in enumerate((pid, sections[bi], b"", body)):
-            blob += part
-            pos += len(part)
-            offsets[4 * i + k + 1] = pos
-        s0 = int(sentence_start[i])
-        c = int(counts[bi])
-        spans[s0:s0 + c] = passages[bi].sentences
-        start = len(texts[bi]) + 1
-        spans[s0 + c] = (start, start + len(sent_texts[e]))
-    docs = (n + PASSAGES_PER_DOC - 1) // PASSAGES_PER_DOC
-    dates = [f"20{10 + d_ % 15:02d}-{1 + d_ % 12:02d}-{1 + d_ % 28:02d}" for d_ in range(docs)]
-    doc_blob = bytearray()
-    doc_off = [0]
-    for d_ in range(docs):
-        for part in (f"synthetic-{d_:06d}", f"Synthetic report {d_}", "Synthetic archive", dates[d_]):
-            doc_blob += part.encode()
-            doc_off.append(len(doc_blob))
-    passage_store.write_arrays(folder, bytes(blob), offsets, bytes(doc_blob), np.asarray(doc_off),
-                               (np.arange(n) // PASSAGES_PER_DOC).astype(np.int32), sentence_start,
-                               spans)
-    del blob
-    timings["synthesise_texts"] = time.perf_counter() - t
+        say("synthesising passage texts")
+        t = time.perf_counter()
+        blob = bytearray()
+        offsets = np.empty(n * 4 + 1, dtype=np.int64)
+        offsets[0] = 0
+        spans = np.empty((total_sent, 2), dtype=np.int32)
+        enc_text = [x.encode("utf-8") for x in texts]
+        enc_sent = [x.encode("utf-8") for x in sent_texts]
+        sections = [p.section.encode("utf-8") for p in passages]
+        pos = 0
+        for i in range(n):
+            bi, e = int(base[i]), int(extra[i])
+            pid = f"synthetic-{i // PASSAGES_PER_DOC:06d}#{i % PASSAGES_PER_DOC}".encode()
+            body = enc_text[bi] + b" " + enc_sent[e]
+            for k, part in enumerate((pid, sections[bi], b"", body)):
+                blob += part
+                pos += len(part)
+                offsets[4 * i + k + 1] = pos
+            s0 = int(sentence_start[i])
+            c = int(counts[bi])
+            spans[s0:s0 + c] = passages[bi].sentences
+            start = len(texts[bi]) + 1
+            spans[s0 + c] = (start, start + len(sent_texts[e]))
+        docs = (n + PASSAGES_PER_DOC - 1) // PASSAGES_PER_DOC
+        dates = [f"20{10 + d_ % 15:02d}-{1 + d_ % 12:02d}-{1 + d_ % 28:02d}" for d_ in range(docs)]
+        doc_blob = bytearray()
+        doc_off = [0]
+        for d_ in range(docs):
+            for part in (f"synthetic-{d_:06d}", f"Synthetic report {d_}", "Synthetic archive", dates[d_]):
+                doc_blob += part.encode()
+                doc_off.append(len(doc_blob))
+        passage_store.write_arrays(folder, bytes(blob), offsets, bytes(doc_blob), np.asarray(doc_off),
+                                   (np.arange(n) // PASSAGES_PER_DOC).astype(np.int32), sentence_start,
+                                   spans)
+        del blob
+        timings["synthesise_texts"] = time.perf_counter() - t
 
-    say("BM25 index")
-    t = time.perf_counter()
-    real_lex = [index_text(p) for p in passages]
-    tokenized = bm25s.tokenize(_prepare(real_lex + sent_texts), stopwords=stopwords(),
-                               stemmer=_stemmer(), show_progress=False)
-    ids_p, ids_s = tokenized.ids[:R], tokenized.ids[R:]
-    corpus_ids = [ids_p[int(base[i])] + ids_s[int(extra[i])] for i in range(n)]
-    bm25 = bm25s.BM25()
-    bm25.index(bm25s.tokenization.Tokenized(ids=corpus_ids, vocab=tokenized.vocab), show_progress=False)
-    del corpus_ids
-    (folder / BM25_DIR).mkdir()
-    LexicalIndex(bm25).save(folder / BM25_DIR)
-    timings["bm25"] = time.perf_counter() - t
+        say("BM25 index")
+        t = time.perf_counter()
+        real_lex = [index_text(p) for p in passages]
+        tokenized = bm25s.tokenize(_prepare(real_lex + sent_texts), stopwords=stopwords(),
+                                   stemmer=_stemmer(), show_progress=False)
+        ids_p, ids_s = tokenized.ids[:R], tokenized.ids[R:]
+        corpus_ids = [ids_p[int(base[i])] + ids_s[int(extra[i])] for i in range(n)]
+        bm25 = bm25s.BM25()
+        bm25.index(bm25s.tokenization.Tokenized(ids=corpus_ids, vocab=tokenized.vocab), show_progress=False)
+        del corpus_ids
+        (folder / BM25_DIR).mkdir()
+        LexicalIndex(bm25).save(folder / BM25_DIR)
+        timings["bm25"] = time.perf_counter() - t
 
-    say("vector index")
-    t = time.perf_counter()
-    vectors = VectorIndex.build(raw, kind=kind, progress=say)
-    vectors.save(folder / VECTORS)
-    timings["vector_index"] = time.perf_counter() - t
-    (folder / VARIANTS).write_text(json.dumps(real.variants, ensure_ascii=False), encoding="utf-8")
+        say("vector index")
+        t = time.perf_counter()
+        vectors = VectorIndex.build(raw, kind=kind, progress=say)
+        vectors.save(folder / VECTORS)
+        timings["vector_index"] = time.perf_counter() - t
+        (folder / VARIANTS).write_text(json.dumps(real.variants, ensure_ascii=False), encoding="utf-8")
 
-    say("manifest (checksums)")
-    t = time.perf_counter()
-    documents = [{"doc_id": f"synthetic-{d_:06d}", "title": f"Synthetic report {d_}",
-                  "source": "Synthetic archive", "date": dates[d_], "file": f"synthetic-{d_:06d}.md",
-                  "passages": min(PASSAGES_PER_DOC, n - d_ * PASSAGES_PER_DOC), "sha256": ""}
-                 for d_ in range(docs)]
-    write_manifest(folder, {
-        "version": version,
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": real.manifest["model"], "index_type": vectors.kind, "vector_index": vectors.info,
-        "libraries": real.manifest.get("libraries", {}),
-        "corpus": {"dir": "(synthetic)", "fingerprint": f"synthetic-{n}-{seed}",
-                   "documents": documents, "skipped": []},
-        "passages": n, "sentences": total_sent, "synthetic": True,
-    })
-    timings["checksums"] = time.perf_counter() - t
-    link = index_dir / f".{CURRENT}-tmp"
-    if link.is_symlink():
-        link.unlink()
-    os.symlink(Path(VERSIONS) / version, link)
-    os.replace(link, index_dir / CURRENT)
+        say("manifest (checksums)")
+        t = time.perf_counter()
+        documents = [{"doc_id": f"synthetic-{d_:06d}", "title": f"Synthetic report {d_}",
+                      "source": "Synthetic archive", "date": dates[d_], "file": f"synthetic-{d_:06d}.md",
+                      "passages": min(PASSAGES_PER_DOC, n - d_ * PASSAGES_PER_DOC), "sha256": ""}
+                     for d_ in range(docs)]
+        txn.write_manifest({
+            "model": real.manifest["model"], "index_type": vectors.kind, "vector_index": vectors.info,
+            "libraries": real.manifest.get("libraries", {}),
+            "corpus": {"dir": "(synthetic)", "fingerprint": f"synthetic-{n}-{seed}",
+                       "documents": documents, "skipped": []},
+            "passages": n, "sentences": total_sent, "build": {"runner": "synthetic"},
+            "synthetic": True,
+        })
+        timings["checksums"] = time.perf_counter() - t
     return {"timings": {k: round(v, 2) for k, v in timings.items()}, "vector_index": vectors.info,
             "sentences": total_sent}

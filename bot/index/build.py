@@ -1,10 +1,10 @@
-"""Building an index version from a corpus folder: read, split, encode, save, check, publish.
+"""Building an index version from a corpus folder: read, split, encode, then save, check and
+publish through the version transaction (bot/index/versions.py `new_version`).
 
 Builds are incremental: parsed documents and embeddings come from the build cache when the
 file or text was seen before, so adding one document re-encodes only its passages."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import multiprocessing
 import os
@@ -27,8 +27,7 @@ from ..embedding.encoder import Encoder, probe_vector
 from ..errors import AccordError, BuildLocked, DocumentError
 from .bm25 import LexicalIndex
 from ..corpus.passages import Passage, split_document
-from .versions import (CURRENT, new_version_name, publish, read_manifest, remove_tree, staging_dir,
-                       verify, write_manifest)
+from .versions import CURRENT, new_version, read_manifest, verify
 from ..corpus.reading import ORIGINAL_SUFFIXES, corpus_files, doc_id_for, parse_document, read_bytes
 from ..corpus.variants import VARIANTS_FILE, load_table, prepare
 from .dense import VectorIndex
@@ -266,17 +265,15 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
         cache.close()
 
     stage("writing")
-    version = version or new_version_name()
-    staged = staging_dir(index_dir, version)
-    try:
-        built = CorpusIndex(folder=staged, manifest={}, passages=passages,
+    previous = _previous_documents(index_dir)
+    with new_version(index_dir, version, check=lambda folder: _check(folder, encoder, probe),
+                     on_stage=stage) as v:
+        built = CorpusIndex(folder=v.folder, manifest={}, passages=passages,
                             vectors=VectorIndex.build(passage_vectors),
                             sentence_vectors=sentence_vectors,
                             lexical=LexicalIndex.build(texts), variants=variants)
-        built.save(staged)
-        write_manifest(staged, {
-            "version": version,
-            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        built.save(v.folder)
+        v.write_manifest({
             "model": {"name": encoder.name, "dimension": encoder.dimension, "probe": probe,
                       "precision": getattr(encoder, "precision", "fp32"),
                       # The probe is embedded with both prompts, so other prompts are refused.
@@ -292,14 +289,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
             "sentences": len(sentences),
             "build": runner.facts() if runner else {"runner": "local"},
         })
-        stage("checking")
-        _check(staged, encoder, probe)
-        stage("publishing")
-        previous = _previous_documents(index_dir)
-        folder = publish(index_dir, staged, version)
-    except BaseException:
-        remove_tree(staged)
-        raise
+    version, folder = v.version, v.published
     stage("done")
     now = {d["doc_id"]: d["sha256"] for d in docs}
     return BuildReport(

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AccordError, BuildLocked, IndexUnavailable
-from .versions import (CURRENT, MANIFEST, current_dir, publish, read_manifest, remove_tree,
-                    staging_dir, verify)
+from .versions import (MANIFEST, VERSIONS, current_dir, new_version, point_current, read_manifest,
+                       verify)
 
 POINTER = "CURRENT.json"
 MAX_POINTER_BYTES = 4096
@@ -105,37 +105,33 @@ class SharedIndex:
         """Download `version` into a staging folder of `index_dir`, check every file against
         its manifest and publish it there with the atomic switch; the caller holds the build
         lock."""
-        staged = staging_dir(index_dir, version)
         try:
-            base = self._path("versions", version)
-            self.fs.get_file(f"{base}/{MANIFEST}", str(staged / MANIFEST))
-            manifest = read_manifest(staged)
-            if manifest.get("version") != version:
-                raise SharedStoreError(f"{self.url}: version {version} has the manifest of "
-                                       f"{manifest.get('version')!r}")
-            for name in manifest.get("files", {}):
-                target = (staged / name).resolve()
-                if staged.resolve() not in target.parents:   # a name like ../../x
-                    raise SharedStoreError(f"{self.url}: version {version} names a file "
-                                           f"outside its folder: {name!r}")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.fs.get_file(f"{base}/{name}", str(target))
-            verify(staged, checksums="full")
-            return publish(index_dir, staged, version)
-        except SharedStoreError:
-            remove_tree(staged)
-            raise
+            with new_version(index_dir, version,
+                             check=lambda staged: verify(staged, checksums="full")) as txn:
+                self._download(txn.folder, version)
         except IndexUnavailable as exc:
-            remove_tree(staged)
             raise SharedStoreError(f"version {version} from {self.url} failed its checks, not "
                                    f"switched to: {exc}") from None
         except OSError as exc:
-            remove_tree(staged)
             raise SharedStoreError(f"cannot pull {version} from {self.url}: {exc}") from None
-        except BaseException:
-            remove_tree(staged)
-            raise
+        assert txn.published is not None
+        return txn.published
 
+    def _download(self, staged: Path, version: str) -> None:
+        """The manifest of `version`, then every file it lists, into `staged`."""
+        base = self._path("versions", version)
+        self.fs.get_file(f"{base}/{MANIFEST}", str(staged / MANIFEST))
+        manifest = read_manifest(staged)
+        if manifest.get("version") != version:
+            raise SharedStoreError(f"{self.url}: version {version} has the manifest of "
+                                   f"{manifest.get('version')!r}")
+        for name in manifest.get("files", {}):
+            target = (staged / name).resolve()
+            if staged.resolve() not in target.parents:   # a name like ../../x
+                raise SharedStoreError(f"{self.url}: version {version} names a file "
+                                       f"outside its folder: {name!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.fs.get_file(f"{base}/{name}", str(target))
 
 def open_shared(url: str) -> SharedIndex:
     return SharedIndex(url)
@@ -162,11 +158,8 @@ def sync_once(shared: SharedIndex, index_dir: Path) -> str | None:
                 return None
             if (index_dir / "versions" / wanted / MANIFEST).is_file():
                 # Pulled before (then another was published, and this one again): switch back.
-                from .versions import VERSIONS
                 verify(index_dir / VERSIONS / wanted)
-                tmp = index_dir / f".{CURRENT}-{wanted}"
-                os.symlink(Path(VERSIONS) / wanted, tmp)
-                os.replace(tmp, index_dir / CURRENT)
+                point_current(index_dir, wanted)
             else:
                 shared.pull(index_dir, wanted)
     except BuildLocked:

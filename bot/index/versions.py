@@ -1,4 +1,10 @@
-"""The index folder on disk: versions, manifest, checksums, and the atomic switch of `current`."""
+"""The index folder on disk: versions, manifest, checksums, and the atomic switch of `current`.
+
+Every version is written through one transaction, `new_version`: files go into a private
+staging folder, leaving the block checks them and publishes the folder (read-only, then
+`current` switched in one rename); an exception removes the staging folder and `current`
+stays where it was. A process killed inside the block leaves only the staging folder, which
+the next holder of the build lock sweeps (`prune`, bot/index/journal.py `recover`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +15,8 @@ import secrets
 import shutil
 import stat
 from pathlib import Path
-from typing import Any, Sequence
+from types import TracebackType
+from typing import Any, Callable, Sequence
 
 from ..embedding.encoder import same_model
 from ..errors import IndexUnavailable
@@ -170,17 +177,88 @@ def remove_tree(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def point_current(index_dir: Path, version: str) -> None:
+    """Point `current` at a version already in versions/, in one atomic rename."""
+    tmp_link = index_dir / f".{CURRENT}-{version}"
+    os.symlink(Path(VERSIONS) / version, tmp_link)
+    os.replace(tmp_link, index_dir / CURRENT)   # readers see the old or the new, never neither
+
+
 def publish(index_dir: Path, staged: Path, version: str) -> Path:
     """Make a checked build read-only, move it into place and point `current` at it in one
     atomic rename."""
     final = index_dir / VERSIONS / version
     make_read_only(staged)
     os.replace(staged, final)
-    tmp_link = index_dir / f".{CURRENT}-{version}"
-    os.symlink(Path(VERSIONS) / version, tmp_link)
-    os.replace(tmp_link, index_dir / CURRENT)   # readers see the old or the new, never neither
+    point_current(index_dir, version)
     prune(index_dir)
     return final
+
+
+Check = Callable[[Path], Any]
+Stage = Callable[[str], None]
+
+
+class NewVersion:
+    """One index version being written: a context manager, made by `new_version`.
+
+    Inside the block, write the version's files into `folder` (the staging folder) and call
+    `write_manifest` last. Leaving the block normally runs `check` on the folder (by default
+    `verify`: the manifest and every file's size and checksum) and publishes it; `published`
+    is then its final folder. Any exception, in the block or from the check, removes the
+    staging folder and is raised again: nothing is published and `current` does not move."""
+
+    def __init__(self, index_dir: Path, version: str | None = None, check: Check = verify,
+                 on_stage: Stage | None = None) -> None:
+        self.index_dir = index_dir
+        self.version = version or new_version_name()
+        self.check = check
+        self.on_stage = on_stage or (lambda name: None)
+        self.folder = index_dir / VERSIONS / f".staging-{self.version}"
+        self.manifest: dict[str, Any] | None = None
+        self.published: Path | None = None
+
+    def __enter__(self) -> NewVersion:
+        self.folder = staging_dir(self.index_dir, self.version)
+        return self
+
+    def write_manifest(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Write the manifest: version and build time, then `fields`, then every file's size
+        and checksums (so it comes after all other files)."""
+        self.manifest = write_manifest(self.folder, {
+            "version": self.version,
+            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            **fields})
+        return self.manifest
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            remove_tree(self.folder)
+            return
+        try:
+            self.on_stage("checking")
+            self.check(self.folder)
+            self.on_stage("publishing")
+            self.published = publish(self.index_dir, self.folder, self.version)
+        except BaseException:
+            remove_tree(self.folder)
+            raise
+
+
+def new_version(index_dir: Path, version: str | None = None, check: Check = verify,
+                on_stage: Stage | None = None) -> NewVersion:
+    """The transaction that writes, checks and publishes one version of the index in
+    `index_dir` (the caller holds its build lock):
+
+        with new_version(index_dir, check=...) as v:
+            save_files(v.folder)
+            v.write_manifest({...})
+        v.published   # versions/<version>, now `current`
+
+    `version` names it (default: build time and a random suffix); `on_stage` is told
+    "checking" and "publishing" as the block is left."""
+    return NewVersion(index_dir, version, check, on_stage)
 
 
 def prune(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
