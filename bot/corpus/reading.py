@@ -32,6 +32,9 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     url: str = ""
     extra: dict = field(default_factory=dict)   # pages, ocr_pages, unread_pages of a PDF
+    # Scanned pages' word boxes (page -> [[text, left, top, right, bottom], ...] in fractions
+    # of the page): kept beside the original for the viewer, not in the manifest.
+    ocr_words: dict = field(default_factory=dict)
 
     def meta(self) -> dict:
         meta = {"doc_id": self.id, "title": self.title, "source": self.source, "date": self.date}
@@ -235,7 +238,8 @@ def _parse_original(raw: bytes, doc_id: str, name: str, suffix: str) -> Document
     limit = int(resolve("MAX_META_CHARS"))
     title = _cut(got.get("title") or next((b.text for b in blocks if b.heading), doc_id), limit)
     extra = {k: got[k] for k in ("pages", "ocr_pages", "unread_pages") if k in got}
-    return Document(id=doc_id, title=title, source="", date="", blocks=blocks, extra=extra)
+    return Document(id=doc_id, title=title, source="", date="", blocks=blocks, extra=extra,
+                    ocr_words=got.get("ocr_words") or {})
 
 
 def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:

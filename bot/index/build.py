@@ -139,7 +139,8 @@ def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
     """One document read and split ({"meta", "passages"}), or why it cannot be."""
     try:
         doc = parse_document(raw, doc_id, name=name, suffix=suffix)
-        return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+        got = {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+        return {**got, "ocr_words": doc.ocr_words} if doc.ocr_words else got
     except DocumentError as exc:
         return str(exc)
     except Exception as exc:   # one hostile file is skipped, never the whole build
@@ -217,6 +218,8 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
                  "sha256": hashlib.sha256(raw).hexdigest()}
         if index_dir is not None and path.suffix.lower() in ORIGINAL_SUFFIXES:
             entry["original"] = originals.keep(index_dir, raw, path.suffix)
+            if got.get("ocr_words"):
+                originals.keep_words(index_dir, entry["original"], got["ocr_words"])
         docs.append(entry)
         passages.extend(Passage.from_dict({**p, **own}) for p in got["passages"])
     if cache:
