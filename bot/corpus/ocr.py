@@ -62,7 +62,10 @@ MAX_WORDS = 5000        # word boxes kept per page (a dense page of small print 
 MAX_WORD_CHARS = 64
 
 
-def _words(tsv: str) -> list[tuple[str, int, int, int, int]]:
+Word = tuple[str, int, int, int, int]   # text, left, top, width, height (pixels of the image)
+
+
+def _words(tsv: str) -> list[Word]:
     """(text, left, top, width, height) in pixels of each word of tesseract's TSV."""
     out = []
     for line in tsv.splitlines()[1:]:
@@ -79,7 +82,7 @@ def _words(tsv: str) -> list[tuple[str, int, int, int, int]]:
     return out
 
 
-def read_image_with_words(png: bytes, timeout: float) -> tuple[str, list[tuple[str, int, int, int, int]]]:
+def read_image_with_words(png: bytes, timeout: float) -> tuple[str, list[Word]]:
     """`read_image`'s text and, from the same recognition, each word's box in pixels of the
     image (what the viewer marks on a scanned page, which has no text layer)."""
     def limit() -> None:

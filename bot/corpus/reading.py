@@ -182,7 +182,8 @@ def read_url_file(path: Path) -> str:
     with open(url_path, "rb") as f:
         raw = f.read(MAX_URL_FILE_BYTES + 1)
     if len(raw) > MAX_URL_FILE_BYTES:
-        raise DocumentError(f"{url_path.name}: larger than {MAX_URL_FILE_BYTES} bytes; it holds one url")
+        raise DocumentError(f"{url_path.name}: larger than {MAX_URL_FILE_BYTES} bytes; "
+                            "it holds one url")
     return check_url(raw.decode("utf-8", "replace").strip(), url_path.name)
 
 

@@ -171,7 +171,8 @@ def parse_new(raw: bytes, doc_id: str, name: str, suffix: str) -> tuple[str, dic
 
 def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
           processes: bool = False, index_dir: Path | None = None,
-          runner: Any = None, read: Mapping[str, dict] | None = None) -> tuple[list[dict], list[Passage]]:
+          runner: Any = None, read: Mapping[str, dict] | None = None
+          ) -> tuple[list[dict], list[Passage]]:
     # (path, doc id, cache key, bytes, parsed document or why not; None: still to be parsed)
     found: list[tuple[Path, str, str, bytes, dict | str | None]] = []
     given = dict(read or {})   # parsed by the caller just before (parse_new), by cache key
