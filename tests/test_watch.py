@@ -23,6 +23,11 @@ def test_changes_are_rebuilt_once_they_settle(tmp_path):
         (tmp_path / "notes.json").write_text("{}")   # not a document: no rebuild
         time.sleep(0.8)
         assert rebuilds == [1]
+        (tmp_path / "doc-0.url").write_text("https://example.org/doc-0\n")   # a document's url
+        deadline = time.time() + 10
+        while len(rebuilds) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert rebuilds == [1, 1]
     finally:
         stop.set()
         thread.join(timeout=5)

@@ -197,14 +197,19 @@ def _paragraphs(lines: list[Line], body: float) -> list[dict]:
     return blocks
 
 
-def _ocr_blocks(page, page_no: int, seconds: float, furniture: set[str]) -> list[dict]:
+def _ocr_blocks(page, page_no: int, seconds: float, furniture: set[str]) -> tuple[list[dict], list]:
+    """The blocks of a scanned page, and its words as [text, left, top, right, bottom] in
+    fractions of the page (from its top left), for the viewer to mark."""
     from . import ocr
     width, height = page.get_size()
     scale = min(int(resolve("OCR_DPI")) / 72, (MAX_OCR_PIXELS / max(1.0, width * height)) ** 0.5)
     image = page.render(scale=scale, grayscale=True).to_pil()
     buf = io.BytesIO()
     image.save(buf, format="PNG")
-    text = ocr.read_image(buf.getvalue(), timeout=seconds)
+    text, boxes = ocr.read_image_with_words(buf.getvalue(), timeout=seconds)
+    w, h = max(1, image.width), max(1, image.height)
+    words = [[t, round(x / w, 4), round(y / h, 4), round((x + bw) / w, 4), round((y + bh) / h, 4)]
+             for t, x, y, bw, bh in boxes]
     blocks = []
     for para in re.split(r"\n\s*\n", text):
         lines = [" ".join(l.split()) for l in para.splitlines() if l.strip()]
@@ -214,7 +219,7 @@ def _ocr_blocks(page, page_no: int, seconds: float, furniture: set[str]) -> list
             for line in lines[1:]:
                 joined = _join(joined, line)
             blocks.append({"text": joined, "heading": False, "page": page_no})
-    return blocks
+    return blocks, words
 
 
 def _error(exc: Exception, name: str) -> str:
@@ -225,8 +230,8 @@ def _error(exc: Exception, name: str) -> str:
 
 
 def read_in_process(raw: bytes, name: str) -> dict:
-    """The document as {"title", "blocks", "pages", "ocr_pages", "unread_pages"}; raises
-    DocumentError. Unbounded by itself: `read` runs it in a limited child process."""
+    """The document as {"title", "blocks", "pages", "ocr_pages", "unread_pages", "ocr_words"};
+    raises DocumentError. Unbounded by itself: `read` runs it in a limited child process."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
@@ -257,11 +262,12 @@ def read_in_process(raw: bytes, name: str) -> dict:
     furniture = _drop_furniture(read, body)
     blocks: list[dict] = []
     ocr_pages, unread = [], []
+    ocr_words: dict[str, list] = {}   # page number -> its words' boxes (scanned pages)
     for n, (lines, _) in enumerate(read):
         if sum(len(l.text) for l in lines) < MIN_PAGE_CHARS and images[n]:
             from .ocr import OcrError
             try:
-                found = _ocr_blocks(pdf[n], n + 1, seconds, furniture)
+                found, ocr_words[str(n + 1)] = _ocr_blocks(pdf[n], n + 1, seconds, furniture)
             except OcrError as exc:
                 unread.append({"page": n + 1, "reason": str(exc)})
                 continue
@@ -276,7 +282,7 @@ def read_in_process(raw: bytes, name: str) -> dict:
         raise DocumentError(f"{name}: the PDF has no text")
     title = (pdf.get_metadata_dict().get("Title") or "").strip()
     return {"title": title, "blocks": _join_pages(blocks), "pages": pages,
-            "ocr_pages": ocr_pages, "unread_pages": unread}
+            "ocr_pages": ocr_pages, "unread_pages": unread, "ocr_words": ocr_words}
 
 
 def _join_pages(blocks: list[dict]) -> list[dict]:

@@ -16,6 +16,10 @@ SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 HTML_SUFFIXES = (".html", ".htm")
 ORIGINAL_SUFFIXES = (".pdf", ".docx")   # read by their own readers and kept as originals
 URL = re.compile(r"https?://[^\s<>\"']{1,2000}", re.IGNORECASE)
+# `<doc id>.url` beside a document holds its url: how a PDF, a .docx (no front matter) or an
+# upload given a `url` carries one. Not a document itself (not in SUFFIXES).
+URL_FILE = ".url"
+MAX_URL_FILE_BYTES = 4096
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")   # used with fullmatch: no "\n" at the end
 
 
@@ -28,6 +32,9 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     url: str = ""
     extra: dict = field(default_factory=dict)   # pages, ocr_pages, unread_pages of a PDF
+    # Scanned pages' word boxes (page -> [[text, left, top, right, bottom], ...] in fractions
+    # of the page): kept beside the original for the viewer, not in the manifest.
+    ocr_words: dict = field(default_factory=dict)
 
     def meta(self) -> dict:
         meta = {"doc_id": self.id, "title": self.title, "source": self.source, "date": self.date}
@@ -161,6 +168,25 @@ def check_url(value: str, name: str) -> str:
     return value
 
 
+def url_file_for(path: Path) -> Path:
+    """Where the url of the document file `path` is kept, when it has one of its own."""
+    return path.with_name(doc_id_for(path) + URL_FILE)
+
+
+def read_url_file(path: Path) -> str:
+    """The url in the `.url` file beside the document `path` ('' without one); a bad one is a
+    DocumentError naming the file."""
+    url_path = url_file_for(path)
+    if not url_path.is_file():
+        return ""
+    with open(url_path, "rb") as f:
+        raw = f.read(MAX_URL_FILE_BYTES + 1)
+    if len(raw) > MAX_URL_FILE_BYTES:
+        raise DocumentError(f"{url_path.name}: larger than {MAX_URL_FILE_BYTES} bytes; "
+                            "it holds one url")
+    return check_url(raw.decode("utf-8", "replace").strip(), url_path.name)
+
+
 def _cut(text: str, limit: int) -> str:
     """A title or source taken from the text itself, cut at a word boundary to the limit."""
     if len(text) <= limit:
@@ -213,7 +239,8 @@ def _parse_original(raw: bytes, doc_id: str, name: str, suffix: str) -> Document
     limit = int(resolve("MAX_META_CHARS"))
     title = _cut(got.get("title") or next((b.text for b in blocks if b.heading), doc_id), limit)
     extra = {k: got[k] for k in ("pages", "ocr_pages", "unread_pages") if k in got}
-    return Document(id=doc_id, title=title, source="", date="", blocks=blocks, extra=extra)
+    return Document(id=doc_id, title=title, source="", date="", blocks=blocks, extra=extra,
+                    ocr_words=got.get("ocr_words") or {})
 
 
 def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:

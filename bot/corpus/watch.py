@@ -9,7 +9,7 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .reading import SUFFIXES
+from .reading import SUFFIXES, URL_FILE
 from .variants import VARIANTS_FILE
 
 
@@ -22,7 +22,7 @@ class _Changes(FileSystemEventHandler):
         name = Path(str(event.dest_path or event.src_path)).name
         if event.is_directory or name.startswith("."):
             return  # our own temp and backup files
-        if Path(name).suffix.lower() in SUFFIXES or name == VARIANTS_FILE:
+        if Path(name).suffix.lower() in (*SUFFIXES, URL_FILE) or name == VARIANTS_FILE:
             self.last = time.monotonic()
             self.pending.set()
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -28,7 +28,8 @@ from ..errors import AccordError, BuildLocked, DocumentError
 from .bm25 import LexicalIndex
 from ..corpus.passages import Passage, split_document
 from .versions import CURRENT, new_version, read_manifest, verify
-from ..corpus.reading import ORIGINAL_SUFFIXES, corpus_files, doc_id_for, parse_document, read_bytes
+from ..corpus.reading import (ORIGINAL_SUFFIXES, corpus_files, doc_id_for, parse_document,
+                             read_bytes, read_url_file)
 from ..corpus.variants import VARIANTS_FILE, load_table, prepare
 from .dense import VectorIndex
 
@@ -137,7 +138,8 @@ def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
     """One document read and split ({"meta", "passages"}), or why it cannot be."""
     try:
         doc = parse_document(raw, doc_id, name=name, suffix=suffix)
-        return {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+        got = {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+        return {**got, "ocr_words": doc.ocr_words} if doc.ocr_words else got
     except DocumentError as exc:
         return str(exc)
     except Exception as exc:   # one hostile file is skipped, never the whole build
@@ -156,21 +158,39 @@ def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False)
         return list(pool.map(_parse, *zip(*jobs), chunksize=max(1, len(jobs) // (4 * cores))))
 
 
+def parse_new(raw: bytes, doc_id: str, name: str, suffix: str) -> tuple[str, dict]:
+    """A document about to be written to the corpus, read as a build reads it: (its cache key,
+    its parsed form) for `build_locked(read=...)`, so a build after the change does not read it
+    again (a PDF's reading is a child process of seconds). Raises DocumentError."""
+    got = _parse(raw, doc_id, name, suffix)
+    if isinstance(got, str):
+        raise DocumentError(got)
+    return document_key(doc_id, f"{doc_id}{suffix}", raw), got
+
+
 def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
           processes: bool = False, index_dir: Path | None = None,
-          runner: Any = None) -> tuple[list[dict], list[Passage]]:
+          runner: Any = None, read: Mapping[str, dict] | None = None
+          ) -> tuple[list[dict], list[Passage]]:
     # (path, doc id, cache key, bytes, parsed document or why not; None: still to be parsed)
     found: list[tuple[Path, str, str, bytes, dict | str | None]] = []
+    given = dict(read or {})   # parsed by the caller just before (parse_new), by cache key
+    urls: dict[Path, str] = {}   # the url of a `.url` file beside a document overrides its own
     for path in corpus_files(corpus_dir):
         doc_id = doc_id_for(path)
         try:
             raw = read_bytes(path)
+            urls[path] = read_url_file(path)
         except DocumentError as exc:   # unreadable, or too large to read at all
             found.append((path, doc_id, "", b"", str(exc)))
             continue
         key = document_key(doc_id, path.name, raw)
+        if key in given:
+            found.append((path, doc_id, key, raw, None))
+            continue
         found.append((path, doc_id, key, raw, cache.document(key) if cache and cache.reading else None))
-    jobs = [(raw, doc_id, path.name, path.suffix) for path, doc_id, _, raw, got in found if got is None]
+    jobs = [(raw, doc_id, path.name, path.suffix) for path, doc_id, key, raw, got in found
+            if got is None and key not in given]
     parsed = iter(runner.parse_all(jobs, _parse, PARALLEL_PARSE_BYTES) if runner
                   else _parse_all(jobs, processes))
     docs, passages = [], []
@@ -178,7 +198,8 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
     fresh_parsed: list[tuple[str, dict]] = []
     for path, doc_id, key, raw, got in found:
         fresh = got is None
-        got = next(parsed) if fresh else got
+        if fresh:
+            got = given[key] if key in given else next(parsed)
         if doc_id in seen:
             skipped.append((path.name, f"another file ({seen[doc_id]}) has the id {doc_id!r}"))
             continue
@@ -191,12 +212,16 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
             skipped.append((path.name, f"{path.name}: no sentences to index"))
             continue
         seen[doc_id] = path.name
-        entry = {**got["meta"], "file": path.name, "passages": len(got["passages"]),
+        # Applied after the cache: its entries stay keyed by the file's bytes alone.
+        own = {"url": urls[path]} if urls.get(path) else {}
+        entry = {**got["meta"], **own, "file": path.name, "passages": len(got["passages"]),
                  "sha256": hashlib.sha256(raw).hexdigest()}
         if index_dir is not None and path.suffix.lower() in ORIGINAL_SUFFIXES:
             entry["original"] = originals.keep(index_dir, raw, path.suffix)
+            if got.get("ocr_words"):
+                originals.keep_words(index_dir, entry["original"], got["ocr_words"])
         docs.append(entry)
-        passages.extend(Passage.from_dict(p) for p in got["passages"])
+        passages.extend(Passage.from_dict({**p, **own}) for p in got["passages"])
     if cache:
         cache.store_documents(fresh_parsed)
     return docs, passages
@@ -228,10 +253,11 @@ def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
 def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                  full: bool = False, on_stage: Stage | None = None,
                  processes: bool = False, version: str | None = None,
-                 runner: Any = None) -> BuildReport:
+                 runner: Any = None, read: Mapping[str, dict] | None = None) -> BuildReport:
     """The build itself; the caller holds the build lock. `version` names the version to
     publish (an admin change records it in its journal first). `runner` reads and encodes
-    elsewhere (bot/index/ray_build.py; by default, on Ray when ACCORD_RAY_ADDRESS is set)."""
+    elsewhere (bot/index/ray_build.py; by default, on Ray when ACCORD_RAY_ADDRESS is set).
+    `read` holds documents the caller has just read (parse_new), by cache key."""
     stage = on_stage or (lambda name: None)
     if runner is None:
         from .ray_build import configured_runner
@@ -245,7 +271,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     try:
         stage("reading")
         skipped: list[tuple[str, str]] = []
-        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir, runner)
+        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir, runner, read)
         if not docs:
             raise AccordError(f"no readable .txt, .md, .html, .pdf or .docx documents in {corpus_dir}")
         variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)
@@ -308,7 +334,7 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
 def _fingerprint(docs: list[dict], corpus_dir: Path) -> str:
     digest = hashlib.sha256()
     for d in sorted(docs, key=lambda d: d["doc_id"]):
-        digest.update(f"{d['doc_id']}\0{d['sha256']}\0".encode())
+        digest.update(f"{d['doc_id']}\0{d['sha256']}\0{d.get('url', '')}\0".encode())
     variants = corpus_dir / VARIANTS_FILE
     if variants.exists():
         digest.update(variants.read_bytes())

@@ -9,11 +9,11 @@ from typing import Any, Callable, Mapping, Sequence
 import yaml
 
 from . import journal
-from .build import LOCK_WAIT, BuildReport, Progress, Stage, build_locked, index_lock
+from .build import LOCK_WAIT, BuildReport, Progress, Stage, build_locked, index_lock, parse_new
 from ..embedding.encoder import Encoder
 from ..errors import DocumentError, DocumentNotFound
 from .versions import new_version_name
-from ..corpus.reading import SUFFIXES, check_doc_id, check_url, corpus_files, doc_id_for, parse_document
+from ..corpus.reading import SUFFIXES, check_doc_id, check_url, corpus_files, doc_id_for, url_file_for
 
 FIELDS = {"id", "title", "text", "source", "date", "url"}
 
@@ -24,6 +24,7 @@ class NewDocument:
     suffix: str      # .txt, .md, .html, .pdf or .docx: how the bytes are read
     raw: bytes
     name: str        # where it came from, for messages
+    url: str = ""    # given beside the file (an upload's `url`): kept in `<id>.url` next to it
 
 
 def from_json(item: Any, position: int = 0) -> NewDocument:
@@ -53,15 +54,17 @@ def from_json(item: Any, position: int = 0) -> NewDocument:
     return NewDocument(doc_id, ".md", (head + text.strip() + "\n").encode("utf-8"), where)
 
 
-def from_upload(filename: str, raw: bytes) -> NewDocument:
-    """An uploaded or given file: its name gives the id and how it is read."""
+def from_upload(filename: str, raw: bytes, url: str = "") -> NewDocument:
+    """An uploaded or given file: its name gives the id and how it is read; `url` (http or
+    https) is where it is published, which its citations then name."""
     path = Path(filename or "")
     if path.name != filename or not path.suffix:
         raise DocumentError(f"{filename!r}: give a plain file name such as note.md (no folders)")
     if path.suffix.lower() not in SUFFIXES:
         raise DocumentError(f"{filename}: unsupported file type {path.suffix}; use one of "
                             f"{', '.join(SUFFIXES)}")
-    return NewDocument(check_doc_id(doc_id_for(path)), path.suffix.lower(), raw, filename)
+    url = check_url(url.strip(), filename)
+    return NewDocument(check_doc_id(doc_id_for(path)), path.suffix.lower(), raw, filename, url)
 
 
 def _files_by_id(corpus_dir: Path) -> dict[str, list[Path]]:
@@ -98,8 +101,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
     remove = list(dict.fromkeys(check_doc_id(doc_id) for doc_id in remove))
     if set(ids) & set(remove):
         raise DocumentError("a document id is both added and removed")
-    for doc in add:
-        parse_document(doc.raw, doc.doc_id, name=doc.name, suffix=doc.suffix)
+    # Read once: the build after the change takes these instead of reading the files again.
+    read = dict(parse_new(doc.raw, doc.doc_id, doc.name, doc.suffix) for doc in add)
     stage = on_stage or (lambda name: None)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     with index_lock(index_dir, wait, on_wait, on_settled) as waited:
@@ -112,15 +115,23 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
             if not found:
                 raise DocumentNotFound(f"no document has the id {doc_id!r}")
             drops.extend(found)
+            drops.extend(p for p in [url_file_for(found[0])] if p.is_file())
             changes["removed"].append(doc_id)
         for doc in add:
             target = corpus_dir / f"{doc.doc_id}{doc.suffix}"
+            url_file = url_file_for(target)
+            old_url = url_file.read_text("utf-8", "replace").strip() if url_file.is_file() else ""
             old = files.get(doc.doc_id, [])
-            if old == [target] and target.read_bytes() == doc.raw:
+            if old == [target] and target.read_bytes() == doc.raw and old_url == doc.url:
                 changes["unchanged"].append(doc.doc_id)
                 continue
             drops.extend(p for p in old if p != target)
             writes.append((target, doc.raw))
+            # The document is replaced as given: with its url, or without the old one.
+            if doc.url:
+                writes.append((url_file, f"{doc.url}\n".encode("utf-8")))
+            elif url_file.is_file():
+                drops.append(url_file)
             changes["replaced" if old else "added"].append(doc.doc_id)
         if not writes and not drops and not rebuild:
             return Outcome(None, changes)
@@ -131,7 +142,7 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
             change.apply()
             stage("corpus written")
             report = build_locked(corpus_dir, index_dir, encoder, progress, full=full,
-                                  on_stage=on_stage, version=change.version)
+                                  on_stage=on_stage, version=change.version, read=read)
         except BaseException:
             # The version was not published (or was, if the failure came after): settle by that.
             journal.settle(index_dir, change, on_settled)

@@ -3,6 +3,7 @@ links a citation gives to open one (or a document's own page) at the cited sente
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -28,6 +29,34 @@ def keep(index_dir: Path, raw: bytes, suffix: str) -> str:
         tmp.write_bytes(raw)
         os.replace(tmp, target)   # readers see the whole file or none
     return name
+
+
+WORDS = ".words.json"   # beside an original: the word boxes of its scanned pages
+
+
+def keep_words(index_dir: Path, name: str, words: dict[str, list]) -> None:
+    """Store the OCR word boxes of the original `name` beside it (replaced when they differ:
+    another OCR engine or language reads the same file into other words)."""
+    raw = json.dumps(words, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    target = index_dir / ORIGINALS / f"{name}{WORDS}"
+    if target.is_file() and target.read_bytes() == raw:
+        return
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(raw)
+    os.replace(tmp, target)
+
+
+def words_of(index_dir: Path, name: str, page: int) -> list:
+    """The OCR word boxes of one page of the original `name` ([] for a page with a text
+    layer, or when none were kept)."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        return []
+    try:
+        words = json.loads((index_dir / ORIGINALS / f"{name}{WORDS}").read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    page_words = words.get(str(page)) if isinstance(words, dict) else None
+    return page_words if isinstance(page_words, list) else []
 
 
 def path_of(index_dir: Path, name: str) -> Path | None:

@@ -194,7 +194,8 @@ def _with_list(index: CorpusIndex, hits: Sequence[Hit], cand: Candidate) -> str:
 
 
 def citation_link(index: CorpusIndex, p, sentences: list[str]) -> dict[str, Any]:
-    """`page` (PDF passages) and `url` (where to open the original at the cited sentences)."""
+    """`page` (PDF passages), `url` (where to open the original at the cited sentences) and
+    `document_url` (the document's own address, when it has one)."""
     from ..index.originals import citation_url
     docs = getattr(index, "_docs_by_id", None)
     if docs is None:
@@ -208,9 +209,12 @@ def citation_link(index: CorpusIndex, p, sentences: list[str]) -> dict[str, Any]
         root = request.script_root if has_request_context() else ""
     except ImportError:
         root = ""
-    url = citation_url(docs.get(p.doc_id), p.doc_id, getattr(p, "page", None), sentences, root)
+    doc = docs.get(p.doc_id)
+    url = citation_url(doc, p.doc_id, getattr(p, "page", None), sentences, root)
     if url:
         out["url"] = url
+    if doc and doc.get("url"):   # where it is published, besides where it opens (the viewer)
+        out["document_url"] = doc["url"]
     return out
 
 

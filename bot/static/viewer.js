@@ -2,6 +2,9 @@
 const main = document.getElementById("viewer");
 const base = main.dataset.pdfjs;   // this server's /pdfjs/ (under its script root)
 const texts = JSON.parse(main.dataset.texts || "[]");
+// A scanned page of the citation has no text layer: the server gives its OCR word boxes,
+// [text, left, top, right, bottom] in fractions of the page.
+const words = JSON.parse(main.dataset.words || "[]");
 const pdfjs = await import(base + "build/pdf.min.mjs");
 pdfjs.GlobalWorkerOptions.workerSrc = base + "build/pdf.worker.min.mjs";
 
@@ -59,6 +62,32 @@ function highlight(items, divs) {
   return found;
 }
 
+// Rectangles over the OCR'd words of each cited sentence found on a scanned page.
+function markWords(layer) {
+  const flat = flatten(words.map((w) => ({ str: String(w[0]) })));
+  let found = 0;
+  for (const sentence of texts) {
+    const k = key(sentence);
+    const at = k ? flat.text.indexOf(k) : -1;
+    if (at < 0) continue;
+    found++;
+    const hit = new Set();
+    for (let n = at; n < at + k.length; n++) hit.add(flat.owners[n][0]);
+    for (const i of hit) {
+      const [, left, top, right, bottom] = words[i];
+      const mark = document.createElement("mark");
+      mark.className = "ocr-mark";
+      mark.title = sentence;
+      mark.style.left = `${left * 100}%`;
+      mark.style.top = `${top * 100}%`;
+      mark.style.width = `${(right - left) * 100}%`;
+      mark.style.height = `${(bottom - top) * 100}%`;
+      layer.append(mark);
+    }
+  }
+  return found;
+}
+
 let pdf = null;
 let current = Math.max(1, parseInt(main.dataset.page, 10) || 1);
 
@@ -84,13 +113,16 @@ async function show(number) {
   const content = await page.getTextContent();
   const textLayer = new pdfjs.TextLayer({ textContentSource: content, container: layer, viewport });
   await textLayer.render();
-  const marked = number === current ? highlight(content.items, textLayer.textDivs) : 0;
+  let marked = number === current ? highlight(content.items, textLayer.textDivs) : 0;
+  const ocrLayer = document.getElementById("ocr");
+  ocrLayer.replaceChildren();
+  if (number === current && !marked && words.length) marked = markWords(ocrLayer);
   document.getElementById("where").textContent = `Page ${number} of ${pdf.numPages}`;
   document.getElementById("prev").disabled = number <= 1;
   document.getElementById("next").disabled = number >= pdf.numPages;
   main.dataset.shown = String(number);
   main.dataset.marked = String(marked);
-  const first = layer.querySelector("mark");
+  const first = layer.querySelector("mark") || ocrLayer.querySelector("mark");
   if (first) first.scrollIntoView({ block: "center" });
 }
 

@@ -139,8 +139,14 @@ def _documents_from_request() -> list:
         files = [f for name in request.files for f in request.files.getlist(name)]
         if not files:
             raise ApiError(400, "Attach one or more .txt, .md, .html, .pdf or .docx files as form fields.")
+        # `url` form fields: where each file is published, in the order of the files.
+        urls = request.form.getlist("url")
+        if urls and len(urls) != len(files):
+            raise ApiError(400, f"Give one url per file, in the order of the files ({len(files)} "
+                                f"file(s), {len(urls)} url(s)); nothing was changed.")
         try:
-            return [from_upload(f.filename or "", f.read()) for f in files]
+            return [from_upload(f.filename or "", f.read(), url)
+                    for f, url in zip(files, urls or [""] * len(files))]
         except DocumentError as exc:
             raise ApiError(400, f"{exc} (nothing was changed)") from None
     if not request.is_json:

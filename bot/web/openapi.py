@@ -108,6 +108,8 @@ SCHEMAS: dict[str, Any] = {
             "url": {"type": "string", "description": "Where to open the original at the cited "
                     "place: this server's /viewer/<doc_id>?page=&text= (a path on this server) "
                     "for a PDF or .docx, else the document's own url with a #:~:text= fragment."},
+            "document_url": {"type": "string", "description": "The document's own address "
+                             "(where it is published), when it has one."},
         },
     },
     "AskReply": {
@@ -420,7 +422,13 @@ def paths() -> dict[str, Any]:
                         "properties": {"files": {
                             "type": "array", "description": ".txt, .md, .html, .pdf or .docx files",
                             "items": {"type": "string", "contentMediaType":
-                                      "application/octet-stream"}}}}},
+                                      "application/octet-stream"}},
+                            "url": {
+                                "type": "array", "description": "Where each file is published "
+                                "(http or https), one per file in the order of the files; "
+                                "citations name it.",
+                                "items": {"type": "string", "pattern": "^https?://",
+                                          "maxLength": 2008}}}}},
                 }},
                 "responses": {"200": _json(_ref("IndexUpdate"), "The updated index."),
                               **ACCEPTED,

@@ -26,6 +26,11 @@ def pdfjs_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "node_modules" / "pdfjs-dist"
 
 
+def _index_root() -> Path:
+    # Originals live beside the versions (index/originals), by content.
+    return Path(holder().bot.index.folder).parent.parent
+
+
 def _document(doc_id: str) -> tuple[dict, Path | None]:
     """The served version's manifest entry of a document and its kept original (or None)."""
     h = holder()
@@ -35,8 +40,7 @@ def _document(doc_id: str) -> tuple[dict, Path | None]:
         raise ApiError(503, "The index is not available.")
     for doc in bot.index.manifest["corpus"]["documents"]:
         if doc["doc_id"] == doc_id:
-            # Originals live beside the versions (index/originals), by content.
-            return doc, originals.path_of(Path(bot.index.folder).parent.parent, doc.get("original", ""))
+            return doc, originals.path_of(_index_root(), doc.get("original", ""))
     raise ApiError(404, f"No document has the id {doc_id!r}.")
 
 
@@ -75,11 +79,15 @@ def view(doc_id: str):
     page = int(page) if page.isdigit() and 0 < int(page) <= 100000 else 1
     texts = [t[:originals.MAX_HIGHLIGHT_CHARS] for t in request.args.getlist("text")[:MAX_TEXTS]]
     kind = path.suffix.lower().lstrip(".") if path else "none"
-    passages = []
+    passages, words = [], []
+    if kind == "pdf" and doc.get("ocr_pages") and page in doc["ocr_pages"]:
+        # A scanned page has no text layer: its OCR word boxes are what the viewer marks.
+        words = originals.words_of(_index_root(), doc.get("original", ""), page)
     if kind != "pdf":   # a .docx (or a text) is shown as its passages, the cited ones marked
         passages = [_marked(p.text, texts) for p in holder().bot.index.passages if p.doc_id == doc_id]
     html = render_template("viewer.html", doc=doc, page=page, texts=texts, kind=kind,
-                           passages=passages, pdfjs=(pdfjs_dir() / "build" / "pdf.min.mjs").is_file())
+                           passages=passages, words=words,
+                           pdfjs=(pdfjs_dir() / "build" / "pdf.min.mjs").is_file())
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response

@@ -103,3 +103,52 @@ def test_widget_citation_opens_the_pdf_on_the_server(page, pdf_server, other_sit
     page.get_by_role("button", name="Ask the agreements").click()
     answer = _ask(page, QUESTION)
     _open_citation(page, answer, pdf_server.url)   # on the Accord server, not the partner site
+
+
+# --- a scanned page: no text layer, the OCR'd words are marked -----------------------------------
+
+@pytest.fixture(scope="module")
+def scanned_index(tmp_path_factory) -> tuple[Path, Path]:
+    import shutil
+    if not PDFJS.is_file():
+        pytest.skip("pdf.js is not installed (scripts/setup.sh)")
+    if not shutil.which("tesseract"):
+        if os.environ.get("CI"):
+            pytest.fail("tesseract-ocr is not installed", pytrace=False)
+        pytest.skip("tesseract-ocr is not installed")
+    corpus = tmp_path_factory.mktemp("scan-corpus")
+    (corpus / "scan.pdf").write_bytes(samples.sample_pdf(scanned=True, chinese=False))
+    index = tmp_path_factory.mktemp("scan-index")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCORD_OCR_LANGUAGES", "eng")
+        build_index(corpus, index, FakeEncoder())
+    return corpus, index
+
+
+def test_scanned_page_citation_marks_the_ocr_words(page, scanned_index, serve_app, monkeypatch, shot):
+    from urllib.parse import quote
+    from bot.qa import engine
+    from ..conftest import FAKE_ENCODER_MODEL
+    monkeypatch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
+    corpus, index = scanned_index
+    server = serve_app({"CORPUS_DIR": str(corpus), "INDEX_DIR": str(index), "ENCODER": FakeEncoder(),
+                        "RATE_LIMIT": "1000/minute"})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{server.url}/viewer/scan?page=4&text={quote(samples.SCANNED)}")
+    expect(page.locator("#viewer")).to_have_attribute("data-marked", "1", timeout=20_000)
+    expect(page.locator("#where")).to_have_text("Page 4 of 4")
+    marks = page.locator(".ocr-mark")
+    assert marks.count() == len(samples.SCANNED.split())   # one rectangle a word
+    expect(marks.first).to_be_in_viewport()
+    # The rectangles lie over the scan (placed at the page's top, below the running header),
+    # the first line's words left to right on one line.
+    box = page.locator("#page").bounding_box()
+    rects = [marks.nth(i).bounding_box() for i in range(marks.count())]
+    assert all(box["x"] <= r["x"] and r["x"] + r["width"] <= box["x"] + box["width"] for r in rects)
+    assert all(box["y"] + 0.08 * box["height"] < r["y"] < box["y"] + 0.3 * box["height"] for r in rects)
+    first_line = rects[:8]
+    assert [r["x"] for r in first_line] == sorted(r["x"] for r in first_line)
+    assert max(r["y"] for r in first_line) - min(r["y"] for r in first_line) < rects[0]["height"]
+    shot("viewer-scanned")
+    assert not errors, errors
