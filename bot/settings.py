@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
 
 ENV_PREFIX = "ACCORD_"
 
@@ -170,11 +171,12 @@ def from_text(setting: Setting, text: str) -> Any:
     return text
 
 
-def from_environment() -> dict[str, Any]:
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Every ACCORD_* setting of the table that is set (and not empty) in the environment."""
+    environ = os.environ if environ is None else environ
     values = {}
     for setting in SETTINGS:
-        text = os.environ.get(setting.envvar)
+        text = environ.get(setting.envvar)
         if setting.envvar.startswith(ENV_PREFIX) and text not in (None, ""):
             values[setting.key] = from_text(setting, text)
     return values
@@ -194,3 +196,54 @@ def resolve(key: str, value: Any = None) -> Any:
     if env not in (None, ""):
         return from_text(setting, env)
     return defaults()[key] if key == "MODEL" else setting.default
+
+
+class Settings(Mapping[str, Any]):
+    """Every setting's value, read once and never changed: what the app factory and the command
+    line build (`load`) and hand to the components, which read nothing else.
+
+    `explicit` names the settings chosen on purpose (in the environment or given), as opposed
+    to left at their defaults: the encoder refuses an explicit QUERY_BACKEND it cannot run but
+    falls back quietly from the default one."""
+
+    __slots__ = ("_values", "explicit")
+
+    def __init__(self, values: Mapping[str, Any] | None = None,
+                 explicit: frozenset[str] | set[str] = frozenset()) -> None:
+        merged = defaults()
+        merged.update(values or {})
+        object.__setattr__(self, "_values", MappingProxyType(merged))
+        object.__setattr__(self, "explicit", frozenset(explicit))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are read once and never changed; build new ones with replace()")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Settings({dict(self._values)!r})"
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (they count as chosen on purpose)."""
+        return Settings({**self._values, **changes}, self.explicit | set(changes))
+
+
+def load(overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process: defaults, then ACCORD_* environment variables, then
+    `overrides` (a test config, or the command line's options that were given)."""
+    values = from_environment(environ)
+    given = dict(overrides or {})
+    return Settings({**values, **given}, set(values) | {k for k, v in given.items() if v not in (None, "")})
+
+
+def of_config(config: Mapping[str, Any], explicit: frozenset[str] | set[str] = frozenset()) -> Settings:
+    """The table's settings out of a larger mapping (the Flask config, once normalised)."""
+    return Settings({s.key: config[s.key] for s in SETTINGS if s.key in config}, explicit)

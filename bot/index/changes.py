@@ -13,6 +13,7 @@ from .build import LOCK_WAIT, BuildReport, Progress, Stage, build_locked, index_
 from ..embedding.encoder import Encoder
 from ..errors import DocumentError, DocumentNotFound
 from .versions import new_version_name
+from ..corpus.limits import ReadLimits
 from ..corpus.reading import SUFFIXES, check_doc_id, check_url, corpus_files, doc_id_for, parse_document
 
 FIELDS = {"id", "title", "text", "source", "date", "url"}
@@ -83,7 +84,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
            progress: Progress | None = None,
            wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
            on_stage: Stage | None = None, job: str | None = None,
-           on_settled: journal.Settled | None = None) -> Outcome:
+           on_settled: journal.Settled | None = None,
+           settings: Mapping[str, Any] | None = None) -> Outcome:
     """Add, replace and remove documents, then build: all or nothing, even if killed.
 
     Every document is parsed before anything is written, so bad input changes nothing.
@@ -99,7 +101,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
     if set(ids) & set(remove):
         raise DocumentError("a document id is both added and removed")
     for doc in add:
-        parse_document(doc.raw, doc.doc_id, name=doc.name, suffix=doc.suffix)
+        parse_document(doc.raw, doc.doc_id, name=doc.name, suffix=doc.suffix,
+                       limits=ReadLimits.from_settings(settings))
     stage = on_stage or (lambda name: None)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     with index_lock(index_dir, wait, on_wait, on_settled) as waited:
@@ -131,7 +134,7 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
             change.apply()
             stage("corpus written")
             report = build_locked(corpus_dir, index_dir, encoder, progress, full=full,
-                                  on_stage=on_stage, version=change.version)
+                                  on_stage=on_stage, version=change.version, settings=settings)
         except BaseException:
             # The version was not published (or was, if the failure came after): settle by that.
             journal.settle(index_dir, change, on_settled)
