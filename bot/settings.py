@@ -1,4 +1,5 @@
-"""The one table of settings shared by the command line and the web app."""
+"""The one table of settings shared by the command line and the web app, and the immutable
+Settings that the app factory and the command line read from it once (`load`) and hand down."""
 from __future__ import annotations
 
 import os
@@ -182,22 +183,6 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     return values
 
 
-def is_set(key: str) -> bool:
-    """Whether the setting's environment variable is set (not empty): a choice made on purpose."""
-    return os.environ.get(BY_KEY[key].envvar) not in (None, "")
-
-
-def resolve(key: str, value: Any = None) -> Any:
-    """A setting's value: the given one, else its environment variable, else its default."""
-    if value not in (None, ""):
-        return value
-    setting = BY_KEY[key]
-    env = os.environ.get(setting.envvar)
-    if env not in (None, ""):
-        return from_text(setting, env)
-    return defaults()[key] if key == "MODEL" else setting.default
-
-
 class Settings(Mapping[str, Any]):
     """Every setting's value, read once and never changed: what the app factory and the command
     line build (`load`) and hand to the components, which read nothing else.
@@ -229,6 +214,9 @@ class Settings(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Settings({dict(self._values)!r})"
+
+    def __reduce__(self) -> tuple:
+        return Settings, (dict(self._values), self.explicit)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some values changed (they count as chosen on purpose)."""
