@@ -33,16 +33,18 @@ def _settings(**given: Any) -> Settings:
     options given on the command line (None: not given), handed down to what it runs."""
     root = click.get_current_context().find_root()
     if not isinstance(root.obj, Settings):
-        from . import startup
         root.obj = load()
-        startup.configure_process(root.obj)
     chosen = {k: v for k, v in given.items() if v not in (None, "")}
     return root.obj.replace(**chosen) if chosen else root.obj
 
 
 def _encoder(model: str | None, threads: int | None = None):
+    """The model, for every command that embeds or searches; the process-wide bounds (cache
+    bytes, FAISS threads) are set here, so that light commands (report) import neither."""
+    from . import startup
     from .embedding.encoder import SentenceTransformerEncoder
     settings = _settings(MODEL=model)
+    startup.configure_process(settings)
     return SentenceTransformerEncoder(str(settings["MODEL"]), threads=threads, settings=settings)
 
 
