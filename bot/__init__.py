@@ -32,12 +32,14 @@ def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.json = json_provider.BoundedJSONProvider(app)
-    app.config.from_mapping(settings.defaults())
-    # Not from_prefixed_env: it JSON-decodes values (a token "1e999" became "inf", "null" None).
-    app.config.from_mapping(settings.from_environment())
-    if test_config:
-        app.config.from_mapping(test_config)
+    # Read once, here: defaults, then ACCORD_* (not from_prefixed_env: it JSON-decodes values,
+    # a token "1e999" became "inf", "null" None), then test_config.
+    loaded = settings.load(test_config)
+    app.config.from_mapping(loaded)
     config.normalize(app)
+    # The one settings object every component is handed (the bot, builds, readers, encoder).
+    app.extensions[service.SETTINGS_KEY] = settings.of_config(app.config, loaded.explicit)
+    startup.configure_process(app.extensions[service.SETTINGS_KEY])
     logs.setup(app.config["LOG_LEVEL"])
     # after_request hooks run in reverse order: the access log (first) sees the final reply.
     request_log.init_app(app)

@@ -10,7 +10,7 @@ from typing import Any, Callable, Hashable, TypeVar
 import numpy as np
 from cachetools import LRUCache
 
-from .settings import resolve
+from .settings import BY_KEY
 
 T = TypeVar("T")
 ENTRY_OVERHEAD = 200   # the cache's own dict slot, order link and (value, size) pair, per entry
@@ -31,9 +31,23 @@ def sizeof(obj: Any) -> int:
     return sys.getsizeof(obj)
 
 
+# CACHE_BYTES of this process: the table's default until the app factory or the command line
+# hands down the settings' (configure); the caches below are module-level, one per process.
+_total = {"bytes": int(BY_KEY["CACHE_BYTES"].default)}
+_shared: list[tuple["BytesLRU", float]] = []   # the decorators' caches and their shares
+
+
 def budget(share: float, total: int | None = None) -> int:
     """Bytes one cache may hold: its share of `total`, by default CACHE_BYTES (the setting for all of them)."""
-    return int(int(resolve("CACHE_BYTES") if total is None else total) * share)
+    return int(int(_total["bytes"] if total is None else total) * share)
+
+
+def configure(total: int) -> None:
+    """CACHE_BYTES for this process: the module-level caches are resized to their shares of it
+    (emptied if that changes their size), and caches made later take theirs."""
+    _total["bytes"] = int(total)
+    for cache, share in _shared:
+        cache.resize(budget(share))
 
 
 class BytesLRU:
@@ -71,12 +85,21 @@ class BytesLRU:
         with self._lock:
             self._data.clear()
 
+    def resize(self, max_bytes: int) -> None:
+        """A new bound; the entries go if it changes (they were admitted under the old one)."""
+        with self._lock:
+            if max(int(max_bytes), 0) == self.max_bytes:
+                return
+            self.max_bytes = max(int(max_bytes), 0)
+            self._data = LRUCache(max(self.max_bytes, 1), getsizeof=lambda entry: entry[1])
+
 
 def bytes_cached(share: float) -> Callable[[Callable[[Any], T]], Callable[[Any], T]]:
     """Decorator: a one-argument function memoised in a BytesLRU of `budget(share)` bytes
     (the cache is the wrapper's `.cache`)."""
     def decorate(fn: Callable[[Any], T]) -> Callable[[Any], T]:
         cache = BytesLRU(budget(share))
+        _shared.append((cache, share))
 
         @wraps(fn)
         def wrapper(arg: Any) -> T:

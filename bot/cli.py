@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from .errors import AccordError, IndexUnavailable
-from .settings import BY_KEY, resolve
+from .settings import BY_KEY, Settings, load
 
 
 def setting_option(key: str, *names: str, **kwargs: Any) -> Callable:
@@ -28,9 +28,24 @@ model_option = setting_option("MODEL", "--model", type=str)
 threads_option = setting_option("TORCH_THREADS", "--threads", type=int)
 
 
+def _settings(**given: Any) -> Settings:
+    """The settings of this command: read once per process (defaults, then ACCORD_*), then the
+    options given on the command line (None: not given), handed down to what it runs."""
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = load()
+    chosen = {k: v for k, v in given.items() if v not in (None, "")}
+    return root.obj.replace(**chosen) if chosen else root.obj
+
+
 def _encoder(model: str | None, threads: int | None = None):
+    """The model, for every command that embeds or searches; the process-wide bounds (cache
+    bytes, FAISS threads) are set here, so that light commands (report) import neither."""
+    from . import startup
     from .embedding.encoder import SentenceTransformerEncoder
-    return SentenceTransformerEncoder(resolve("MODEL", model), threads=threads)
+    settings = _settings(MODEL=model)
+    startup.configure_process(settings)
+    return SentenceTransformerEncoder(str(settings["MODEL"]), threads=threads, settings=settings)
 
 
 class AccordGroup(click.Group):
@@ -95,7 +110,8 @@ def run_build(corpus: Path, index: Path, model: str | None, quiet: bool = False,
             from .index.ray_build import RayRunner
             runner = RayRunner(encoder, ray or None)
         report = build_index(corpus, index, encoder, progress=_progress(quiet, bars),
-                             full=full, on_wait=_waiting, processes=True, runner=runner)
+                             full=full, on_wait=_waiting, processes=True, runner=runner,
+                             settings=_settings(MODEL=model))
     finally:
         for bar in bars:
             bar.close()
@@ -126,7 +142,7 @@ def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool,
     once it has been checked. Only passages whose text is new are encoded; the others come
     from the build cache. Files that cannot be read are reported and skipped."""
     if ray == "":
-        ray = resolve("RAY_ADDRESS") or ""
+        ray = _settings()["RAY_ADDRESS"] or ""
     run_build(corpus, index, model, quiet, full, ray)
     run_publish(index, publish_to)
     if watch:
@@ -138,7 +154,7 @@ def build(corpus: Path, index: Path, model: str | None, full: bool, watch: bool,
 
 def run_publish(index: Path, target: str | None) -> None:
     """Publish the current version to shared storage, if one is given or configured."""
-    target = target or resolve("SHARED_INDEX")
+    target = target or _settings()["SHARED_INDEX"]
     if not target:
         return
     from .index.shared_store import open_shared
@@ -174,7 +190,7 @@ def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **cha
     bars: list = []
     try:
         outcome = update(corpus, index, _encoder(model), progress=_progress(quiet, bars),
-                         on_wait=_waiting, **change)
+                         on_wait=_waiting, settings=_settings(MODEL=model), **change)
     finally:
         for bar in bars:
             bar.close()
@@ -258,7 +274,7 @@ def ask(question: str, k: int, history: tuple[str, ...], as_json: bool, index: P
         raise click.BadParameter("the question is empty", param_hint="QUESTION")
     from .qa.engine import Bot
 
-    bot = Bot.open(index, _encoder(model, threads))
+    bot = Bot.open(index, _encoder(model, threads), settings=_settings(MODEL=model))
     reply = bot.ask(question.strip(), list(history), k=k)
     if as_json:
         from .terminal import json_for_terminal
@@ -284,10 +300,11 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
     from .index.versions import current_dir
 
     # Each problem the workers would hit is one line here, before gunicorn starts.
+    settings = _settings(MODEL=model)
     startup.check_port(host, port)
-    startup.check_model(resolve("MODEL", model))
-    startup.prepare_encoder(resolve("MODEL", model))
-    shared = resolve("SHARED_INDEX")
+    startup.check_model(str(settings["MODEL"]))
+    startup.prepare_encoder(str(settings["MODEL"]), settings)
+    shared = settings["SHARED_INDEX"]
     if shared:
         # A replica starts from the shared version, never from a build of its own.
         from .index.shared_store import open_shared, sync_once
@@ -297,15 +314,15 @@ def serve(host: str, port: int, workers: int, preload: bool, corpus: Path, index
     except IndexUnavailable:
         if shared:
             raise
-        if resolve("REQUIRE_INDEX"):
+        if settings["REQUIRE_INDEX"]:
             click.echo(f"no index in {index}: building it from {corpus} first", err=True)
             run_build(corpus, index, model)
         else:   # start empty and answer 503 until the admin API fills it (docs/operations.md)
             click.echo(f"no index in {index}: starting without one (ACCORD_REQUIRE_INDEX=false)",
                        err=True)
-    if resolve("REQUIRE_INDEX"):
+    if settings["REQUIRE_INDEX"]:
         startup.check_index(index)
-    startup.check_feedback_db(default_path())
+    startup.check_feedback_db(default_path(settings["FEEDBACK_DB"]), settings["DATABASE_URL"])
     env = {"ACCORD_CORPUS_DIR": str(corpus), "ACCORD_INDEX_DIR": str(index)}
     if model:
         env["ACCORD_MODEL"] = model
@@ -343,7 +360,7 @@ def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | N
     from .qa.evaluation import load_questions, score
 
     rows = load_questions(questions)
-    bot = Bot.open(index, _encoder(model))
+    bot = Bot.open(index, _encoder(model), settings=_settings(MODEL=model))
     out = score(bot, rows, k)
     if as_json:
         click.echo(json.dumps(out))
@@ -376,7 +393,7 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, max_false_abstain: 
     from .qa.engine import Bot
     from .qa.evaluation import load_questions
 
-    bot = Bot.open(index, _encoder(model))
+    bot = Bot.open(index, _encoder(model), settings=_settings(MODEL=model))
     rows = [r for q in questions for r in load_questions(q)]
     data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
             for r in rows]
@@ -412,8 +429,10 @@ def report(db: Path | None, top: int, days: int | None, database_url: str | None
     from .feedback.report import build_report, format_report
     from .feedback.sql_store import configured
 
-    shared = None if db else configured(url=database_url)
-    out = build_report(shared or open_existing(db or default_path()), top=top, days=days)
+    settings = _settings(DATABASE_URL=database_url)
+    shared = None if db else configured(url=settings["DATABASE_URL"])
+    out = build_report(shared or open_existing(db or default_path(settings["FEEDBACK_DB"])),
+                       top=top, days=days)
     from .terminal import json_for_terminal
     click.echo(json_for_terminal(out) if as_json else format_report(out))
 
@@ -456,7 +475,7 @@ def bench(sizes: str, quick: bool, workers: int | None, clients: int, seconds: f
               clients=clients, seconds=seconds or (3.0 if quick else 20.0),
               memory_workers=(1, 2) if quick else (1, 4), onnx=not no_onnx and not quick,
               build_passages=build_passages or (100 if quick else 5000),
-              say=lambda msg: click.echo(msg, err=True))
+              say=lambda msg: click.echo(msg, err=True), settings=_settings())
     try:
         result = b.run()
     finally:

@@ -15,9 +15,11 @@ from .embedding.encoder import SentenceTransformerEncoder
 from .qa.engine import Bot
 from .errors import AccordError, IndexUnavailable
 from .index.versions import CURRENT, MANIFEST, versions_on_disk
+from .settings import Settings
 
 log = logging.getLogger("accord")
 KEY = "accord"
+SETTINGS_KEY = "accord.settings"   # app.extensions: the app's Settings (bot/settings.py)
 _NEVER = object()   # no target tried yet: even "no index" must be tried once, to say why
 
 
@@ -35,6 +37,11 @@ def _signature(folder: Path, manifest: dict) -> tuple:
             continue
         out.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
     return tuple(out)
+
+
+def settings_of(app: Flask) -> Settings:
+    """The settings object create_app built for this app (bot/__init__.py)."""
+    return app.extensions[SETTINGS_KEY]
 
 
 def recover_at_start(index_dir: Path) -> None:
@@ -61,9 +68,11 @@ class BotHolder:
 
     def __init__(self, app: Flask) -> None:
         self.index_dir = Path(app.config["INDEX_DIR"])
-        self.settings = app.config     # handed to every bot this holder builds
+        # The app's settings, handed to the encoder, every bot this holder builds and the
+        # admin changes' builds.
+        self.settings = settings_of(app)
         self.encoder = app.config.get("ENCODER") or SentenceTransformerEncoder(
-            str(app.config["MODEL"]), threads=app.config.get("TORCH_THREADS"))
+            str(app.config["MODEL"]), threads=app.config.get("TORCH_THREADS"), settings=self.settings)
         if app.config.get("ADMIN_TOKEN") and hasattr(self.encoder, "model"):
             # Admin changes embed passages with the torch model. Loaded now, not at the first
             # change: on a busy worker that load would take tens of seconds, and under

@@ -1,9 +1,11 @@
-"""The one table of settings shared by the command line and the web app."""
+"""The one table of settings shared by the command line and the web app, and the immutable
+Settings that the app factory and the command line read from it once (`load`) and hand down."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
 
 ENV_PREFIX = "ACCORD_"
 
@@ -170,27 +172,66 @@ def from_text(setting: Setting, text: str) -> Any:
     return text
 
 
-def from_environment() -> dict[str, Any]:
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Every ACCORD_* setting of the table that is set (and not empty) in the environment."""
+    environ = os.environ if environ is None else environ
     values = {}
     for setting in SETTINGS:
-        text = os.environ.get(setting.envvar)
+        text = environ.get(setting.envvar)
         if setting.envvar.startswith(ENV_PREFIX) and text not in (None, ""):
             values[setting.key] = from_text(setting, text)
     return values
 
 
-def is_set(key: str) -> bool:
-    """Whether the setting's environment variable is set (not empty): a choice made on purpose."""
-    return os.environ.get(BY_KEY[key].envvar) not in (None, "")
+class Settings(Mapping[str, Any]):
+    """Every setting's value, read once and never changed: what the app factory and the command
+    line build (`load`) and hand to the components, which read nothing else.
+
+    `explicit` names the settings chosen on purpose (in the environment or given), as opposed
+    to left at their defaults: the encoder refuses an explicit QUERY_BACKEND it cannot run but
+    falls back quietly from the default one."""
+
+    __slots__ = ("_values", "explicit")
+
+    def __init__(self, values: Mapping[str, Any] | None = None,
+                 explicit: frozenset[str] | set[str] = frozenset()) -> None:
+        merged = defaults()
+        merged.update(values or {})
+        object.__setattr__(self, "_values", MappingProxyType(merged))
+        object.__setattr__(self, "explicit", frozenset(explicit))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are read once and never changed; build new ones with replace()")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Settings({dict(self._values)!r})"
+
+    def __reduce__(self) -> tuple:
+        return Settings, (dict(self._values), self.explicit)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (they count as chosen on purpose)."""
+        return Settings({**self._values, **changes}, self.explicit | set(changes))
 
 
-def resolve(key: str, value: Any = None) -> Any:
-    """A setting's value: the given one, else its environment variable, else its default."""
-    if value not in (None, ""):
-        return value
-    setting = BY_KEY[key]
-    env = os.environ.get(setting.envvar)
-    if env not in (None, ""):
-        return from_text(setting, env)
-    return defaults()[key] if key == "MODEL" else setting.default
+def load(overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process: defaults, then ACCORD_* environment variables, then
+    `overrides` (a test config, or the command line's options that were given)."""
+    values = from_environment(environ)
+    given = dict(overrides or {})
+    return Settings({**values, **given}, set(values) | {k for k, v in given.items() if v not in (None, "")})
+
+
+def of_config(config: Mapping[str, Any], explicit: frozenset[str] | set[str] = frozenset()) -> Settings:
+    """The table's settings out of a larger mapping (the Flask config, once normalised)."""
+    return Settings({s.key: config[s.key] for s in SETTINGS if s.key in config}, explicit)

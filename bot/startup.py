@@ -5,6 +5,7 @@ import errno
 import socket
 import sys
 from pathlib import Path
+from typing import Any, Mapping
 
 from .errors import AccordError
 
@@ -50,12 +51,23 @@ def check_model(model: str) -> None:
                            "sentence-transformers folder")
 
 
-def prepare_encoder(model: str) -> None:
+def prepare_encoder(model: str, settings: Mapping[str, Any] | None = None) -> None:
     """Load the model as a worker will (and export its ONNX query model, once, if the cache lacks
     it), so that a problem is one line here and workers starting together do not each export."""
     from .embedding.encoder import SentenceTransformerEncoder
 
-    SentenceTransformerEncoder(model, threads=1)
+    SentenceTransformerEncoder(model, threads=1, settings=settings)
+
+
+def configure_process(settings: Mapping[str, Any]) -> None:
+    """What the settings bound for the whole process, not for one component: the byte budget
+    of the request path's module-level caches and FAISS's search threads (both process-wide
+    by nature: one OpenMP pool, caches shared by every bot of the process)."""
+    from . import cache
+    from .index import dense
+
+    cache.configure(int(settings["CACHE_BYTES"]))
+    dense.configure(int(settings["SEARCH_THREADS"]))
 
 
 def check_port(host: str, port: int) -> None:
@@ -87,9 +99,9 @@ def check_index(index_dir: Path) -> None:
         raise StartupError(str(exc)) from None
 
 
-def check_feedback_db(path: Path) -> None:
+def check_feedback_db(path: Path, database_url: str | None = None) -> None:
     """The feedback database can be created and written (so the instance folder is writable)."""
     from .feedback.store import FeedbackStore
     from .feedback.sql_store import configured
 
-    (configured() or FeedbackStore(path)).create()
+    (configured(url=database_url) or FeedbackStore(path)).create()

@@ -118,8 +118,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def real_encoder():
     from bot.embedding.encoder import SentenceTransformerEncoder
-    from bot.settings import default_model
-    return SentenceTransformerEncoder(default_model())
+    from bot.settings import default_model, load
+    # This machine's settings (MODEL_HOME, ONNX_DIR, QUERY_BACKEND), as `accord` would hand them.
+    return SentenceTransformerEncoder(default_model(), settings=load())
 
 
 # Tests of serving (load, slow clients, reload, shutdown) are not about answer quality: they pin
@@ -132,7 +133,8 @@ def serving_index(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("serving") / "index"
     corpus = tmp_path_factory.mktemp("serving-corpus") / "corpus"
     shutil.copytree(CORPUS, corpus)
-    build_index(corpus, folder, SentenceTransformerEncoder(SERVING_MODEL))
+    from bot.settings import load
+    build_index(corpus, folder, SentenceTransformerEncoder(SERVING_MODEL, settings=load()))
     return folder
 
 

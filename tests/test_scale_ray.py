@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bot.index.build import build_index
+from bot.settings import load
 from bot.errors import AccordError
 from bot.index.versions import current_dir
 from bot.bench.synth_corpus import write_corpus
@@ -174,7 +175,7 @@ def test_with_ray_configured_every_build_runs_on_ray(cluster, synthetic, local_b
     (synthetic / "admin-added.md").write_text("# Added\n\nAdded over the admin API today.\n",
                                               encoding="utf-8")
     try:
-        report = build_index(synthetic, index, FakeEncoder())
+        report = build_index(synthetic, index, FakeEncoder(), settings=load())
     finally:
         (synthetic / "admin-added.md").unlink()
     assert report.added == ["admin-added"]

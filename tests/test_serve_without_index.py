@@ -26,8 +26,8 @@ def serve(monkeypatch, tmp_path):
     for name in ("ACCORD_CORPUS_DIR", "ACCORD_INDEX_DIR", "ACCORD_MODEL"):
         monkeypatch.delenv(name, raising=False)   # serve sets them for gunicorn: undone after
     monkeypatch.setattr(startup, "check_model", lambda model: None)
-    monkeypatch.setattr(startup, "prepare_encoder", lambda model: None)
-    monkeypatch.setattr(startup, "check_feedback_db", lambda path: None)
+    monkeypatch.setattr(startup, "prepare_encoder", lambda model, settings=None: None)
+    monkeypatch.setattr(startup, "check_feedback_db", lambda path, database_url=None: None)
     monkeypatch.setattr(cli_module, "run_build", lambda *a, **k: built.append(a))
 
     def execv(path, args):

@@ -20,13 +20,14 @@ import shutil
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from . import load as http
 from ..errors import AccordError
 from ..index.versions import remove_tree   # published versions are read-only
+from ..settings import load as load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
@@ -120,11 +121,13 @@ class Bench:
     def __init__(self, sizes: list[int], workdir: Path, quick: bool = False, workers: int = 2,
                  clients: int = 16, seconds: float = 20.0, memory_workers: tuple[int, int] = (1, 4),
                  onnx: bool = True, build_passages: int = 5000,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, settings: Mapping[str, Any] | None = None) -> None:
+        """`settings`: the command line's (MODEL and the encoder's); without them, read now."""
         self.sizes, self.workdir, self.quick = sizes, workdir, quick
         self.workers, self.clients, self.seconds = workers, clients, seconds
         self.memory_workers, self.onnx, self.say = memory_workers, onnx, say
         self.build_passages = build_passages
+        self.settings = settings if settings is not None else load_settings()
         self.result: dict[str, Any] = {"machine": machine(), "sizes": [], "quick": quick,
                                        "workers": workers, "clients": clients, "seconds": seconds}
 
@@ -132,10 +135,9 @@ class Bench:
     def floor(self) -> None:
         import torch
         from ..embedding.encoder import SentenceTransformerEncoder
-        from ..settings import resolve
-
         # ACCORD_MODEL (default multilingual-e5-small): run once per model to set them side by side.
-        self.encoder = SentenceTransformerEncoder(resolve("MODEL"), threads=1)
+        self.encoder = SentenceTransformerEncoder(str(self.settings["MODEL"]), threads=1,
+                                                  settings=self.settings)
         self.model_path = self.encoder.path
         self.result["model"] = self.encoder.name
         qs = questions()
@@ -160,7 +162,9 @@ class Bench:
         from ..index.build import index_text
         from ..corpus.passages import split_corpus
         from ..corpus.reading import read_corpus
-        passages = split_corpus(read_corpus(REPO / "corpus")[0])
+        from ..corpus.limits import ReadLimits
+        limits = ReadLimits.from_settings(self.settings)
+        passages = split_corpus(read_corpus(REPO / "corpus", limits)[0], limits=limits)
         texts = [index_text(p) for p in passages]
         texts = (texts * (1 + 512 // max(1, len(texts))))[:128 if self.quick else 512]
         torch.set_num_threads(os.cpu_count() or 1)
@@ -244,7 +248,8 @@ class Bench:
 
         torch.set_num_threads(os.cpu_count() or 1)
         s = time.perf_counter()
-        report = build_index(corpus, index, self.encoder, full=True, processes=True)
+        report = build_index(corpus, index, self.encoder, full=True, processes=True,
+                             settings=self.settings)
         seconds = time.perf_counter() - s
         torch.set_num_threads(1)
         return report, seconds
@@ -299,7 +304,7 @@ class Bench:
         from .synth_index import RAW_VECTORS
 
         s = time.perf_counter()
-        bot = Bot.open(folder, self.encoder)
+        bot = Bot.open(folder, self.encoder, settings=self.settings)
         row["load_seconds"] = round(time.perf_counter() - s, 3)
         index = bot.index
         row["index_type"] = index.vectors.kind

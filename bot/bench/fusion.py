@@ -74,9 +74,10 @@ def grid() -> Iterable[tuple[dict[str, float], int, bool]]:
 def main(argv: list[str]) -> None:
     from ..embedding.encoder import SentenceTransformerEncoder
     from ..qa.engine import Bot
-    from ..settings import resolve
+    from ..settings import load
 
-    encoder = SentenceTransformerEncoder(resolve("MODEL"))
+    settings = load()   # a command of its own (python -m bot.bench.fusion): it reads them once
+    encoder = SentenceTransformerEncoder(str(settings["MODEL"]), settings=settings)
     groups, current = [], None
     for arg in argv:
         if arg == "--":
@@ -88,7 +89,7 @@ def main(argv: list[str]) -> None:
             current[1].append(Path(arg))
     sets = []
     for index_dir, files in groups:
-        bot = Bot.open(index_dir, encoder)
+        bot = Bot.open(index_dir, encoder, settings=settings)
         for f in files:
             sets.append((f.stem, bot, prepare(bot, load_questions(f))))
     for weights, c, adaptive in grid():

@@ -5,14 +5,14 @@ import io
 import zipfile
 
 from ..errors import DocumentError
-from ..settings import resolve
+from ..settings import BY_KEY
 from .tables import rows_to_text
 
 MAX_RATIO = 100        # uncompressed / compressed size of a member past which it is a bomb
 MAX_MEMBERS = 2000
 
 
-def check_zip(raw: bytes, name: str) -> None:
+def check_zip(raw: bytes, name: str, max_original_bytes: int = BY_KEY["MAX_ORIGINAL_BYTES"].default) -> None:
     """Refuse a .docx whose zip would expand past the bounds before anything inflates it."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
@@ -20,7 +20,7 @@ def check_zip(raw: bytes, name: str) -> None:
         raise DocumentError(f"{name}: not a .docx (not a zip archive; legacy .doc files are not "
                             "supported: save it as .docx)") from None
     members = archive.infolist()
-    limit = 8 * int(resolve("MAX_ORIGINAL_BYTES"))
+    limit = 8 * int(max_original_bytes)
     total = sum(m.file_size for m in members)
     if len(members) > MAX_MEMBERS or total > limit or any(
             m.file_size > MAX_RATIO * max(m.compress_size, 1024) for m in members):
@@ -35,13 +35,13 @@ def _heading(paragraph) -> bool:
     return style.lower().startswith(("heading", "title"))
 
 
-def read_in_process(raw: bytes, name: str) -> dict:
+def read_in_process(raw: bytes, name: str, max_original_bytes: int = BY_KEY["MAX_ORIGINAL_BYTES"].default) -> dict:
     """{"title", "blocks"} of a .docx: paragraphs, headings and tables in document order."""
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    check_zip(raw, name)
+    check_zip(raw, name, max_original_bytes)
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception as exc:

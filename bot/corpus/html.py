@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from ..errors import DocumentError
-from ..settings import resolve
+from ..settings import BY_KEY
 
 # A start tag up to its first '>' (a '>' inside a quoted value ends it early: the rest is then
 # text, harmless here). Possessive quantifiers: a scan never backtracks, so this is linear.
@@ -39,10 +39,10 @@ def bound_attributes(html: str, limit: int) -> str:
     return START_TAG.sub(shorten, html)
 
 
-def extract(html: str, name: str) -> Page:
+def extract(html: str, name: str, max_attributes: int = BY_KEY["MAX_HTML_ATTRIBUTES"].default) -> Page:
     import trafilatura
 
-    html = bound_attributes(html, int(resolve("MAX_HTML_ATTRIBUTES")))
+    html = bound_attributes(html, int(max_attributes))
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
                                       include_tables=True, output_format="python")
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from functools import lru_cache
 
-from ..settings import resolve
+from ..settings import BY_KEY
 
 INSTALL_HINT = ("install an OCR engine: apt-get install tesseract-ocr tesseract-ocr-eng "
                 "tesseract-ocr-chi-sim tesseract-ocr-chi-tra")
@@ -35,27 +35,29 @@ def _installed() -> tuple[str, frozenset[str]] | None:
     return exe, langs
 
 
-def languages() -> str:
+DEFAULT_LANGUAGES = BY_KEY["OCR_LANGUAGES"].default
+
+
+def languages(wanted: str = DEFAULT_LANGUAGES) -> str:
     """The OCR_LANGUAGES that are installed, joined by '+'; '' when OCR cannot run."""
     found = _installed()
     if not found:
         return ""
-    wanted = [lang for lang in str(resolve("OCR_LANGUAGES")).split("+") if lang]
-    return "+".join(lang for lang in wanted if lang in found[1])
+    return "+".join(lang for lang in str(wanted).split("+") if lang and lang in found[1])
 
 
-def engine() -> str:
+def engine(wanted: str = DEFAULT_LANGUAGES) -> str:
     """What OCR would read pages with (part of a PDF's cache key: installing it re-reads them)."""
-    return f"tesseract:{languages()}" if languages() else "none"
+    return f"tesseract:{languages(wanted)}" if languages(wanted) else "none"
 
 
 WALL_FACTOR = 4   # wall time allowed per CPU second: a busy machine slows OCR, not a bad page
 
 
-def read_image(png: bytes, timeout: float) -> str:
+def read_image(png: bytes, timeout: float, wanted: str = DEFAULT_LANGUAGES) -> str:
     """The text of one page image (PNG bytes), lines as tesseract found them; at most
     `timeout` CPU seconds (and WALL_FACTOR times that on the clock)."""
-    return read_image_with_words(png, timeout)[0]
+    return read_image_with_words(png, timeout, wanted)[0]
 
 
 MAX_WORDS = 5000        # word boxes kept per page (a dense page of small print has ~1,000)
@@ -82,14 +84,15 @@ def _words(tsv: str) -> list[Word]:
     return out
 
 
-def read_image_with_words(png: bytes, timeout: float) -> tuple[str, list[Word]]:
+def read_image_with_words(png: bytes, timeout: float,
+                          wanted: str = DEFAULT_LANGUAGES) -> tuple[str, list[Word]]:
     """`read_image`'s text and, from the same recognition, each word's box in pixels of the
     image (what the viewer marks on a scanned page, which has no text layer)."""
     def limit() -> None:
         seconds = max(1, int(timeout))
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
 
-    found, langs = _installed(), languages()
+    found, langs = _installed(), languages(wanted)
     if not found or not langs:
         raise OcrError(INSTALL_HINT)
     folder = tempfile.TemporaryDirectory(prefix="accord-ocr-")

@@ -8,7 +8,7 @@ from functools import lru_cache
 import pysbd
 
 from . import chinese
-from ..settings import resolve
+from .limits import DEFAULT_LIMITS, ReadLimits
 from .reading import Document
 
 CONTEXT_WORDS = 25
@@ -103,10 +103,10 @@ def _bounded(sentence: str, limit: int) -> list[str]:
     return pieces
 
 
-def split_sentences(paragraph: str) -> list[str]:
+def split_sentences(paragraph: str, limits: ReadLimits = DEFAULT_LIMITS) -> list[str]:
     """Sentences of a paragraph, stripped and at most MAX_SENTENCE_CHARS long; together they
     hold every word of it."""
-    limit = int(resolve("MAX_SENTENCE_CHARS"))
+    limit = int(limits.max_sentence_chars)
     if chinese.has_sentence_ends(paragraph):
         return [b for s in chinese.split_sentences(paragraph) for c in _clauses(s)
                 for b in _bounded(c, limit)]
@@ -119,12 +119,12 @@ def _words(text: str) -> float:
 
 
 def split_document(doc: Document, max_words: int = MAX_WORDS,
-                   max_chars: int | None = None) -> list[Passage]:
+                   max_chars: int | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> list[Passage]:
     """Passages of whole sentences, never spanning two sections or PDF pages, ids `doc_id#n` in reading order;
     at most `max_words` words and `max_chars` characters (MAX_PASSAGE_CHARS) unless one
     sentence is longer (sentences are bounded by MAX_SENTENCE_CHARS)."""
     if max_chars is None:
-        max_chars = int(resolve("MAX_PASSAGE_CHARS"))
+        max_chars = int(limits.max_passage_chars)
     passages: list[Passage] = []
     section = ""
     chunk: list[list[str]] = []   # paragraphs of sentences waiting to become a passage
@@ -156,9 +156,9 @@ def split_document(doc: Document, max_words: int = MAX_WORDS,
         if block.heading:
             emit()
             # Every passage of the section carries its heading: a long one is cut like a title.
-            section = _bounded(block.text, int(resolve("MAX_META_CHARS")))[0]
+            section = _bounded(block.text, int(limits.max_meta_chars))[0]
             continue
-        sentences = split_sentences(block.text)
+        sentences = split_sentences(block.text, limits)
         block_pages = [p for p in (block.page, block.page_end) if p is not None]
         words_in_chunk = sum(_words(s) for para in chunk for s in para)
         chars_in_chunk = sum(len(s) + 2 for para in chunk for s in para)
@@ -190,5 +190,6 @@ def split_document(doc: Document, max_words: int = MAX_WORDS,
     return passages
 
 
-def split_corpus(docs: list[Document], max_words: int = MAX_WORDS) -> list[Passage]:
-    return [p for doc in docs for p in split_document(doc, max_words)]
+def split_corpus(docs: list[Document], max_words: int = MAX_WORDS,
+                 limits: ReadLimits = DEFAULT_LIMITS) -> list[Passage]:
+    return [p for doc in docs for p in split_document(doc, max_words, limits=limits)]

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import DocumentError
-from ..settings import resolve
+from .limits import DEFAULT_LIMITS, ReadLimits
 from .tables import rows_to_text
 
 MAGIC = b"%PDF-"
@@ -197,16 +197,18 @@ def _paragraphs(lines: list[Line], body: float) -> list[dict]:
     return blocks
 
 
-def _ocr_blocks(page, page_no: int, seconds: float, furniture: set[str]) -> tuple[list[dict], list]:
+def _ocr_blocks(page, page_no: int, seconds: float, furniture: set[str],
+                limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[dict], list]:
     """The blocks of a scanned page, and its words as [text, left, top, right, bottom] in
     fractions of the page (from its top left), for the viewer to mark."""
     from . import ocr
     width, height = page.get_size()
-    scale = min(int(resolve("OCR_DPI")) / 72, (MAX_OCR_PIXELS / max(1.0, width * height)) ** 0.5)
+    scale = min(int(limits.ocr_dpi) / 72, (MAX_OCR_PIXELS / max(1.0, width * height)) ** 0.5)
     image = page.render(scale=scale, grayscale=True).to_pil()
     buf = io.BytesIO()
     image.save(buf, format="PNG")
-    text, boxes = ocr.read_image_with_words(buf.getvalue(), timeout=seconds)
+    text, boxes = ocr.read_image_with_words(buf.getvalue(), timeout=seconds,
+                                              wanted=limits.ocr_languages)
     w, h = max(1, image.width), max(1, image.height)
     words = [[t, round(x / w, 4), round(y / h, 4), round((x + bw) / w, 4), round((y + bh) / h, 4)]
              for t, x, y, bw, bh in boxes]
@@ -229,7 +231,7 @@ def _error(exc: Exception, name: str) -> str:
     return f"{name}: the PDF is damaged or not a PDF ({text[:200]})"
 
 
-def read_in_process(raw: bytes, name: str) -> dict:
+def read_in_process(raw: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> dict:
     """The document as {"title", "blocks", "pages", "ocr_pages", "unread_pages", "ocr_words"};
     raises DocumentError. Unbounded by itself: `read` runs it in a limited child process."""
     import pypdfium2 as pdfium
@@ -242,12 +244,12 @@ def read_in_process(raw: bytes, name: str) -> dict:
     except pdfium.PdfiumError as exc:
         raise DocumentError(_error(exc, name)) from None
     pages = len(pdf)
-    limit = int(resolve("MAX_PDF_PAGES"))
+    limit = int(limits.max_pdf_pages)
     if pages > limit:
         raise DocumentError(f"{name}: {pages} pages, more than the {limit} allowed (ACCORD_MAX_PDF_PAGES)")
     if pages == 0:
         raise DocumentError(f"{name}: the PDF has no pages")
-    seconds = float(resolve("PDF_PAGE_SECONDS"))
+    seconds = float(limits.pdf_page_seconds)
     _limit_cpu(pages * seconds + 10)
     read: list[tuple[list[Line], float]] = []
     images: list[bool] = []
@@ -267,7 +269,8 @@ def read_in_process(raw: bytes, name: str) -> dict:
         if sum(len(l.text) for l in lines) < MIN_PAGE_CHARS and images[n]:
             from .ocr import OcrError
             try:
-                found, ocr_words[str(n + 1)] = _ocr_blocks(pdf[n], n + 1, seconds, furniture)
+                found, ocr_words[str(n + 1)] = _ocr_blocks(pdf[n], n + 1, seconds, furniture,
+                                                             limits)
             except OcrError as exc:
                 unread.append({"page": n + 1, "reason": str(exc)})
                 continue
@@ -310,20 +313,21 @@ def _limit_cpu(seconds: float) -> None:
 _IN_CHILD = False
 
 
-def _limits() -> None:
-    memory = int(resolve("PDF_MEMORY_BYTES"))
+def _limit_memory(memory: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
-def read(raw: bytes, name: str, reader: str = "pdf") -> dict:
+def read(raw: bytes, name: str, reader: str = "pdf", limits: ReadLimits = DEFAULT_LIMITS) -> dict:
     """`read_in_process` (or the .docx reader) in a child process bounded in memory and time."""
     if reader == "pdf" and MAGIC not in raw[:1024]:
         raise DocumentError(f"{name}: not a PDF (it does not start with %PDF-)")
-    pages = int(resolve("MAX_PDF_PAGES"))
-    wall = pages * float(resolve("PDF_PAGE_SECONDS")) + 30
+    pages = int(limits.max_pdf_pages)
+    wall = pages * float(limits.pdf_page_seconds) + 30
+    memory = int(limits.pdf_memory_bytes)
     try:
-        done = subprocess.run([sys.executable, "-m", "bot.corpus.pdf_reader", reader, name], input=raw,
-                              capture_output=True, timeout=wall, preexec_fn=_limits)
+        done = subprocess.run([sys.executable, "-m", "bot.corpus.pdf_reader", reader, name,
+                               json.dumps(limits.as_dict())], input=raw,
+                              capture_output=True, timeout=wall, preexec_fn=lambda: _limit_memory(memory))
     except subprocess.TimeoutExpired:
         raise DocumentError(f"{name}: reading took longer than {wall:.0f}s") from None
     try:
@@ -345,13 +349,15 @@ def _child() -> None:
     global _IN_CHILD
     _IN_CHILD = True
     reader, name = sys.argv[1], sys.argv[2]
+    # The parent's limits, as it was handed them: the child reads no settings of its own.
+    limits = ReadLimits(**json.loads(sys.argv[3])) if len(sys.argv) > 3 else DEFAULT_LIMITS
     raw = sys.stdin.buffer.read()
     try:
         if reader == "docx":
             from .docx_reader import read_in_process as read_docx
-            result = read_docx(raw, name)
+            result = read_docx(raw, name, limits.max_original_bytes)
         else:
-            result = read_in_process(raw, name)
+            result = read_in_process(raw, name, limits)
     except DocumentError as exc:
         result = {"error": str(exc)}
     except MemoryError:

@@ -10,7 +10,7 @@ import yaml
 
 from .cleaning import Block, clean
 from ..errors import DocumentError
-from ..settings import resolve
+from .limits import DEFAULT_LIMITS, ReadLimits
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 HTML_SUFFIXES = (".html", ".htm")
@@ -105,9 +105,9 @@ def _split_front_matter(text: str) -> tuple[str | None, str]:
     return parts[1], parts[2].strip()
 
 
-def _meta_nodes(fm: str, name: str) -> dict[str, yaml.Node]:
+def _meta_nodes(fm: str, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> dict[str, yaml.Node]:
     """The title, source and date nodes of the front matter (other keys are checked, not read)."""
-    limit = int(resolve("MAX_FRONT_MATTER_BYTES"))
+    limit = int(limits.max_front_matter_bytes)
     if len(fm.encode("utf-8")) > limit:
         raise DocumentError(f"{name}: front matter is larger than {limit} bytes "
                             "(ACCORD_MAX_FRONT_MATTER_BYTES)")
@@ -134,14 +134,15 @@ def _meta_nodes(fm: str, name: str) -> dict[str, yaml.Node]:
     return nodes
 
 
-def _meta_text(node: yaml.Node | None, field_name: str, name: str) -> str:
+def _meta_text(node: yaml.Node | None, field_name: str, name: str,
+               limits: ReadLimits = DEFAULT_LIMITS) -> str:
     """A field's text as written (`title: 2024` is "2024"); null is empty; lists are refused."""
     if node is None or node.tag == NULL_TAG:
         return ""
     if not isinstance(node, yaml.ScalarNode):
         raise DocumentError(f"{name}: front matter '{field_name}' must be text, not a list or mapping")
     value = node.value.strip()
-    limit = int(resolve("MAX_META_CHARS"))
+    limit = int(limits.max_meta_chars)
     if len(value) > limit:
         raise DocumentError(f"{name}: front matter '{field_name}' is longer than {limit} characters "
                             "(ACCORD_MAX_META_CHARS)")
@@ -196,13 +197,14 @@ def _cut(text: str, limit: int) -> str:
     return (head[:space] if space > 0 else head[:limit]).rstrip()
 
 
-def _size_limit(suffix: str) -> tuple[int, str]:
+def _size_limit(suffix: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[int, str]:
     key = "MAX_ORIGINAL_BYTES" if suffix.lower() in ORIGINAL_SUFFIXES else "MAX_DOCUMENT_BYTES"
-    return int(resolve(key)), key
+    return int(getattr(limits, key.lower())), key
 
 
-def _check_size(raw: bytes | str, name: str, suffix: str = ".txt") -> None:
-    limit, key = _size_limit(suffix)
+def _check_size(raw: bytes | str, name: str, suffix: str = ".txt",
+                limits: ReadLimits = DEFAULT_LIMITS) -> None:
+    limit, key = _size_limit(suffix, limits)
     # A str is at most 4 bytes a character: only a long one is encoded to be measured.
     size = len(raw) if isinstance(raw, bytes) else (
         len(raw) if len(raw) * 4 <= limit else len(raw.encode("utf-8", "surrogatepass")))
@@ -212,7 +214,7 @@ def _check_size(raw: bytes | str, name: str, suffix: str = ".txt") -> None:
 
 
 def parse_document(raw: bytes | str, doc_id: str, name: str | None = None,
-                   suffix: str = ".txt") -> Document:
+                   suffix: str = ".txt", limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     """Parse one text (optional front matter, then the body) into a cleaned document.
 
     Any failure, expected or not, is a DocumentError naming the file, so that one bad file
@@ -220,7 +222,7 @@ def parse_document(raw: bytes | str, doc_id: str, name: str | None = None,
     name = name or doc_id
     check_doc_id(doc_id)
     try:
-        return _parse(raw, doc_id, name, suffix)
+        return _parse(raw, doc_id, name, suffix, limits)
     except DocumentError:
         raise
     except Exception as exc:   # a library's bug or limit met by one hostile file
@@ -228,34 +230,36 @@ def parse_document(raw: bytes | str, doc_id: str, name: str | None = None,
         raise DocumentError(f"{name}: cannot be read ({type(exc).__name__}: {detail})") from None
 
 
-def _parse_original(raw: bytes, doc_id: str, name: str, suffix: str) -> Document:
+def _parse_original(raw: bytes, doc_id: str, name: str, suffix: str,
+                    limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     """A PDF or .docx, read in a bounded child process (bot/pdf_reader.py)."""
     from .pdf_reader import read
     if not raw.strip():
         raise DocumentError(f"{name}: the file is empty")
-    got = read(raw, name, "pdf" if suffix.lower() == ".pdf" else "docx")
+    got = read(raw, name, "pdf" if suffix.lower() == ".pdf" else "docx", limits)
     blocks = [Block(b["text"], heading=b["heading"], page=b.get("page"), page_end=b.get("page_end"))
               for b in got["blocks"]]
-    limit = int(resolve("MAX_META_CHARS"))
+    limit = int(limits.max_meta_chars)
     title = _cut(got.get("title") or next((b.text for b in blocks if b.heading), doc_id), limit)
     extra = {k: got[k] for k in ("pages", "ocr_pages", "unread_pages") if k in got}
     return Document(id=doc_id, title=title, source="", date="", blocks=blocks, extra=extra,
                     ocr_words=got.get("ocr_words") or {})
 
 
-def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:
-    _check_size(raw, name, suffix)
+def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str,
+           limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+    _check_size(raw, name, suffix, limits)
     if suffix.lower() in ORIGINAL_SUFFIXES:
         if not isinstance(raw, bytes):
             raise DocumentError(f"{name}: a {suffix} file must be given as bytes")
-        return _parse_original(raw, doc_id, name, suffix)
+        return _parse_original(raw, doc_id, name, suffix, limits)
     text = _decode(raw, name) if isinstance(raw, bytes) else raw
     if not text.strip():
         raise DocumentError(f"{name}: the file is empty")
-    limit = int(resolve("MAX_META_CHARS"))
+    limit = int(limits.max_meta_chars)
     if suffix.lower() in HTML_SUFFIXES:
         from .html import extract
-        page = extract(text, name)
+        page = extract(text, name, limits.max_html_attributes)
         blocks = clean(page.text, title=page.title)
         if not blocks:
             raise DocumentError(f"{name}: no text left after removing page furniture")
@@ -265,11 +269,11 @@ def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:
                         source=_cut(page.source, limit), date=_cut(page.date, limit), blocks=blocks,
                         url=url)
     fm, body = _split_front_matter(text)
-    nodes = _meta_nodes(fm, name) if fm is not None else {}
-    title = _meta_text(nodes.get("title"), "title", name)
-    source = _meta_text(nodes.get("source"), "source", name)
-    date = _check_date(_meta_text(nodes.get("date"), "date", name), name)
-    url = check_url(_meta_text(nodes.get("url"), "url", name), name)
+    nodes = _meta_nodes(fm, name, limits) if fm is not None else {}
+    title = _meta_text(nodes.get("title"), "title", name, limits)
+    source = _meta_text(nodes.get("source"), "source", name, limits)
+    date = _check_date(_meta_text(nodes.get("date"), "date", name, limits), name)
+    url = check_url(_meta_text(nodes.get("url"), "url", name, limits), name)
     blocks = clean(body, title=title)
     if not blocks:
         raise DocumentError(f"{name}: no text left after removing page furniture")
@@ -278,17 +282,18 @@ def _parse(raw: bytes | str, doc_id: str, name: str, suffix: str) -> Document:
     return Document(id=doc_id, title=title, source=source, date=date, blocks=blocks, url=url)
 
 
-def read_document(path: Path) -> Document:
+def read_document(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     """Read a .txt or .md file; raises DocumentError naming the file when it cannot."""
     if path.suffix.lower() not in SUFFIXES:
         raise DocumentError(f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
                             f"use one of {', '.join(SUFFIXES)}")
-    return parse_document(read_bytes(path), doc_id_for(path), name=path.name, suffix=path.suffix)
+    return parse_document(read_bytes(path, limits), doc_id_for(path), name=path.name, suffix=path.suffix,
+                          limits=limits)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> bytes:
     """A source file's bytes; one over the size bound is refused before it is read."""
-    limit, key = _size_limit(path.suffix)
+    limit, key = _size_limit(path.suffix, limits)
     try:
         with path.open("rb") as f:
             raw = f.read(limit + 1)
@@ -308,12 +313,12 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
 
 
-def read_corpus(corpus_dir: Path) -> tuple[list[Document], list[tuple[str, str]]]:
+def read_corpus(corpus_dir: Path, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[Document], list[tuple[str, str]]]:
     """Every readable document, and (file name, reason) for each file skipped."""
     docs, skipped = [], []
     for path in corpus_files(corpus_dir):
         try:
-            docs.append(read_document(path))
+            docs.append(read_document(path, limits))
         except DocumentError as exc:
             skipped.append((path.name, str(exc)))
     return docs, skipped

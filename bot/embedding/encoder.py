@@ -6,11 +6,12 @@ import os
 import threading
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from ..errors import ModelUnavailable
+from ..settings import BY_KEY, Settings
 
 PROBE_TEXT = "Hong Kong and Chongqing signed a co-operation memorandum."
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -70,13 +71,18 @@ class SentenceTransformerEncoder:
     process that only answers never holds the torch weights."""
 
     def __init__(self, model: str, threads: int | None = None,
-                 query_backend: str | None = None, precision: str | None = None) -> None:
+                 query_backend: str | None = None, precision: str | None = None,
+                 settings: Mapping[str, Any] | None = None) -> None:
+        """`settings`: the app's or the command line's (QUERY_BACKEND, BUILD_PRECISION,
+        MODEL_HOME, ONNX_DIR); without them, the table's defaults."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from .model_install import model_checksum, resolve_model
-        model = resolve_model(model)
+        given = settings if settings is not None else Settings()
+        self._onnx_dir = given.get("ONNX_DIR")
+        model = resolve_model(model, given.get("MODEL_HOME"))
         looks_like_path = model.startswith((".", "/", "~")) or Path(model).exists()
         if looks_like_path and not Path(model).expanduser().is_dir():
             raise ModelUnavailable(f"model folder {model} does not exist; install the "
@@ -98,11 +104,10 @@ class SentenceTransformerEncoder:
         from .onnx_query import dimension, unsupported
         self.dimension = dimension(self.path) if unsupported(self.path) is None \
             else self._dimension_of(self.model)
-        from ..settings import is_set, resolve
-        chosen = query_backend or resolve("QUERY_BACKEND")
-        explicit = bool(query_backend or is_set("QUERY_BACKEND"))
+        chosen = query_backend or given.get("QUERY_BACKEND") or BY_KEY["QUERY_BACKEND"].default
+        explicit = bool(query_backend or "QUERY_BACKEND" in getattr(given, "explicit", ()))
         self.use_query_backend(chosen, strict=explicit)
-        wanted = str(precision or resolve("BUILD_PRECISION")).strip().lower()
+        wanted = str(precision or given.get("BUILD_PRECISION") or BY_KEY["BUILD_PRECISION"].default).strip().lower()
         if wanted not in PRECISIONS:
             raise ModelUnavailable(f"ACCORD_BUILD_PRECISION={wanted!r}: use one of {', '.join(PRECISIONS)}")
         self._wanted_precision = wanted
@@ -162,7 +167,8 @@ class SentenceTransformerEncoder:
             return
         try:
             self._query = OnnxQueryEncoder(self.path, lambda: self.model,
-                                           quantize=backend == "onnx-int8", threads=self._threads or 1)
+                                           quantize=backend == "onnx-int8", threads=self._threads or 1,
+                                           onnx_dir=self._onnx_dir)
         except ImportError:
             raise ModelUnavailable(f"ACCORD_QUERY_BACKEND={backend} needs onnxruntime, onnx and "
                                    "tokenizers (pip install onnxruntime onnx)") from None

@@ -429,9 +429,9 @@ class Reference:
 
 # ---------------------------------------------------------------- installing
 
-def model_home() -> Path:
-    from ..settings import resolve
-    return Path(resolve("MODEL_HOME") or Path.home() / ".cache" / "accord" / "models").expanduser()
+def model_home(configured: str | Path | None = None) -> Path:
+    """MODEL_HOME (`configured`, from the settings) when set, else ~/.cache/accord/models."""
+    return Path(configured or Path.home() / ".cache" / "accord" / "models").expanduser()
 
 
 def installed_path(home: Path | None = None) -> Path:
@@ -533,14 +533,15 @@ def _publish(tmp: Path, dest: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def resolve_model(model: str) -> str:
-    """ACCORD_MODEL as given; for the short names, the installed e5 folder or the packaged MiniLM."""
+def resolve_model(model: str, home: str | Path | None = None) -> str:
+    """ACCORD_MODEL as given; for the short names, the installed e5 folder (under `home`,
+    MODEL_HOME) or the packaged MiniLM."""
     from ..settings import MINILM, minilm_model
     if model.strip().lower() == MINILM.lower():
         return minilm_model()
     if model.strip().lower() != SHORT_NAME:
         return model
-    folder = installed_path()
+    folder = installed_path(model_home(home))
     if not (folder / "modules.json").is_file():
         from ..errors import ModelUnavailable
         raise ModelUnavailable(f"ACCORD_MODEL={SHORT_NAME}: not installed in {folder.parent}; "

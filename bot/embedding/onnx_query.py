@@ -23,9 +23,9 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 MEAN_POOLING = "sentence_transformers.models.Pooling"
 
 
-def cache_dir() -> Path:
-    from ..settings import resolve
-    return Path(resolve("ONNX_DIR") or Path.home() / ".cache" / "accord" / "onnx")
+def cache_dir(configured: str | Path | None = None) -> Path:
+    """ONNX_DIR (`configured`, from the settings) when set, else ~/.cache/accord/onnx."""
+    return Path(configured or Path.home() / ".cache" / "accord" / "onnx")
 
 
 def _key(model_path: str) -> str:
@@ -76,10 +76,12 @@ def max_length(model_path: str) -> int:
         return 256
 
 
-def export(load_model: Callable[[], Any], model_path: str, quantize: bool) -> Path:
-    """The .onnx file for this model, exported (and quantised) on first use. `load_model` gives
-    the sentence-transformers model; it is called only when the file must be made."""
-    folder = cache_dir() / _key(model_path)
+def export(load_model: Callable[[], Any], model_path: str, quantize: bool,
+           onnx_dir: str | Path | None = None) -> Path:
+    """The .onnx file for this model, exported (and quantised) on first use under `onnx_dir`
+    (ONNX_DIR). `load_model` gives the sentence-transformers model; it is called only when the
+    file must be made."""
+    folder = cache_dir(onnx_dir) / _key(model_path)
     plain, int8 = folder / "model.onnx", folder / "model-int8.onnx"
     try:
         return _export(load_model, folder, plain, int8, quantize)
@@ -134,11 +136,11 @@ class OnnxQueryEncoder:
     """encode_query(text) -> unit vector, through ONNX Runtime on one thread."""
 
     def __init__(self, model_path: str, load_model: Callable[[], Any], quantize: bool = False,
-                 threads: int = 1) -> None:
+                 threads: int = 1, onnx_dir: str | Path | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        path = export(load_model, model_path, quantize)
+        path = export(load_model, model_path, quantize, onnx_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(threads))
         options.inter_op_num_threads = 1

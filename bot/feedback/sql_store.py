@@ -203,8 +203,5 @@ class SqlFeedbackStore:
 
 def configured(store_questions: bool = True, max_bytes: int = DEFAULT_MAX_BYTES,
                url: str | None = None) -> SqlFeedbackStore | None:
-    """The PostgreSQL store when ACCORD_DATABASE_URL (or `url`) is set, else None (SQLite)."""
-    from ..settings import resolve
-
-    url = url or resolve("DATABASE_URL")
+    """The PostgreSQL store when `url` (DATABASE_URL, from the settings) is set, else None (SQLite)."""
     return SqlFeedbackStore(url, store_questions, max_bytes) if url else None

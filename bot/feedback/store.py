@@ -389,12 +389,9 @@ def open_existing(path: Path) -> FeedbackStore:
     return FeedbackStore(path)
 
 
-def default_path() -> Path:
-    """FEEDBACK_DB when set, else feedback.sqlite3 in the app's instance folder (as the app
-    finds it, without starting it)."""
+def default_path(configured: str | Path | None = None) -> Path:
+    """FEEDBACK_DB (`configured`, from the settings) when set, else feedback.sqlite3 in the
+    app's instance folder (as the app finds it, without starting it)."""
     from flask import Flask
 
-    from ..settings import resolve
-
-    configured = resolve("FEEDBACK_DB")
     return Path(configured) if configured else Path(Flask("bot").instance_path) / FILE_NAME

@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -26,6 +27,7 @@ from .loaded import CorpusIndex
 from ..embedding.encoder import Encoder, probe_vector
 from ..errors import AccordError, BuildLocked, DocumentError
 from .bm25 import LexicalIndex
+from ..corpus.limits import DEFAULT_LIMITS, ReadLimits
 from ..corpus.passages import Passage, split_document
 from .versions import CURRENT, new_version, read_manifest, verify
 from ..corpus.reading import (ORIGINAL_SUFFIXES, corpus_files, doc_id_for, parse_document,
@@ -110,17 +112,18 @@ def index_lock(index_dir: Path, wait: float = LOCK_WAIT,
 def build_index(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                 full: bool = False, wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
                 on_stage: Stage | None = None, processes: bool = False,
-                runner: Any = None) -> BuildReport:
+                runner: Any = None, settings: Mapping[str, Any] | None = None) -> BuildReport:
     """Build a new version of the index and make it current; the old one serves until then.
 
     `full` ignores the build cache. `progress(total)` may return a callback told how many
     texts were encoded. A second build waits for the first (and says so through `on_wait`).
     `processes` lets a big corpus be read on all cores, in spawned processes: only for callers
     whose main module is import-safe (the `accord` command is). `runner` (bot/index/ray_build.py)
-    reads and encodes on a Ray cluster."""
+    reads and encodes on a Ray cluster. `settings`: the app's or the command line's (the
+    reading limits, RAY_ADDRESS); without them, the table's defaults."""
     with index_lock(index_dir, wait, on_wait) as waited:
         report = build_locked(corpus_dir, index_dir, encoder, progress, full, on_stage, processes,
-                              runner=runner)
+                              runner=runner, settings=settings)
         report.waited = waited
         return report
 
@@ -134,11 +137,13 @@ def _previous_documents(index_dir: Path) -> dict[str, str]:
     return {d["doc_id"]: d.get("sha256", "") for d in manifest.get("corpus", {}).get("documents", [])}
 
 
-def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
+def _parse(raw: bytes, doc_id: str, name: str, suffix: str,
+           limits: ReadLimits = DEFAULT_LIMITS) -> dict | str:
     """One document read and split ({"meta", "passages"}), or why it cannot be."""
     try:
-        doc = parse_document(raw, doc_id, name=name, suffix=suffix)
-        got = {"meta": doc.meta(), "passages": [p.to_dict() for p in split_document(doc)]}
+        doc = parse_document(raw, doc_id, name=name, suffix=suffix, limits=limits)
+        got = {"meta": doc.meta(),
+               "passages": [p.to_dict() for p in split_document(doc, limits=limits)]}
         return {**got, "ocr_words": doc.ocr_words} if doc.ocr_words else got
     except DocumentError as exc:
         return str(exc)
@@ -146,32 +151,34 @@ def _parse(raw: bytes, doc_id: str, name: str, suffix: str) -> dict | str:
         return f"{name}: cannot be split into passages ({type(exc).__name__}: {str(exc)[:300]})"
 
 
-def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False) -> list[dict | str]:
+def _parse_all(jobs: list[tuple[bytes, str, str, str]], processes: bool = False,
+               limits: ReadLimits = DEFAULT_LIMITS) -> list[dict | str]:
     """`_parse` of every job, in order; with `processes`, on all cores when there is much to
     read (sentence splitting is pure Python, about a fifth of a full build on one core)."""
     cores = os.cpu_count() or 1
     if not processes or cores < 2 or sum(len(j[0]) for j in jobs) < PARALLEL_PARSE_BYTES:
-        return [_parse(*job) for job in jobs]
+        return [_parse(*job, limits) for job in jobs]
     # spawn, not fork: the builder may hold torch's threads and a server's sockets.
     with ProcessPoolExecutor(max_workers=min(cores, 8),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_parse, *zip(*jobs), chunksize=max(1, len(jobs) // (4 * cores))))
+        return list(pool.map(partial(_parse, limits=limits), *zip(*jobs), chunksize=max(1, len(jobs) // (4 * cores))))
 
 
-def parse_new(raw: bytes, doc_id: str, name: str, suffix: str) -> tuple[str, dict]:
+def parse_new(raw: bytes, doc_id: str, name: str, suffix: str,
+              limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str, dict]:
     """A document about to be written to the corpus, read as a build reads it: (its cache key,
     its parsed form) for `build_locked(read=...)`, so a build after the change does not read it
     again (a PDF's reading is a child process of seconds). Raises DocumentError."""
-    got = _parse(raw, doc_id, name, suffix)
+    got = _parse(raw, doc_id, name, suffix, limits)
     if isinstance(got, str):
         raise DocumentError(got)
-    return document_key(doc_id, f"{doc_id}{suffix}", raw), got
+    return document_key(doc_id, f"{doc_id}{suffix}", raw, limits), got
 
 
 def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
           processes: bool = False, index_dir: Path | None = None,
-          runner: Any = None, read: Mapping[str, dict] | None = None
-          ) -> tuple[list[dict], list[Passage]]:
+          runner: Any = None, read: Mapping[str, dict] | None = None,
+          limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[dict], list[Passage]]:
     # (path, doc id, cache key, bytes, parsed document or why not; None: still to be parsed)
     found: list[tuple[Path, str, str, bytes, dict | str | None]] = []
     given = dict(read or {})   # parsed by the caller just before (parse_new), by cache key
@@ -179,20 +186,20 @@ def _read(corpus_dir: Path, cache: BuildCache | None, skipped: list,
     for path in corpus_files(corpus_dir):
         doc_id = doc_id_for(path)
         try:
-            raw = read_bytes(path)
+            raw = read_bytes(path, limits)
             urls[path] = read_url_file(path)
         except DocumentError as exc:   # unreadable, or too large to read at all
             found.append((path, doc_id, "", b"", str(exc)))
             continue
-        key = document_key(doc_id, path.name, raw)
+        key = document_key(doc_id, path.name, raw, limits)
         if key in given:
             found.append((path, doc_id, key, raw, None))
             continue
         found.append((path, doc_id, key, raw, cache.document(key) if cache and cache.reading else None))
     jobs = [(raw, doc_id, path.name, path.suffix) for path, doc_id, key, raw, got in found
             if got is None and key not in given]
-    parsed = iter(runner.parse_all(jobs, _parse, PARALLEL_PARSE_BYTES) if runner
-                  else _parse_all(jobs, processes))
+    parsed = iter(runner.parse_all(jobs, partial(_parse, limits=limits), PARALLEL_PARSE_BYTES)
+                  if runner else _parse_all(jobs, processes, limits))
     docs, passages = [], []
     seen: dict[str, str] = {}
     fresh_parsed: list[tuple[str, dict]] = []
@@ -253,15 +260,17 @@ def _encode(encoder: Encoder, texts: list[str], cache: BuildCache | None,
 def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: Progress | None = None,
                  full: bool = False, on_stage: Stage | None = None,
                  processes: bool = False, version: str | None = None,
-                 runner: Any = None, read: Mapping[str, dict] | None = None) -> BuildReport:
+                 runner: Any = None, read: Mapping[str, dict] | None = None,
+                 settings: Mapping[str, Any] | None = None) -> BuildReport:
     """The build itself; the caller holds the build lock. `version` names the version to
     publish (an admin change records it in its journal first). `runner` reads and encodes
-    elsewhere (bot/index/ray_build.py; by default, on Ray when ACCORD_RAY_ADDRESS is set).
-    `read` holds documents the caller has just read (parse_new), by cache key."""
+    elsewhere (bot/index/ray_build.py; by default, on Ray when the settings' RAY_ADDRESS is
+    set). `read` holds documents the caller has just read (parse_new), by cache key."""
     stage = on_stage or (lambda name: None)
+    limits = ReadLimits.from_settings(settings)
     if runner is None:
         from .ray_build import configured_runner
-        runner = configured_runner(encoder)
+        runner = configured_runner(encoder, (settings or {}).get("RAY_ADDRESS"))
     encode = runner.encode if runner else _encode
     started = time.perf_counter()
     probe = probe_vector(encoder, queries=False)
@@ -271,7 +280,8 @@ def build_locked(corpus_dir: Path, index_dir: Path, encoder: Encoder, progress: 
     try:
         stage("reading")
         skipped: list[tuple[str, str]] = []
-        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir, runner, read)
+        docs, passages = _read(corpus_dir, cache, skipped, processes, index_dir, runner, read,
+                               limits)
         if not docs:
             raise AccordError(f"no readable .txt, .md, .html, .pdf or .docx documents in {corpus_dir}")
         variants = prepare(load_table(corpus_dir / VARIANTS_FILE), passages)

@@ -12,7 +12,7 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
-from ..settings import resolve
+from ..corpus.limits import DEFAULT_LIMITS, ReadLimits
 
 CACHE_FILE = "build-cache.sqlite"
 PARSE_VERSION = "7"   # bump when reading, cleaning or splitting changes: old entries then miss
@@ -147,10 +147,12 @@ class BuildCache:
             self._guard(store, store)
 
 
-def document_key(doc_id: str, name: str, raw: bytes) -> str:
-    limits = ",".join(str(resolve(k)) for k in PARSE_SETTINGS)
+def document_key(doc_id: str, name: str, raw: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> str:
+    given = limits
+    limits_text = ",".join(str(getattr(given, k.lower())) for k in PARSE_SETTINGS)
     if name.lower().endswith(".pdf"):
         from ..corpus.ocr import engine
-        limits += f",{engine()}"   # installing tesseract reads the scanned pages it skipped
-    return hashlib.sha256(f"{PARSE_VERSION}\0{limits}\0{doc_id}\0{name}\0".encode()
+        # installing tesseract reads the scanned pages it skipped
+        limits_text += f",{engine(given.ocr_languages)}"
+    return hashlib.sha256(f"{PARSE_VERSION}\0{limits_text}\0{doc_id}\0{name}\0".encode()
                           + raw).hexdigest()

@@ -13,6 +13,7 @@ from .build import LOCK_WAIT, BuildReport, Progress, Stage, build_locked, index_
 from ..embedding.encoder import Encoder
 from ..errors import DocumentError, DocumentNotFound
 from .versions import new_version_name
+from ..corpus.limits import ReadLimits
 from ..corpus.reading import SUFFIXES, check_doc_id, check_url, corpus_files, doc_id_for, url_file_for
 
 FIELDS = {"id", "title", "text", "source", "date", "url"}
@@ -86,7 +87,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
            progress: Progress | None = None,
            wait: float = LOCK_WAIT, on_wait: Callable[[], None] | None = None,
            on_stage: Stage | None = None, job: str | None = None,
-           on_settled: journal.Settled | None = None) -> Outcome:
+           on_settled: journal.Settled | None = None,
+           settings: Mapping[str, Any] | None = None) -> Outcome:
     """Add, replace and remove documents, then build: all or nothing, even if killed.
 
     Every document is parsed before anything is written, so bad input changes nothing.
@@ -102,7 +104,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
     if set(ids) & set(remove):
         raise DocumentError("a document id is both added and removed")
     # Read once: the build after the change takes these instead of reading the files again.
-    read = dict(parse_new(doc.raw, doc.doc_id, doc.name, doc.suffix) for doc in add)
+    limits = ReadLimits.from_settings(settings)
+    read = dict(parse_new(doc.raw, doc.doc_id, doc.name, doc.suffix, limits) for doc in add)
     stage = on_stage or (lambda name: None)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     with index_lock(index_dir, wait, on_wait, on_settled) as waited:
@@ -142,7 +145,8 @@ def update(corpus_dir: Path, index_dir: Path, encoder: Encoder, add: Sequence[Ne
             change.apply()
             stage("corpus written")
             report = build_locked(corpus_dir, index_dir, encoder, progress, full=full,
-                                  on_stage=on_stage, version=change.version, read=read)
+                                  on_stage=on_stage, version=change.version, read=read,
+                                  settings=settings)
         except BaseException:
             # The version was not published (or was, if the failure came after): settle by that.
             journal.settle(index_dir, change, on_settled)

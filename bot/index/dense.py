@@ -20,7 +20,7 @@ import numpy as np
 
 from ..embedding.encoder import check_vectors
 from ..errors import IndexUnavailable
-from ..settings import resolve
+from ..settings import BY_KEY
 
 FLAT = "flat-ip"
 IVF = "ivf-fp16"
@@ -38,13 +38,20 @@ SAMPLE_QUERIES = 200
 SEED = 1234
 # One question is searched on one thread (ACCORD_SEARCH_THREADS): a server has one worker per
 # core, and FAISS's OpenMP threads spinning against the other workers cost 10-60x under load.
-SEARCH_THREADS = int(resolve("SEARCH_THREADS"))
-_threads = {"search": False}
+# The table's default until the app factory or the command line hands down the settings'
+# (configure): OpenMP has one pool per process, so this is the process's, not one index's.
+_threads = {"search": False, "count": int(BY_KEY["SEARCH_THREADS"].default)}
+
+
+def configure(search_threads: int) -> None:
+    """SEARCH_THREADS for this process, applied at the next search."""
+    _threads["count"] = int(search_threads)
+    _threads["search"] = False
 
 
 def _search_threads() -> None:
     if not _threads["search"]:
-        faiss.omp_set_num_threads(max(1, SEARCH_THREADS))
+        faiss.omp_set_num_threads(max(1, _threads["count"]))
         _threads["search"] = True
 
 

@@ -170,12 +170,9 @@ class RayRunner:
         return np.vstack([known[text_key(t)] for t in texts]).astype(np.float32), len(todo)
 
 
-def configured_runner(encoder: Any) -> RayRunner | None:
-    """A RayRunner when ACCORD_RAY_ADDRESS is set (admin rebuilds and changes then build on
-    Ray), else None: the local build."""
-    from ..settings import resolve
-
-    address = resolve("RAY_ADDRESS")
+def configured_runner(encoder: Any, address: str | None = None) -> RayRunner | None:
+    """A RayRunner when RAY_ADDRESS (`address`, from the settings) is set (admin rebuilds and
+    changes then build on Ray), else None: the local build."""
     if not address:
         return None
     return RayRunner(encoder, address)

@@ -15,7 +15,7 @@ from ..index.loaded import CorpusIndex, open_index, open_version
 from ..embedding.encoder import Encoder, probe_vector
 from .followup import resolve
 from .retrieval import Retriever
-from ..settings import resolve as setting
+from ..settings import BY_KEY
 from ..corpus.variants import Expander
 
 NO_ANSWER = "The documents do not answer this question."
@@ -37,14 +37,14 @@ class Bot:
     def __init__(self, encoder: Encoder, index: CorpusIndex,
                  settings: Mapping[str, Any] | None = None) -> None:
         """`settings`: the app's or the command line's (QUERY_CACHE, CACHE_BYTES); without
-        them, the environment's."""
+        them, the table's defaults."""
         self.encoder = encoder
         self.index = index
         self.retriever = Retriever(index)
         self.expander = Expander(index.variants)
         self.model = load_model()
         given = settings or {}
-        on = int(given["QUERY_CACHE"] if "QUERY_CACHE" in given else setting("QUERY_CACHE"))
+        on = int(given.get("QUERY_CACHE", BY_KEY["QUERY_CACHE"].default))
         self._cache = BytesLRU(budget(0.3, given.get("CACHE_BYTES")) if on else 0)
         self._encode_query = getattr(encoder, "encode_query", None) \
             or (lambda text: encoder.encode([text])[0])

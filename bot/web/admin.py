@@ -86,7 +86,7 @@ def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, An
     from ..index.changes import update
 
     try:
-        outcome = update(corpus_dir, index_dir, h.encoder, wait=API_LOCK_WAIT, job=job_id,
+        outcome = update(corpus_dir, index_dir, h.encoder, wait=API_LOCK_WAIT, job=job_id, settings=h.settings,
                          on_stage=lambda stage: admin_jobs.update(index_dir, job_id, stage=stage),
                          **change)
     except AccordError as exc:
