@@ -127,7 +127,7 @@ def test_the_documented_bodies_are_the_models(spec):
     for model in (contract.AskRequest, contract.FeedbackRequest, contract.AskReply,
                   contract.FeedbackReply, contract.ChatConfig, contract.Health,
                   contract.DocumentList, contract.Error, contract.Turn, contract.Filters,
-                  contract.Citation):
+                  contract.Citation, contract.IndexUpdate, contract.JobAccepted, contract.Job):
         assert schemas[model.__name__] == contract.schema_of(model), model.__name__
     for path, name, reply in (("/api/ask", "AskRequest", "AskReply"),
                               ("/api/feedback", "FeedbackRequest", "FeedbackReply")):

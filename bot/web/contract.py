@@ -154,7 +154,8 @@ class FeedbackRequest(_Request):
         default=None, description="passage_id of each citation of the answer.")
 
 
-# Replies: built by the code that answers; these models are what the document says they hold.
+# Replies: built by the code that answers (api.py, admin.py, ...); these models are what the
+# document says they hold.
 
 class DocumentRef(BaseModel):
     """Another passage with the same text."""
@@ -289,8 +290,82 @@ class DocumentList(BaseModel):
     built_at: str
 
 
+class Changes(BaseModel):
+    """Document ids by what happened to them in the corpus."""
+    added: list[str] = optional()
+    replaced: list[str] = optional()
+    removed: list[str] = optional()
+    unchanged: list[str] = optional()
+
+
+class Skipped(BaseModel):
+    file: str = optional()
+    reason: str = optional()
+
+
+class UnreadPage(BaseModel):
+    file: str = optional()
+    page: int = optional()
+    reason: str = optional()
+
+
+class BuildSummary(BaseModel):
+    """What a build read, encoded and wrote."""
+    index_version: str = optional()
+    documents: int = optional()
+    passages: int = optional()
+    added: list[str] = optional()
+    changed: list[str] = optional()
+    removed: list[str] = optional()
+    unchanged: int = optional()
+    skipped: list[Skipped] = optional()
+    encoded: int = optional()
+    reused: int = optional()
+    ocr_pages: int = optional(description="PDF pages read by OCR.")
+    unread_pages: list[UnreadPage] = optional(description="Scanned PDF pages that could not be "
+                                              "read, and why (what to install).")
+    seconds: float = optional()
+    waited_for_other_build: bool = optional()
+
+
+class IndexUpdate(BaseModel):
+    """What changed, and the index version now published."""
+    status: Literal["rebuilt", "unchanged"]
+    index_version: str
+    documents: int = optional(ge=0)
+    passages: int = optional(ge=0)
+    changes: Changes
+    build: BuildSummary | None = Field(description="The build summary; null when nothing "
+                                                   "changed and nothing was built.")
+
+
+class JobAccepted(BaseModel):
+    """The change did not finish within a few seconds; it goes on as a job."""
+    status: Literal["running"]
+    job_id: str = Field(pattern="^[0-9a-f]{16}$")
+    location: str = Field(description="Where to poll: the Location header.")
+    poll_after: int = optional(description="Seconds between polls.")
+
+
+class Job(BaseModel):
+    """An admin change run as a job; any worker answers for it."""
+    job_id: str
+    kind: str = optional()
+    status: Literal["running", "done", "failed"]
+    stage: str = Field(description="queued, journalled, corpus written, reading, encoding, "
+                                   "writing, checking, publishing, done.")
+    created: str = optional()
+    updated: str = optional()
+    http_status: int | None = Field(default=None, description="The status the request would "
+                                                              "have had.")
+    result: dict[str, Any] | None = Field(default=None,
+                                          description="The IndexUpdate reply, once done.")
+    error: ErrorDetail | None = None
+
+
 MODELS: tuple[type[BaseModel], ...] = (AskRequest, AskReply, FeedbackRequest, FeedbackReply,
-                                       ChatConfig, Health, DocumentList, Error)
+                                       ChatConfig, Health, DocumentList, Error, IndexUpdate,
+                                       JobAccepted, Job)
 
 
 class _Generator(GenerateJsonSchema):

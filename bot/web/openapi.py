@@ -25,7 +25,7 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
-# The admin bodies, checked by admin.py; every other body's schema is its model's (contract.py).
+# The admin request bodies, checked by admin.py; every other schema is a model's (contract.py).
 ADMIN_SCHEMAS: dict[str, Any] = {
     "NewDocument": {
         "type": "object",
@@ -45,78 +45,6 @@ ADMIN_SCHEMAS: dict[str, Any] = {
         "required": ["documents"],
         "properties": {"documents": {"type": "array", "minItems": 1,
                                      "items": _ref("NewDocument")}},
-    },
-    "IndexUpdate": {
-        "type": "object",
-        "description": "What changed, and the index version now published.",
-        "required": ["status", "index_version", "changes", "build"],
-        "properties": {
-            "status": {"type": "string", "enum": ["rebuilt", "unchanged"]},
-            "index_version": {"type": "string"},
-            "documents": {"type": "integer", "minimum": 0},
-            "passages": {"type": "integer", "minimum": 0},
-            "changes": {
-                "type": "object",
-                "description": "Document ids by what happened to them in the corpus.",
-                "properties": {k: {"type": "array", "items": {"type": "string"}}
-                               for k in ("added", "replaced", "removed", "unchanged")},
-            },
-            "build": {
-                "description": "The build summary; null when nothing changed and nothing was built.",
-                "oneOf": [{"type": "null"}, {
-                    "type": "object",
-                    "properties": {
-                        "index_version": {"type": "string"},
-                        "documents": {"type": "integer"}, "passages": {"type": "integer"},
-                        "added": {"type": "array", "items": {"type": "string"}},
-                        "changed": {"type": "array", "items": {"type": "string"}},
-                        "removed": {"type": "array", "items": {"type": "string"}},
-                        "unchanged": {"type": "integer"},
-                        "skipped": {"type": "array", "items": {
-                            "type": "object", "properties": {"file": {"type": "string"},
-                                                             "reason": {"type": "string"}}}},
-                        "encoded": {"type": "integer"}, "reused": {"type": "integer"},
-                        "ocr_pages": {"type": "integer", "description": "PDF pages read by OCR."},
-                        "unread_pages": {"type": "array", "description": "Scanned PDF pages "
-                                         "that could not be read, and why (what to install).",
-                                         "items": {"type": "object", "properties": {
-                                             "file": {"type": "string"}, "page": {"type": "integer"},
-                                             "reason": {"type": "string"}}}},
-                        "seconds": {"type": "number"},
-                        "waited_for_other_build": {"type": "boolean"},
-                    },
-                }],
-            },
-        },
-    },
-    "JobAccepted": {
-        "type": "object",
-        "description": "The change did not finish within a few seconds; it goes on as a job.",
-        "required": ["status", "job_id", "location"],
-        "properties": {
-            "status": {"type": "string", "enum": ["running"]},
-            "job_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
-            "location": {"type": "string", "description": "Where to poll: the Location header."},
-            "poll_after": {"type": "integer", "description": "Seconds between polls."},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "description": "An admin change run as a job; any worker answers for it.",
-        "required": ["job_id", "status", "stage"],
-        "properties": {
-            "job_id": {"type": "string"},
-            "kind": {"type": "string"},
-            "status": {"type": "string", "enum": ["running", "done", "failed"]},
-            "stage": {"type": "string", "description": "queued, journalled, corpus written, "
-                      "reading, encoding, writing, checking, publishing, done."},
-            "created": {"type": "string"}, "updated": {"type": "string"},
-            "http_status": {"type": ["integer", "null"],
-                            "description": "The status the request would have had."},
-            "result": {"description": "The IndexUpdate reply, once done.",
-                       "oneOf": [{"type": "null"}, {"type": "object"}]},
-            "error": {"oneOf": [{"type": "null"}, _ref("ErrorDetail")]},
-        },
     },
     "DeleteDocumentsRequest": {
         "type": "object",
