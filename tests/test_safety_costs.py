@@ -14,7 +14,7 @@ from bot.qa.followup import CONTEXT_TURNS, MAX_CARRIED_CHARS, resolve
 from bot.service import KEY
 from bot.corpus.textnorm import normalize_text
 from bot.corpus.variants import MAX_ADDED_CHARS
-from bot.web.validation import MAX_QUESTION, MAX_TURN_CHARS
+from bot.web.contract import MAX_QUESTION, MAX_TURN_CHARS
 
 QUERY_BOUND = MAX_QUESTION + MAX_CARRIED_CHARS + 3 + MAX_ADDED_CHARS
 

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.corpus.textnorm import normalize_text
-from bot.web.validation import MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS
+from bot.web.contract import MAX_QUESTION, MAX_TURN_CHARS, MAX_TURNS
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -116,8 +116,17 @@ def test_the_documented_visible_pattern_agrees_with_normalising():
     normalising. They must agree on every character of the Basic Multilingual Plane."""
     import re
 
-    from bot.web.validation import VISIBLE
+    from bot.web.contract import VISIBLE
     visible = re.compile(VISIBLE)
     differ = [hex(cp) for cp in range(0x10000) if not 0xD800 <= cp <= 0xDFFF
               and bool(visible.search(chr(cp))) != bool(normalize_text(chr(cp)))]
     assert differ == []
+
+
+def test_a_lone_surrogate_is_dropped_not_refused(client):
+    # JSON "\ud800" is a string Python holds and pydantic's str refuses; normalising drops it.
+    reply = client.post("/api/ask", json={"question": "HKEX\ud800 and the Share Transfer Center?",
+                                          "history": [{"text": "\udfff earlier"}],
+                                          "filters": {"source": "Test wire\ud800"}})
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["query"].startswith("HKEX and the Share Transfer Center?")

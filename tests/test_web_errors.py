@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bot import create_app
-from bot.web.validation import MAX_QUESTION, MAX_TURNS
+from bot.web.contract import MAX_QUESTION, MAX_TURNS
 
 ASK = "/api/ask"
 

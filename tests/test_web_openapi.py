@@ -116,3 +116,36 @@ def test_page_and_widget_are_described_with_their_types(client, spec):
     assert client.get("/").mimetype == "text/html"
     assert "application/javascript" in spec["paths"]["/widget.js"]["get"]["responses"]["200"]["content"]
     assert client.get("/widget.js").mimetype == "application/javascript"
+
+
+def test_the_documented_bodies_are_the_models(spec):
+    """Requests are checked with the models of contract.py, and the document's schemas are
+    generated from the same models: the two cannot drift apart."""
+    from bot.web import contract
+
+    schemas = spec["components"]["schemas"]
+    for model in (contract.AskRequest, contract.FeedbackRequest, contract.AskReply,
+                  contract.FeedbackReply, contract.ChatConfig, contract.Health,
+                  contract.DocumentList, contract.Error, contract.Turn, contract.Filters,
+                  contract.Citation, contract.IndexUpdate, contract.JobAccepted, contract.Job):
+        assert schemas[model.__name__] == contract.schema_of(model), model.__name__
+    for path, name, reply in (("/api/ask", "AskRequest", "AskReply"),
+                              ("/api/feedback", "FeedbackRequest", "FeedbackReply")):
+        operation = spec["paths"][path]["post"]
+        assert operation["requestBody"]["content"][JSON]["schema"] == {
+            "$ref": f"#/components/schemas/{name}"}
+        assert reply_schema(spec, path, "post", 200) == {"$ref": f"#/components/schemas/{reply}"}
+    ask = schemas["AskRequest"]["properties"]
+    assert ask["question"]["maxLength"] == contract.MAX_QUESTION
+    assert ask["k"]["maximum"] == contract.MAX_K
+    assert set(schemas["Filters"]["properties"]) == set(contract.FILTER_KEYS)
+
+
+def test_what_the_document_refuses_the_server_refuses(client, spec):
+    request = dict(spec["components"]["schemas"]["FeedbackRequest"], components=spec["components"])
+    validator = jsonschema.Draft202012Validator(request)
+    for bad in ({"rating": "up"}, {"answer_id": "a" * 32, "rating": "meh"},
+                {"answer_id": "a" * 32, "rating": "up", "comment": "x" * 1001},
+                {"answer_id": "a" * 32, "rating": "up", "passage_ids": ["x"] * 21}):
+        assert not validator.is_valid(bad), bad
+        assert client.post("/api/feedback", json=bad).status_code == 400, bad

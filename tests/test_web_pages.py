@@ -88,12 +88,12 @@ def test_page_still_renders_without_an_index(tmp_path, fake_encoder):
 
 
 def test_config_gives_the_api_limits_and_the_corpus_words(client):
-    from bot.web import validation
+    from bot.web import contract
     config = client.get("/api/config").get_json()
-    assert config["limits"]["question_chars"] == validation.MAX_QUESTION
-    assert config["limits"]["history_turns"] == validation.MAX_TURNS
-    assert config["limits"]["turn_chars"] == validation.MAX_TURN_CHARS
-    assert config["limits"]["k"] == validation.MAX_K
+    assert config["limits"]["question_chars"] == contract.MAX_QUESTION
+    assert config["limits"]["history_turns"] == contract.MAX_TURNS
+    assert config["limits"]["turn_chars"] == contract.MAX_TURN_CHARS
+    assert config["limits"]["k"] == contract.MAX_K
     assert config["title"] and config["greeting"] and set(config["translations"]) == {
         "zh-Hant", "zh-Hans"}
     page = client.get("/").get_data(as_text=True)

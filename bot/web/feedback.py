@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from flask import Blueprint, Flask, current_app, g, jsonify
 
 from ..feedback.store import ANSWER_TTL, FILE_NAME, FeedbackStore, FeedbackStoreError
+from .contract import FeedbackReply
 from .errors import ApiError
 from .validation import json_body, parse_feedback
 
@@ -72,8 +73,8 @@ def feedback():
                             answered=issued.answered, passage_ids=issued.passage_ids,
                             index_version=issued.index_version)
     g.feedback_rating = item["rating"]
-    return jsonify({"status": "recorded", "answer_id": item["answer_id"],
-                    "rating": item["rating"]})
+    return jsonify(FeedbackReply(status="recorded", answer_id=item["answer_id"],
+                                 rating=item["rating"]).model_dump())
 
 
 def db_path(app: Flask) -> Path:

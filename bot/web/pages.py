@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from ..service import holder
-from . import validation
+from . import contract
 from .cors import origin_pattern
 from .headers import PAGE_CSP
 from .page_config import LANGUAGES, page_texts
@@ -49,18 +49,10 @@ def choose_language(asked: str | None) -> str:
     return "en"
 
 
-def limits() -> dict[str, int]:
-    """The request limits of the API, so the page and the widget never hard-code them."""
-    return {"question_chars": validation.MAX_QUESTION, "history_turns": validation.MAX_TURNS,
-            "turn_chars": validation.MAX_TURN_CHARS, "k": validation.MAX_K,
-            "comment_chars": validation.MAX_COMMENT, "answer_chars": validation.MAX_ANSWER,
-            "passage_ids": validation.MAX_PASSAGE_IDS}
-
-
 def chat_config(documents: list[dict], lang: str | None = None) -> dict[str, Any]:
     """What both surfaces need: the corpus's words (each language for the widget) and limits."""
     corpus = Path(current_app.config["CORPUS_DIR"])
-    out: dict[str, Any] = {"limits": limits(),
+    out: dict[str, Any] = {"limits": contract.limits(),
                            "stores_questions": bool(current_app.config.get("STORE_QUESTIONS"))}
     if lang:
         out.update(page_texts(corpus, documents, lang), lang=lang)

@@ -1,43 +1,18 @@
-"""Checking /api/ask and /api/feedback requests against the contract, with messages a person
-can act on; text is normalised here, before anything searches or stores it."""
+"""Checking /api/ask and /api/feedback requests with the contract's models (contract.py), in
+messages a person can act on; text is normalised here, before anything searches or stores it."""
 from __future__ import annotations
 
-import datetime as dt
-import re
-from typing import Any
+from typing import Any, Callable
 
 from flask import current_app, request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from ..qa.followup import CONTEXT_TURNS
-from ..qa.retrieval import FILTER_KEYS
 from ..corpus.textnorm import normalize_text
+from ..qa.retrieval import FILTER_KEYS
+from .contract import (HISTORY_READ, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS, MAX_TURN_CHARS,
+                       MAX_TURNS, AskRequest, FeedbackRequest)
 from .errors import ApiError
-
-MAX_QUESTION = 1000
-MAX_TURNS = 50
-MAX_TURN_CHARS = 4000
-# The latest turns, user and bot, a follow-up is resolved with; earlier ones are checked, not read.
-HISTORY_READ = 2 * CONTEXT_TURNS
-MAX_FILTER_CHARS = 4000   # no source or id is near this; it bounds the work on a filter value
-MAX_K = 20
-ROLES = ("user", "bot")
-# At least one character that normalising keeps (not space, control or invisible format): the
-# OpenAPI document states it as a pattern, so clients and fuzzers know "   " is no question.
-VISIBLE = ("[^\\s\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890"
-           "\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff"
-           "\\ufff9-\\ufffb]")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")   # fromisoformat alone also takes 20230511, 2023-W19
-RATINGS = ("up", "down")
-ANSWER_ID = re.compile(r"^[0-9a-f]{32}$")
-MAX_COMMENT = 1000
-MAX_ANSWER = 4000
-MAX_PASSAGE_IDS = MAX_K
-MAX_PASSAGE_ID = 200
-
-
-def _fail(message: str) -> ApiError:
-    return ApiError(400, message)
-
 
 def json_body() -> object:
     """The parsed JSON body; 415 for another content type, 400 for JSON that does not parse."""
@@ -56,116 +31,126 @@ def json_body() -> object:
         raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
 
 
+def _unknown(errors: list[ErrorDetails], depth: int) -> list[str]:
+    return sorted(str(e["loc"][-1]) for e in errors
+                  if e["type"] == "extra_forbidden" and len(e["loc"]) == depth)
+
+
+def _text_message(name: str, error: ErrorDetails, trimmed: bool = False) -> str:
+    if error["type"] == "string_too_long":
+        length = len(error["input"].strip() if trimmed else error["input"])
+        return f"'{name}' is {length} characters; the limit is {error['ctx']['max_length']}."
+    return f"'{name}' must be a string."
+
+
+def _ask_rank(error: ErrorDetails, body: dict) -> tuple:
+    loc = error["loc"]
+    if not loc:
+        return (0,)
+    if error["type"] == "extra_forbidden" and len(loc) == 1:
+        return (1,)
+    field = ["question", "history", "k", "filters"].index(loc[0]) + 2
+    if len(loc) == 1:
+        return (field,)
+    if loc[0] == "history":   # each turn: an object with a string text, its role, its length
+        part = {"role": 1}.get(loc[2], 2 if error["type"] == "string_too_long" else 0) \
+            if len(loc) > 2 else 0
+        return (field, 1, loc[1], part)
+    if error["type"] == "extra_forbidden":
+        return (field, 1)
+    return (field, 2, list(body["filters"]).index(loc[1]))   # filters in the order sent
+
+
+def _ask_message(error: ErrorDetails, errors: list[ErrorDetails]) -> str:
+    loc, kind = error["loc"], error["type"]
+    if not loc:
+        return "The body must be a JSON object with a 'question'."
+    if kind == "extra_forbidden" and len(loc) == 1:
+        return f"Unknown field(s): {', '.join(_unknown(errors, 1))}."
+    if loc == ("question",):
+        if kind == "string_too_long":
+            return _text_message("question", error, trimmed=True)
+        if kind == "string_too_short":
+            return "'question' is empty."
+        return "'question' is required and must be a string."
+    if loc == ("history",):
+        if kind == "too_long":
+            return f"'history' has {error['ctx']['actual_length']} turns; the limit is {MAX_TURNS}."
+        return "'history' must be a list of turns {role, text}."
+    if loc[0] == "history":
+        i = loc[1]
+        if loc[2:] == ("role",):
+            return f"history[{i}].role must be 'user' or 'bot'."
+        if kind == "string_too_long":
+            return f"history[{i}].text is over {MAX_TURN_CHARS} characters."
+        return f"history[{i}] must be an object with a string 'text'."
+    if loc == ("k",):
+        return f"'k' must be a whole number from 1 to {MAX_K}."
+    if loc == ("filters",):
+        return "'filters' must be an object."
+    if kind == "extra_forbidden":
+        return (f"Unknown filter(s): {', '.join(_unknown(errors, 2))}; "
+                f"use {', '.join(FILTER_KEYS)}.")
+    if kind == "date_format":
+        return f"filters.{loc[1]} must be a date like 2023-05-11."
+    return f"filters.{loc[1]} must be a non-empty string."
+
+
+FEEDBACK_ORDER = ("answer_id", "rating", "answered", "passage_ids", "comment", "question", "answer")
+
+
+def _feedback_rank(error: ErrorDetails, body: dict) -> tuple:
+    loc = error["loc"]
+    if not loc:
+        return (0,)
+    if error["type"] == "extra_forbidden":
+        return (1,)
+    return (2, FEEDBACK_ORDER.index(loc[0]))
+
+
+def _feedback_message(error: ErrorDetails, errors: list[ErrorDetails]) -> str:
+    loc = error["loc"]
+    if not loc:
+        return "The body must be a JSON object with 'answer_id' and 'rating'."
+    if error["type"] == "extra_forbidden":
+        return f"Unknown field(s): {', '.join(_unknown(errors, 1))}."
+    return {
+        "answer_id": "'answer_id' is required: the answer_id of the /api/ask reply "
+                     "(32 hexadecimal digits).",
+        "rating": "'rating' is required and must be 'up' or 'down'.",
+        "answered": "'answered' must be true or false.",
+        "passage_ids": f"'passage_ids' must be a list of at most {MAX_PASSAGE_IDS} passage ids.",
+    }.get(loc[0]) or _text_message(str(loc[0]), error)
+
+
+def _validate(model: type[BaseModel], body: Any, rank: Callable[[ErrorDetails, dict], tuple],
+              message: Callable[[ErrorDetails, list[ErrorDetails]], str]) -> Any:
+    """The model of the body, or a 400 with the message of the first rule it breaks in the
+    order a person reads the request: the body, unknown fields, then each field in turn."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = min(errors, key=lambda e: rank(e, body))
+        raise ApiError(400, message(first, errors)) from None
+
+
 def parse_ask(body: Any) -> dict[str, Any]:
     """question, history (the latest HISTORY_READ user and bot turns, as dicts), k and
     filters, checked; every text normalised and cut to its limit after normalising."""
-    if not isinstance(body, dict):
-        raise _fail("The body must be a JSON object with a 'question'.")
-    unknown = set(body) - {"question", "history", "k", "filters"}
-    if unknown:
-        raise _fail(f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    question = body.get("question")
-    if not isinstance(question, str):
-        raise _fail("'question' is required and must be a string.")
-    # The limit counts what the client sent, trimmed (the contract's rule); NFKC may then
-    # lengthen it (U+FDFA is 18 characters), and the limit holds again after it: the text
-    # searched, and the work of normalising it, stay bounded.
-    if len(question.strip()) > MAX_QUESTION:
-        raise _fail(f"'question' is {len(question.strip())} characters; the limit is "
-                    f"{MAX_QUESTION}.")
-    question = normalize_text(question, limit=MAX_QUESTION)
-    if not question:
-        raise _fail("'question' is empty.")
-
-    history = body.get("history", [])
-    if history is None:
-        history = []
-    if not isinstance(history, list):
-        raise _fail("'history' must be a list of turns {role, text}.")
-    if len(history) > MAX_TURNS:
-        raise _fail(f"'history' has {len(history)} turns; the limit is {MAX_TURNS}.")
-    turns = []
-    for i, turn in enumerate(history):
-        if not isinstance(turn, dict) or not isinstance(turn.get("text"), str):
-            raise _fail(f"history[{i}] must be an object with a string 'text'.")
-        role = turn.get("role", "user")
-        if role not in ROLES:
-            raise _fail(f"history[{i}].role must be 'user' or 'bot'.")
-        if len(turn["text"]) > MAX_TURN_CHARS:
-            raise _fail(f"history[{i}].text is over {MAX_TURN_CHARS} characters.")
-        turns.append({"role": role, "text": turn["text"]})
-    turns = [{"role": t["role"], "text": normalize_text(t["text"], limit=MAX_TURN_CHARS)}
-             for t in turns[-HISTORY_READ:]]
-
-    k = body.get("k", 5)
-    if isinstance(k, float) and k.is_integer():
-        k = int(k)   # JSON Schema counts 5.0 as an integer, and so does the contract's document
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-        raise _fail(f"'k' must be a whole number from 1 to {MAX_K}.")
-
-    filters = body.get("filters")
-    if filters is None:
-        filters = {}
-    if not isinstance(filters, dict):
-        raise _fail("'filters' must be an object.")
-    bad = set(filters) - set(FILTER_KEYS)
-    if bad:
-        raise _fail(f"Unknown filter(s): {', '.join(sorted(bad))}; use {', '.join(FILTER_KEYS)}.")
-    clean_filters = {}
-    for key, value in filters.items():
-        value = normalize_text(value, limit=MAX_FILTER_CHARS) if isinstance(value, str) else ""
-        if not value:
-            raise _fail(f"filters.{key} must be a non-empty string.")
-        if key.startswith("date_"):
-            try:
-                if not DATE.fullmatch(value):
-                    raise ValueError
-                dt.date.fromisoformat(value)
-            except ValueError:
-                raise _fail(f"filters.{key} must be a date like 2023-05-11.") from None
-        clean_filters[key] = value
-    return {"question": question, "history": turns, "k": k, "filters": clean_filters}
-
-
-def _optional_text(body: dict, key: str, limit: int, keep_newlines: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _fail(f"'{key}' must be a string.")
-    if len(value) > limit:
-        raise _fail(f"'{key}' is {len(value)} characters; the limit is {limit}.")
-    return normalize_text(value, keep_newlines=keep_newlines, limit=limit) or None
+    ask: AskRequest = _validate(AskRequest, body, _ask_rank, _ask_message)
+    # Only the turns read are normalised; the model checked them all.
+    turns = [{"role": t.role, "text": normalize_text(t.text, limit=MAX_TURN_CHARS)}
+             for t in (ask.history or [])[-HISTORY_READ:]]
+    filters = ask.filters.model_dump(exclude_unset=True) if ask.filters else {}
+    return {"question": ask.question, "history": turns, "k": ask.k, "filters": filters}
 
 
 def parse_feedback(body: Any) -> dict[str, Any]:
     """answer_id, rating and the optional comment and context of a thumbs up or down, checked."""
-    if not isinstance(body, dict):
-        raise _fail("The body must be a JSON object with 'answer_id' and 'rating'.")
-    known = {"answer_id", "rating", "comment", "question", "answer", "answered", "passage_ids"}
-    unknown = set(body) - known
-    if unknown:
-        raise _fail(f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    answer_id = body.get("answer_id")
-    if not isinstance(answer_id, str) or not ANSWER_ID.fullmatch(answer_id):
-        raise _fail("'answer_id' is required: the answer_id of the /api/ask reply "
-                    "(32 hexadecimal digits).")
-    rating = body.get("rating")
-    if rating not in RATINGS:
-        raise _fail("'rating' is required and must be 'up' or 'down'.")
-    answered = body.get("answered")
-    if answered is not None and not isinstance(answered, bool):
-        raise _fail("'answered' must be true or false.")
-    passage_ids = body.get("passage_ids", [])
-    if passage_ids is None:
-        passage_ids = []
-    if not isinstance(passage_ids, list) or len(passage_ids) > MAX_PASSAGE_IDS or not all(
-            isinstance(p, str) and 0 < len(p) <= MAX_PASSAGE_ID for p in passage_ids):
-        raise _fail(f"'passage_ids' must be a list of at most {MAX_PASSAGE_IDS} passage ids.")
-    return {"answer_id": answer_id, "rating": rating,
-            "comment": _optional_text(body, "comment", MAX_COMMENT, keep_newlines=True),
-            "question": _optional_text(body, "question", MAX_QUESTION),
-            "answer": _optional_text(body, "answer", MAX_ANSWER),
-            "answered": answered,
+    item: FeedbackRequest = _validate(FeedbackRequest, body, _feedback_rank, _feedback_message)
+    return {"answer_id": item.answer_id, "rating": item.rating,
+            "comment": item.comment or None, "question": item.question or None,
+            "answer": item.answer or None, "answered": item.answered,
             "passage_ids": [q for q in (normalize_text(p, limit=MAX_PASSAGE_ID)
-                                        for p in passage_ids) if q]}
+                                        for p in item.passage_ids or []) if q]}
