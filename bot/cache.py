@@ -16,9 +16,20 @@ T = TypeVar("T")
 ENTRY_OVERHEAD = 200   # the cache's own dict slot, order link and (value, size) pair, per entry
 
 
+_LEAVES = frozenset({str, bytes, int, float, bool, type(None)})
+
+
 def sizeof(obj: Any) -> int:
     """Bytes an object holds, counting what str, bytes, numbers, arrays, tuples, lists, dicts and
     dataclasses (Passage) contain: a cache entry's real weight, not its count."""
+    kind = type(obj)
+    if kind in _LEAVES:   # most of what is weighed: the words of a tuple of tokens
+        return sys.getsizeof(obj)
+    if kind is tuple or kind is list:
+        # One level of strings inline: weighing each word through this function cost as
+        # much as stemming it.
+        return sys.getsizeof(obj) + sum(sys.getsizeof(x) if type(x) in _LEAVES else sizeof(x)
+                                        for x in obj)
     if isinstance(obj, np.ndarray):
         return sys.getsizeof(obj) + (0 if obj.base is None else obj.nbytes)
     if isinstance(obj, (tuple, list, set, frozenset)):

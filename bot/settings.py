@@ -65,8 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ONNX_DIR", None, "Where the ONNX export of the model is cached "
             "[default: ~/.cache/accord/onnx]."),
     Setting("CACHE_BYTES", 4 * 1024 * 1024, "Bytes per process that the request path's LRU caches "
-            "hold together (question embeddings 30%, word tokens 33%, passages 20%, folded "
-            "texts 10%, Chinese folding and words 5%, lower-case words 2%); counted in bytes, keys included, so long questions cannot grow them."),
+            "hold together (question embeddings 30%, word tokens 35%, passages 20%, folded "
+            "texts 10%, Chinese folding and words 5%); counted in bytes, keys included, so long questions cannot grow them."),
     Setting("QUERY_CACHE", 1, "0 turns the question-embedding cache off (benchmarks); its size "
             "is its share of CACHE_BYTES."),
     Setting("RAY_ADDRESS", None, "Ray cluster that builds run on (admin changes and rebuilds "

@@ -58,11 +58,14 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
     """1 when a year, number or ordinal of the question is not in the answer's passage (or its
     document's date): "in 2021" against a text of 2023, "5 agreements" against "two", "the
     third plenary" against "the second", "today" (the reader's) against a dated report."""
-    have_years = asked.years(passage_text) | asked.years(doc_date or "")
-    return float(bool(asked.years(question) - have_years
-                      or asked.numbers(question) - asked.numbers(passage_text)
-                      or asked.ordinals(question) - asked.ordinals(passage_text)
-                      or asked.relative_times(question) - asked.relative_times(passage_text)))
+    # Each kind is looked for in the passage only when the question has one: a passage is
+    # long and the question short.
+    for kind in (asked.years, asked.numbers, asked.ordinals, asked.relative_times):
+        wanted = kind(question)
+        if wanted and wanted - kind(passage_text) - (kind(doc_date or "") if kind is asked.years
+                                                     else set()):
+            return 1.0
+    return 0.0
 
 
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from ..cache import bytes_cached
 from ..corpus import chinese
 from ..corpus.variants import fold_key
 from ..index.bm25 import stopwords, tokenize
@@ -221,15 +220,9 @@ def has_word(text: str, phrase: str) -> bool:
 LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
 
 
-@bytes_cached(0.02)
-def _lower_in(text: str) -> frozenset[str]:
-    # The top passages of one question are the top passages of many: cached, in bytes.
-    return frozenset(LOWER_WORD.findall(text))
-
-
 def lowercase_words(texts: Sequence[str]) -> set[str]:
     """Words the texts write in lower case: a question's "Finance" is then a common noun."""
-    return set().union(*map(_lower_in, texts)) if texts else set()
+    return {w for t in texts for w in LOWER_WORD.findall(t)}
 
 
 def question_names(question: str, texts: Sequence[str]) -> list[str]:
