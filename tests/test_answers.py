@@ -238,3 +238,34 @@ def test_accord_ask_prints_sources_then_related_apart(tmp_path, monkeypatch):
                                        "--index", str(tmp_path / "index")]).output
     assert "[1]" in out and "Sources:" in out and "Related passages:" in out
     assert out.index("Sources:") < out.index("Related passages:")
+
+
+# --- a follow-up that changes the topic keeps its subject -------------------------------------
+
+def test_a_topic_changing_follow_up_keeps_the_earlier_subject():
+    from bot.qa.engine import subject
+    from bot.qa.followup import resolve
+
+    history = ["What was agreed on talent exchange between Hong Kong and Chongqing?"]
+    question = "And what about youth development?"
+    assert {"Hong Kong", "Chongqing"} <= set(subject(question, resolve(question, history)))
+    # A pronoun follow-up asks about the same thing: its passage may say "the laboratory".
+    question = "What does it focus on?"
+    assert subject(question, resolve(question, ["Which laboratory did John Lee visit?"])) == []
+    assert subject("Who led the delegation?", "Who led the delegation?") == []
+
+
+def test_a_passage_without_the_subject_loses_the_subject_weight(bot):
+    from bot.qa.compose import SUBJECT_WEIGHT
+
+    question = "What did the two cities agree?"
+    _, query, _ = bot.understand(question)
+    vector, hits = bot._search(question, query, question, 5)
+    weights = term_weights(bot.index.lexical, query)
+    plain = rank_candidates(bot.index, hits, vector, weights, question=question)
+    lacking = rank_candidates(bot.index, hits, vector, weights, question=question,
+                              subject_miss=[1.0] + [0.0] * (len(hits) - 1))
+    before = {(c.hit_rank, c.position): c.score for c in plain}
+    for c in lacking:
+        drop = SUBJECT_WEIGHT if c.hit_rank == 0 else 0.0
+        assert c.score == pytest.approx(before[(c.hit_rank, c.position)] - drop)

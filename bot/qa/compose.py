@@ -8,7 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..index.loaded import CorpusIndex
-from .asked import asked_type, gives
+from ..corpus.variants import fold_key
+from .asked import asked_type, gives, missing_names
 from .followup import names_in
 from ..index.bm25 import LexicalIndex, tokenize
 from .retrieval import Hit
@@ -21,6 +22,10 @@ RANK_PENALTY = 0.02        # a later passage must win on its own sentence, not o
 # A sentence that holds the kind of thing asked (a date for "when") beats one that only
 # shares the question's words: the bonus is about what the lexical part can add at most.
 TYPE_WEIGHT = 0.35
+# A follow-up that changes the topic ("And what about youth development?") keeps the earlier
+# turn's subject: a sentence whose passage lacks those names answers about someone else, and
+# loses this, times the share of them missing, to one whose passage has them.
+SUBJECT_WEIGHT = 0.3
 AROUND_SHARE = 0.5         # of a word's weight, when the sentence's passage has it, not the sentence
 FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carried ones
 FOCUS_WEIGHT = 2.0         # weight of the words after "about" against the question's others
@@ -47,7 +52,7 @@ def term_weights(lexical: LexicalIndex, query: str) -> dict[str, float]:
 
 def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
                     weights: dict[str, float], names: set[str] = frozenset(),
-                    question: str = "") -> list[Candidate]:
+                    question: str = "", subject_miss: Sequence[float] = ()) -> list[Candidate]:
     """Every sentence of the retrieved passages, best answer first.
 
     Relevance is meaning (the sentence's cosine) plus shared rare words: a word every candidate
@@ -56,7 +61,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     every sentence of a passage that has them ("the laboratory focuses on ..." is about it
     through its passage). Then the asked type: a sentence that gives what is asked (a date
     for "when", a number of the thing counted for "how many", a person for "who", a place for
-    "where", an X for "which X") gets TYPE_WEIGHT."""
+    "where", an X for "which X") gets TYPE_WEIGHT. `subject_miss`: per hit, the share of
+    a topic-changing follow-up's carried names its passage lacks (SUBJECT_WEIGHT)."""
     kind = asked_type(question) if question else None
     pool: list[Candidate] = []
     tokens: list[set[str]] = []
@@ -70,7 +76,9 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
         # A section heading says what every sentence under it is about ("Finance").
         heading = set(tokenize([passage.section or ""])[0])
         for pos, (text, toks) in enumerate(zip(texts, sentence_tokens)):
-            pool.append(Candidate(rank, pos, text, float(sims[pos]) - RANK_PENALTY * rank,
+            miss = subject_miss[rank] if rank < len(subject_miss) else 0.0
+            pool.append(Candidate(rank, pos, text,
+                                  float(sims[pos]) - RANK_PENALTY * rank - SUBJECT_WEIGHT * miss,
                                   gives(kind, text, question)))
             tokens.append(set(toks) | heading)
             around.append(in_passage - set(toks))
@@ -243,10 +251,24 @@ def related(index: CorpusIndex, hits: Sequence[Hit], skip: set[int] = frozenset(
     return out
 
 
+def subject_misses(index: CorpusIndex, hits: Sequence[Hit], subject: Sequence[str],
+                   groups: Sequence[dict[str, Any]] = ()) -> list[float]:
+    """Per hit, the share of the `subject` names its passage (with its title) holds in no form
+    the variants table knows."""
+    if not subject:
+        return []
+    forms = [{fold_key(n) for n in g["names"]} for g in groups]
+    return [missing_names(fold_key(f"{p.title} {p.text}"), subject, forms) / len(subject)
+            for p in (index.passages[h.idx] for h in hits)]
+
+
 def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
-           query: str, question: str | None = None) -> list[Candidate]:
+           query: str, question: str | None = None, subject: Sequence[str] = (),
+           groups: Sequence[dict[str, Any]] = ()) -> list[Candidate]:
     """All candidate sentences, ranked for the question (the asked type is read from
-    `question`, the user's own words; relevance from `query`, which carries the context)."""
+    `question`, the user's own words; relevance from `query`, which carries the context;
+    `subject`: the names a topic-changing follow-up keeps, which the answer's passage should
+    hold)."""
     weights = term_weights(index.lexical, query)
     if question and question != query:
         # A follow-up's own words say what is asked; the carried context only what about.
@@ -258,7 +280,8 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
         focus = set(tokenize([about.group(1)])[0])
         weights = {t: w * (FOCUS_WEIGHT if t in focus else 1.0) for t, w in weights.items()}
     names = set(tokenize([" ".join(names_in(query))])[0])
-    return rank_candidates(index, hits, query_vector, weights, names, question or query)
+    miss = subject_misses(index, hits, subject, groups)
+    return rank_candidates(index, hits, query_vector, weights, names, question or query, miss)
 
 
 def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, query: str,

@@ -1,6 +1,7 @@
 """The question-answering engine: follow-ups, name variants, retrieval, abstention, answer."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -10,10 +11,10 @@ import numpy as np
 from .abstention import Evidence, evidence, load_model, probability
 from .compose import choose, compose, related
 from ..cache import BytesLRU, budget
-from ..corpus.chinese import no_answer
+from ..corpus.chinese import names_in as chinese_names, no_answer
 from ..index.loaded import CorpusIndex, open_index, open_version
 from ..embedding.encoder import Encoder, probe_vector
-from .followup import resolve
+from .followup import changes_topic, names_in, resolve
 from .retrieval import Retriever
 from ..settings import BY_KEY
 from ..corpus.variants import Expander
@@ -23,6 +24,18 @@ NO_ANSWER = "The documents do not answer this question."
 # nearest passages) is told what the texts do say nearby, with those passages as `related`.
 ON_TOPIC_COVERAGE = 0.5
 RELATED_ON_REFUSAL = 3
+
+
+def subject(question: str, standalone: str) -> list[str]:
+    """The names a follow-up that changes the topic carries from the earlier turns (none for
+    any other question)."""
+    if standalone == question or not changes_topic(question):
+        return []
+    def names(text: str) -> list[str]:   # "Hong Kong and Chongqing" is two names
+        return [part for n in names_in(text) for part in re.split(r"\s+and\s+", n)] \
+            + chinese_names(text)
+    own = {n.lower() for n in names(question)}
+    return [n for n in names(standalone) if n.lower() not in own]
 
 
 def refusal(question: str, nearest: str) -> str:
@@ -87,7 +100,8 @@ class Bot:
         started = time.perf_counter()
         standalone, query, groups = self.understand(question, history, last_answer)
         vector, hits = self._search(question, query, standalone, k, filters, groups)
-        pool = choose(self.index, hits, vector, query, question) if hits else []
+        pool = choose(self.index, hits, vector, query, question, subject(question, standalone),
+                      groups) if hits else []
         ev = evidence(self.index, hits, standalone, groups, pool)
         p = probability(ev, self.model)
         answered = bool(hits) and p >= self.model["threshold"]
@@ -110,5 +124,6 @@ class Bot:
         """Features and hits for calibration and evaluation."""
         standalone, query, groups = self.understand(question, history)
         vector, hits = self._search(question, query, standalone, 5, groups=groups)
-        pool = choose(self.index, hits, vector, query, question) if hits else []
+        pool = choose(self.index, hits, vector, query, question, subject(question, standalone),
+                      groups) if hits else []
         return evidence(self.index, hits, standalone, groups, pool), hits

@@ -87,6 +87,13 @@ def needs_context(question: str) -> bool:
             or len(_content(question)) == 0)
 
 
+def changes_topic(question: str) -> bool:
+    """ "And what about youth development?", "那金融方面呢？": a follow-up that keeps the
+    earlier turn's subject (its names) and asks about something else."""
+    return chinese.is_ellipsis(question) if chinese.is_chinese(question) \
+        else bool(ELLIPSIS.search(question))
+
+
 def _carried(question: str, context: str) -> list[str]:
     """What of `context` the follow-up `question` refers to: its names first, then (unless the
     question only changes the topic) its other content words; once each, at most MAX_CARRIED
