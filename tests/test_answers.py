@@ -269,3 +269,18 @@ def test_a_passage_without_the_subject_loses_the_subject_weight(bot):
     for c in lacking:
         drop = SUBJECT_WEIGHT if c.hit_rank == 0 else 0.0
         assert c.score == pytest.approx(before[(c.hit_rank, c.position)] - drop)
+
+
+def test_a_measure_asked_by_name_is_a_quantity_of_that_measure():
+    assert asked.asked_type("What is the population of the river city?") == "quantity"
+    assert asked.asked_type("What was the budget of the plan?") == "quantity"
+    assert asked.asked_type("What is the aim of the plan?") is None
+    # A number of something else does not give the population; the population does.
+    assert not asked.gives("quantity", "The river city has 12 bridges.",
+                           "What is the population of the river city?")
+    assert asked.gives("quantity", "The river city has a population of 32 million.",
+                       "What is the population of the river city?")
+    # The budget is an amount of money.
+    assert not asked.gives("quantity", "The plan has 3 parts.", "What was the budget of the plan?")
+    assert asked.gives("quantity", "The plan's budget is 5 million yuan.",
+                       "What was the budget of the plan?")

@@ -52,7 +52,11 @@ ASKS = [
                 r"how long ago)\b", re.I), "date"),
     (re.compile(r"\bhow (many|much|long|old|large|big|far|often|tall|high|fast)\b|"
                 r"\bwhat (percentage|percent|share|proportion|amount|number|value|rate|sum|"
-                r"total|volume|size)\b", re.I), "quantity"),
+                r"total|volume|size)\b|"
+                # "What is the (top) speed / the budget of ...": a measure, asked by name.
+                r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"
+                r"(?:[\w-]+\s+)?(cost|price|budget|fee|fare|salary|population|speed|"
+                r"temperature|length|height|area|distance|duration)s?\b", re.I), "quantity"),
     (re.compile(r"^\s*(who|whom|whose)\b|^\s*(which|what) (person|people|official|minister|"
                 r"leader|body|bodies|organi[sz]ations?|ministry|department|company|companies)\b",
                 re.I), "person"),
@@ -83,9 +87,15 @@ def asked_thing(question: str) -> str | None:
     return toks[0] if toks else None
 
 
+MEASURE = re.compile(r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"
+                     r"(?:[\w-]+\s+)?(population|speed|temperature|length|height|area|"
+                     r"distance|duration)s?\b", re.I)
+
+
 def counted(question: str) -> str | None:
-    """The stem of what "how many X" counts."""
-    m = re.search(r"\bhow many\s+([\w-]+)", question, re.I)
+    """The stem of what "how many X" counts, or of the measure "what is the X of" names
+    (population, speed, ...): a number of something else does not answer it."""
+    m = re.search(r"\bhow many\s+([\w-]+)", question, re.I) or MEASURE.search(question)
     toks = tokenize([m.group(1)])[0] if m else []
     return toks[0] if toks else None
 
