@@ -284,3 +284,24 @@ def test_a_measure_asked_by_name_is_a_quantity_of_that_measure():
     assert not asked.gives("quantity", "The plan has 3 parts.", "What was the budget of the plan?")
     assert asked.gives("quantity", "The plan's budget is 5 million yuan.",
                        "What was the budget of the plan?")
+
+
+def test_a_name_the_texts_know_but_not_the_answers_document_contradicts(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "river.md").write_text(DOC, encoding="utf-8")
+    (corpus / "harbour.md").write_text(
+        "---\ntitle: Harbour city week\ndate: 2024-04-28\nsource: Test wire\n---\n"
+        "The harbour city held a food festival with the capital.\n", encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    index = Bot.open(tmp_path / "index", encoder).index
+    river = next(i for i in range(len(index.passages)) if index.passages[i].doc_id == "river")
+    outside = answerability._outside_document
+    assert outside(index, river, ["Harbour"], []) == 1.0     # said only in the other document
+    assert outside(index, river, ["Finance"], []) == 0.0     # in the answer's own document
+    assert outside(index, river, ["Atlantis"], []) == 0.0    # the texts never say it: not this rule
+    assert outside(index, river, ["Harbour", "Finance"], []) == 0.5
+    # The bound: a word in more passages than max_rows is taken as held by all of them.
+    assert index.lexical.passages_with("harbour festival", max_rows=0) is not None
+    assert index.lexical.passages_with("atlantis") is None

@@ -109,6 +109,7 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 # scored exactly. Rare words, the ones that tell passages apart, are never cut.
 EXACT_MAX_PASSAGES = 100_000
 CHAMPIONS = 2000
+MAX_POSTINGS = 200_000   # passages_with: longer lists are not intersected
 CHAMPION_FILES = ("champion_indptr.npy", "champion_indices.npy", "champion_data.npy")
 
 
@@ -165,6 +166,22 @@ class LexicalIndex:
             rows = None if keep is None else np.flatnonzero(keep)
             return top_rows(full, k, rows), lambda r: full[np.asarray(r, dtype=np.int64)]
         return self._search_champions(ids, k, keep)
+
+    def passages_with(self, text: str, max_rows: int = MAX_POSTINGS) -> np.ndarray | None:
+        """Rows of the passages that hold every word of `text`; None when a word is in no
+        passage (the texts do not know it). A word in more than `max_rows` passages is taken
+        as held by all of them (the intersection is bounded work, whatever the corpus)."""
+        vocab = self._bm25.vocab_dict
+        tokens = set(tokenize([text])[0])
+        if not tokens or any(t not in vocab for t in tokens):
+            return None
+        lists = sorted((self._postings(vocab[t])[0] for t in tokens), key=len)
+        rows = lists[0]
+        for more in lists[1:]:
+            if len(more) > max_rows:
+                break   # sorted by length: every later list is as common
+            rows = np.intersect1d(rows, more, assume_unique=True)
+        return rows
 
     def _postings(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         s = self._bm25.scores

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,8 +23,11 @@ FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_m
             "cross_language")
 # Evidence that the answer contradicts the question, whatever the texts: the answer's sentence
 # does not give the kind of thing asked, a year or number asked about is not in its passage, or
-# the question is negated and the sentence is not. Any of them refuses (see `probability`).
-CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch")
+# the question is negated and the sentence is not, or half the names of the question that the
+# texts know are not in the answer's document ("Shanghai's trading partners" answered from a
+# report on Chongqing's). Any of them refuses (see `probability`).
+CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch",
+                  "document_names_missing")
 STRICT_KINDS = ("date", "quantity")   # asked kinds a sentence either gives or does not
 CONTRADICTION_FACTOR = 0.1   # what is left of P(answerable) when the answer contradicts
 EVIDENCE_PASSAGES = 3
@@ -45,6 +49,8 @@ class Evidence:
     value_missing: float = 0.0  # 1 when a date or a quantity is asked and the answer has none
     cross_language: float = 0.0  # 1 when the question is Chinese and the answer's passage is
     #   not: its words are then mostly "unknown" and uncovered whatever the texts say
+    document_names_missing: float = 0.0  # 1 when at least half the question's names that some
+    #   passage holds are in no passage of the answer's document (a contradiction, not a feature)
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -73,7 +79,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
     """Features of the retrieved passages against the question (before name expansion);
     `pool`: the ranked candidate sentences (answering.rank_candidates), best first."""
     if not hits:
-        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+        return Evidence(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
     top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
     # Words of a name the variants table knows are judged as that name, not one by one.
     variant_tokens = {t for g in variant_groups for toks in tokenize(g["names"]) for t in toks}
@@ -122,9 +128,34 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                         group_forms) / len(names) if names else 0.0,
                     negation_mismatch=negation, margin=margin,
                     value_missing=float(kind in STRICT_KINDS and not gives),
+                    document_names_missing=float(_outside_document(
+                        index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
+                        group_forms) >= DOCUMENT_NAMES_SHARE),
                     cross_language=float(chinese.is_chinese(question)
                                          and not chinese.has_han(answer_passage.text)))
 
+
+
+DOCUMENT_NAMES_SHARE = 0.5
+
+
+def _outside_document(index: CorpusIndex, passage: int, names: Sequence[str],
+                      group_forms: Sequence[set[str]]) -> float:
+    """The share of the question's names, among those some passage holds (in any form the
+    variants table knows), that no passage of `passage`'s document holds: the texts speak of
+    them, but not where the answer comes from. Names the texts never use ("Hongkongers") are
+    the `unknown` and `names_missing` features' business, not this one's."""
+    doc = index.passages.doc_row[passage]
+    known = outside = 0
+    for name in names:
+        key = fold_key(re.sub(r"’s|'s$", "", name))
+        forms = next((f for f in group_forms if key in f), {key})
+        found = [r for r in (index.lexical.passages_with(f) for f in forms) if r is not None]
+        if not found:
+            continue
+        known += 1
+        outside += not any((index.passages.doc_row[r] == doc).any() for r in found if len(r))
+    return outside / known if known else 0.0
 
 
 def _held_weight(index: CorpusIndex, group: dict[str, Any], tokens: Sequence[str],
