@@ -1,0 +1,307 @@
+"""Sentence choice by asked type, lists, clipping, honest citations and each abstention feature."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.qa import abstention as answerability, asked
+from bot.qa.compose import _clip, compose, rank_candidates, term_weights
+from bot.index.build import build_index
+from bot.qa.engine import Bot
+from bot.qa.evaluation import citation_problems
+
+from ..fakes import FakeEncoder
+
+DOC = """---
+title: "Two cities sign a cooperation plan"
+date: 2023-05-11
+source: "Test wire"
+---
+# Visit
+
+The mayor's trip to the river city drew wide attention from the press. On May 10, the mayor led a delegation to start a three-day trip to the river city. The river city is known for its bridges.
+
+The two cities reached consensus on the following 3 cooperation areas:
+
+# Finance
+
+Encourage banks of both cities to open branches in the other.
+
+# Logistics
+
+Build a freight corridor between the two ports.
+
+# Tourism
+
+Promote tourism between the two cities with joint campaigns.
+
+# Signing ceremony
+
+The mayors signed the plan at the city hall.
+"""
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Bot:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.md").write_text(DOC, encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    return Bot.open(tmp_path / "index", encoder)
+
+
+def _pool(bot: Bot, question: str):
+    _, query, _ = bot.understand(question)
+    vector, hits = bot._search(question, query, question, 5)
+    return rank_candidates(bot.index, hits, vector, term_weights(bot.index.lexical, query),
+                           question=question), hits, vector
+
+
+def _compose(bot: Bot, question: str, k: int = 5) -> dict:
+    """The answer the bot would give, whatever abstention says (the fake encoder's scores
+    are not the calibrated model's)."""
+    _, query, _ = bot.understand(question)
+    vector, hits = bot._search(question, query, question, k)
+    answer, citations, related = compose(bot.index, hits, vector, query, question)
+    return {"answered": True, "answer": answer, "citations": citations, "related": related}
+
+
+# --- what is asked ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question,kind", [
+    ("When did the mayor visit the river city?", "date"),
+    ("How many cooperation areas were agreed?", "quantity"),
+    ("How much money flowed through trade in 2022?", "quantity"),
+    ("Who led the delegation?", "person"),
+    ("Where was the plan signed?", "place"),
+    ("Which ports will the corridor link?", "thing"),
+    ("Did the cities sign a free trade agreement?", "yesno"),
+    ("Why was the trip cancelled?", None),
+])
+def test_the_asked_type_is_read_from_the_question(question, kind):
+    assert asked.asked_type(question) == kind
+
+
+def test_a_when_question_gets_the_sentence_with_the_date_not_the_one_that_repeats_its_words(bot):
+    pool, _, _ = _pool(bot, "When did the mayor start the trip to the river city?")
+    assert "May 10" in pool[0].text
+
+
+def test_how_many_counts_the_thing_asked_about():
+    assert asked.gives("quantity", "The two cities signed 3 agreements.", "How many agreements?")
+    assert not asked.gives("quantity", "The trip took 3 days.", "How many agreements were signed?")
+
+
+# --- complete answers ------------------------------------------------------------------------
+
+def test_a_sentence_introducing_a_list_brings_its_items(bot):
+    reply = _compose(bot, "What are the 3 cooperation areas the two cities agreed?")
+    answer = reply["answer"]
+    assert "following 3 cooperation areas:" in answer
+    for item in ("Finance", "Logistics", "Tourism"):
+        assert item in answer
+    assert len(answer) <= 600
+
+
+def test_clipping_keeps_the_clause_that_answers_where():
+    sentence = ("During his stay in Hong Kong, the mayor attended " +
+                ", ".join(f"the {n} forum of the series" for n in range(1, 30)) + ".")
+    weights = {"mayor": 1.0, "attend": 1.0, "forum": 0.5}
+    clipped = _clip(sentence, weights, limit=200, question="Where did the mayor attend the forum?")
+    assert clipped.startswith("During his stay in Hong Kong")
+    assert len(clipped) <= 205
+
+
+# --- honest sources --------------------------------------------------------------------------
+
+def test_citations_are_only_what_the_answer_cites_and_start_at_one(bot):
+    reply = _compose(bot, "When did the mayor start the trip to the river city?")
+    marks = [int(m) for m in re.findall(r"\[(\d+)\]", reply["answer"])]
+    assert marks and marks[0] == 1
+    assert [c["n"] for c in reply["citations"]] == list(dict.fromkeys(marks))
+    assert all(not r["highlights"] for r in reply["related"])
+    assert citation_problems(reply) == []
+
+
+def test_citation_problems_catches_an_uncited_citation_and_a_late_first_marker():
+    bad = {"answered": True, "answer": "Text. [2]", "related": [],
+           "citations": [{"n": 1, "highlights": []}, {"n": 2, "highlights": []}]}
+    assert citation_problems(bad)
+
+
+def test_a_refusal_on_topic_says_what_the_texts_say_and_offers_related(bot, monkeypatch):
+    monkeypatch.setitem(bot.model, "threshold", 1.1)   # refuse everything
+    reply = bot.ask("When did the mayor start the trip to the river city?")
+    assert reply["answered"] is False and reply["citations"] == []
+    assert reply["answer"].startswith("The texts do not answer")
+    assert "They say:" in reply["answer"] and reply["related"]
+
+
+# --- abstention features ---------------------------------------------------------------------
+
+def test_name_detector_skips_sentence_initial_words_and_common_nouns():
+    assert asked.names("Name an agreement signed in Tokyo.") == ["Tokyo"]
+    assert asked.names("Savannah is a city?") == []
+    assert asked.names("What was agreed about Finance?", {"finance"}) == []
+    assert asked.names("When did John Lee visit Chongqing?") == ["John Lee", "Chongqing"]
+
+
+def test_a_changed_year_is_a_missing_specific():
+    text = "On May 10, the mayor led a delegation to the river city."
+    assert answerability.specifics("When did the mayor visit in 2021?", text, "2023-05-11") == 1.0
+    assert answerability.specifics("When did the mayor visit in 2023?", text, "2023-05-11") == 0.0
+    assert answerability.specifics("Were 5 agreements signed?", "3 agreements were signed.", "") == 1.0
+
+
+def test_a_changed_ordinal_is_a_missing_specific():
+    text = "As early as 2016, the hospital introduced the device for the first time."
+    assert answerability.specifics("When was it introduced for the third time?", text, "") == 1.0
+    assert answerability.specifics("When was it introduced for the first time?", text, "") == 0.0
+    assert answerability.specifics("Who will chair the 3rd plenary?", "The 2nd plenary met.", "") == 1.0
+
+
+def test_the_readers_today_is_a_specific_a_dated_text_lacks():
+    text = "On May 10, the mayor led a delegation to the river city."
+    for question in ("What is the weather in the river city today?", "今天重慶的天氣如何？",
+                     "How fast will the economy grow next year?", "明年香港經濟會增長多少？"):
+        assert answerability.specifics(question, text, "2023-05-11") == 1.0, question
+    said = "The mayor said the bridge would open next year."
+    assert answerability.specifics("What will open next year?", said, "2023-05-11") == 0.0
+
+
+def test_a_cost_is_answered_by_money_not_by_any_number():
+    assert not asked.gives("quantity", "The JC300 is the latest model of the knife.",
+                           "How much did the knife cost?")
+    assert not asked.gives("quantity", "More than 11 million patients have been treated.",
+                           "How much does a treatment cost?")
+    assert asked.gives("quantity", "The bridge cost HK$1.2 billion.", "How much did the bridge cost?")
+    assert asked.gives("quantity", "Trade reached 56.11 billion yuan.", "How much did trade cost?")
+    # A share of the money is a percentage, not an amount.
+    assert asked.gives("quantity", "Hong Kong's share was 60%.",
+                       "What share of the investment spending came from Hong Kong?")
+
+
+def test_an_added_negation_is_a_mismatch(bot):
+    ev, _ = bot.evidence_for("Which cooperation areas did the two cities not agree?")
+    assert ev.negation_mismatch == 1.0
+    ev, _ = bot.evidence_for("Which cooperation areas did the two cities agree?")
+    assert ev.negation_mismatch == 0.0
+
+
+def test_an_asked_date_the_answer_lacks_refuses(bot):
+    ev, _ = bot.evidence_for("When did the mayor start the trip to the river city?")
+    assert ev.value_missing == 0.0
+    ev, _ = bot.evidence_for("How many bridges does the river city have?")
+    assert ev.value_missing == 1.0
+    model = {"intercept": 5.0, "weights": [0.0] * len(answerability.FEATURES), "threshold": 0.5}
+    assert answerability.probability(ev, model) < 0.5
+    ev.value_missing = 0.0
+    assert answerability.probability(ev, model) > 0.5
+
+
+def test_margin_is_the_lead_over_another_passage(bot):
+    ev, _ = bot.evidence_for("When did the mayor start the trip to the river city?")
+    assert ev.margin >= 0.0
+
+
+def test_the_threshold_comes_from_out_of_fold_probabilities():
+    rows = [(answerability.Evidence(0.9, 0.9, 0.9, 0.0, 0.0, 0.0), True) for _ in range(20)]
+    rows += [(answerability.Evidence(0.5, 0.5, 0.2, 0.5, 0.5, 1.0), False) for _ in range(10)]
+    fitted = answerability.fit(rows)
+    assert fitted["cv"]["false_abstain"] <= 0.05 and fitted["cv"]["abstain_ok"] == 1.0
+    assert 0.0 < fitted["threshold"] < 1.0
+
+
+def test_a_list_stops_at_the_number_of_items_its_sentence_states(bot):
+    reply = _compose(bot, "What are the 3 cooperation areas the two cities agreed?")
+    assert reply["answer"].count(";") == 2   # Finance; Logistics; Tourism, and nothing after
+
+
+def test_accord_ask_prints_sources_then_related_apart(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.md").write_text(DOC, encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    monkeypatch.setattr(cli, "_encoder", lambda model, threads=None: encoder)
+    from bot.qa import engine
+    monkeypatch.setattr(engine, "load_model", lambda: {"weights": [], "intercept": 5.0,
+                                                       "threshold": 0.5})
+    out = CliRunner().invoke(cli.cli, ["ask", "When did the mayor start the trip to the river city?",
+                                       "--index", str(tmp_path / "index")]).output
+    assert "[1]" in out and "Sources:" in out and "Related passages:" in out
+    assert out.index("Sources:") < out.index("Related passages:")
+
+
+# --- a follow-up that changes the topic keeps its subject -------------------------------------
+
+def test_a_topic_changing_follow_up_keeps_the_earlier_subject():
+    from bot.qa.engine import subject
+    from bot.qa.followup import resolve
+
+    history = ["What was agreed on talent exchange between Hong Kong and Chongqing?"]
+    question = "And what about youth development?"
+    assert {"Hong Kong", "Chongqing"} <= set(subject(question, resolve(question, history)))
+    # A pronoun follow-up asks about the same thing: its passage may say "the laboratory".
+    question = "What does it focus on?"
+    assert subject(question, resolve(question, ["Which laboratory did John Lee visit?"])) == []
+    assert subject("Who led the delegation?", "Who led the delegation?") == []
+
+
+def test_a_passage_without_the_subject_loses_the_subject_weight(bot):
+    from bot.qa.compose import SUBJECT_WEIGHT
+
+    question = "What did the two cities agree?"
+    _, query, _ = bot.understand(question)
+    vector, hits = bot._search(question, query, question, 5)
+    weights = term_weights(bot.index.lexical, query)
+    plain = rank_candidates(bot.index, hits, vector, weights, question=question)
+    lacking = rank_candidates(bot.index, hits, vector, weights, question=question,
+                              subject_miss=[1.0] + [0.0] * (len(hits) - 1))
+    before = {(c.hit_rank, c.position): c.score for c in plain}
+    for c in lacking:
+        drop = SUBJECT_WEIGHT if c.hit_rank == 0 else 0.0
+        assert c.score == pytest.approx(before[(c.hit_rank, c.position)] - drop)
+
+
+def test_a_measure_asked_by_name_is_a_quantity_of_that_measure():
+    assert asked.asked_type("What is the population of the river city?") == "quantity"
+    assert asked.asked_type("What was the budget of the plan?") == "quantity"
+    assert asked.asked_type("What is the aim of the plan?") is None
+    # A number of something else does not give the population; the population does.
+    assert not asked.gives("quantity", "The river city has 12 bridges.",
+                           "What is the population of the river city?")
+    assert asked.gives("quantity", "The river city has a population of 32 million.",
+                       "What is the population of the river city?")
+    # The budget is an amount of money.
+    assert not asked.gives("quantity", "The plan has 3 parts.", "What was the budget of the plan?")
+    assert asked.gives("quantity", "The plan's budget is 5 million yuan.",
+                       "What was the budget of the plan?")
+
+
+def test_a_name_the_texts_know_but_not_the_answers_document_contradicts(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "river.md").write_text(DOC, encoding="utf-8")
+    (corpus / "harbour.md").write_text(
+        "---\ntitle: Harbour city week\ndate: 2024-04-28\nsource: Test wire\n---\n"
+        "The harbour city held a food festival with the capital.\n", encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    index = Bot.open(tmp_path / "index", encoder).index
+    river = next(i for i in range(len(index.passages)) if index.passages[i].doc_id == "river")
+    outside = answerability._outside_document
+    assert outside(index, river, ["Harbour"], []) == 1.0     # said only in the other document
+    assert outside(index, river, ["Finance"], []) == 0.0     # in the answer's own document
+    assert outside(index, river, ["Atlantis"], []) == 0.0    # the texts never say it: not this rule
+    assert outside(index, river, ["Harbour", "Finance"], []) == 0.5
+    # The bound: a word in more passages than max_rows is taken as held by all of them.
+    assert index.lexical.passages_with("harbour festival", max_rows=0) is not None
+    assert index.lexical.passages_with("atlantis") is None

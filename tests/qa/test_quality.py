@@ -1,0 +1,142 @@
+"""Answer quality with the real model on the real corpus: the passages, sentences and
+abstentions a user would judge the bot by."""
+import importlib.util
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from bot.qa.evaluation import first_hit, load_questions, score
+
+from ..conftest import SHARED_EVAL
+
+pytestmark = pytest.mark.slow
+EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
+
+
+@pytest.mark.parametrize("question,gold", [
+    ("Who led the Hong Kong delegation to Chongqing in May 2023?", "led a delegation to start a three-day trip"),
+    ("What does the Golden Phoenix Laboratory focus on?", "the laboratory focuses on life and health"),
+    ("When was the Southern Bureau of the CPC Central Committee set up in Chongqing?", "as early as 1939"),
+    ("What will the two sides do about postdoctoral talents?", "select outstanding postdoctoral talents"),
+    ("What food event was part of Shanghai Week in Hong Kong?", "2024 Hong Kong Shanghai Food Festival"),
+])
+def test_questions_from_the_texts_find_their_passage_in_the_top_three(real_bot, question, gold):
+    reply = real_bot.ask(question)
+    assert reply["answered"]
+    assert (first_hit(reply["citations"], [gold]) or 99) <= 3
+
+
+def test_the_answer_is_the_sentence_that_answers(real_bot):
+    reply = real_bot.ask("Which trading-partner slot does Hong Kong hold for Chongqing?")
+    assert "fourth largest trading partner" in reply["answer"]
+    assert reply["answer"].rstrip().endswith("]")
+    cit = reply["citations"][0]
+    a, b = cit["highlights"][0]
+    assert "fourth largest trading partner" in cit["text"][a:b]
+
+
+@pytest.mark.parametrize("question,gold", [
+    ("What did Paul Chan do during the Shanghai delegation's visit?", "Chen Maobo"),
+    ("Who is Lee Ka-chiu?", "Li Jiachao"),
+    ("What research is done at the Jinfeng Laboratory?", "focuses on life and health"),
+    ("Which officials went with Eric Chan to Chongqing?", "Chan Kwok-k"),
+])
+def test_other_name_forms_find_the_passage(real_bot, question, gold):
+    reply = real_bot.ask(question, always_cite=True)   # retrieval, whatever the abstention says
+    ranked = reply["citations"] + reply.get("related", [])   # as score.py ranks them
+    assert (first_hit(ranked[:5], [gold]) or 99) <= 5, reply["query"]
+
+
+def test_follow_up_uses_the_history(real_bot):
+    reply = real_bot.ask("What did he say there?",
+                         ["Where did Gong Zheng attend the Shanghai Global Promotion Conference?"])
+    assert "Gong Zheng" in reply["query"]
+    assert first_hit(reply["citations"], ["Shanghai is accelerating the construction"]) is not None
+
+
+@pytest.mark.parametrize("question", [
+    "Who won the Champions League final?",
+    "What is the weather forecast for Chongqing tomorrow?",
+    "How large is Chongqing in square kilometres?",
+    "What is the recipe for Chongqing hot pot?",
+    "Write a Python function that sorts a list.",
+])
+def test_off_topic_questions_are_not_answered(real_bot, question):
+    reply = real_bot.ask(question)
+    assert reply["answered"] is False and reply["citations"] == []
+    assert "do not" in reply["answer"]
+
+
+def test_reports_of_the_same_event_are_cited_once(real_bot):
+    reply = real_bot.ask("What did Li Jiachao say about the relationship between Hong Kong and Chongqing?")
+    ids = [c["passage_id"] for c in reply["citations"]]
+    folded = [d["passage_id"] for c in reply["citations"] for d in c["also_in"]]
+    assert folded, "the press release and the news report say the same sentence"
+    assert not set(ids) & set(folded)
+
+
+@pytest.mark.skipif(not SHARED_EVAL.exists(), reason="shared/eval is beside the checkout in CI")
+def test_dev_set_figures(real_bot):
+    # multilingual-e5-small with the abstention fitted without the dev sets, measured: hit@1
+    # .958, hit@5 1.0, answer_hit .917, abstain_ok 1, false_abstain 0.
+    out = score(real_bot, load_questions(SHARED_EVAL))
+    assert out["hit@1"] >= 0.95 and out["hit@5"] == 1.0 and out["mrr@5"] >= 0.95
+    assert out["retrieval_hit@5"] == 1.0 and out["retrieval_hit@1"] >= 0.95
+    assert out["answer_hit"] >= 0.9 and out["abstain_ok"] == 1.0 and out["false_abstain"] == 0
+
+
+DEV_ZH = SHARED_EVAL.with_name("dev_zh.jsonl")
+
+
+@pytest.mark.skipif(not DEV_ZH.exists(), reason="shared/eval is beside the checkout in CI")
+def test_chinese_questions_find_the_english_passages_and_most_are_answered(real_bot):
+    # Measured: hit@5 .967 (MiniLM: .07, every question refused), false_abstain 0, abstain_ok
+    # .75: "今天重慶的天氣如何？" is answered (its Chinese words cannot be checked against English
+    # texts; only the cosines judge it).
+    out = score(real_bot, load_questions(DEV_ZH))
+    assert out["retrieval_hit@5"] >= 0.9 and out["hit@5"] >= 0.9
+    assert out["abstain_ok"] >= 0.75 and out["false_abstain"] <= 0.1
+
+
+def test_our_chinese_set_and_near_misses(real_bot):
+    zh = score(real_bot, load_questions(EVAL_DIR / "zh_hard.jsonl"))
+    assert zh["retrieval_hit@5"] >= 0.8 and zh["hit@5"] >= 0.5
+    near = score(real_bot, load_questions(EVAL_DIR / "near_misses.jsonl"))
+    assert near["abstain_ok"] >= 0.25
+
+
+@pytest.mark.skipif(not SHARED_EVAL.exists(), reason="shared/eval is beside the checkout in CI")
+def test_accord_eval_agrees_with_score_py_against_the_server(real_app, real_bot):
+    spec = importlib.util.spec_from_file_location("score", SHARED_EVAL.parent / "score.py")
+    score_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(score_py)
+    server = make_server("127.0.0.1", 0, real_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rows = load_questions(SHARED_EVAL)
+        remote = score_py.score(rows, f"http://127.0.0.1:{server.server_port}", 5)
+    finally:
+        server.shutdown()
+    local = score(real_bot, rows)
+    assert remote["errors"] == 0
+    for key in ("hit@1", "hit@3", "hit@5", "mrr@5", "answer_hit", "false_abstain", "abstain_ok"):
+        assert remote[key] == pytest.approx(local[key]), key
+
+
+def test_asking_costs_little_more_than_encoding_the_question(real_bot):
+    questions = [r["question"] for r in load_questions(EVAL_DIR / "generalization.jsonl")][:40]
+    encode, ask = [], []
+    for q in questions:
+        t = time.perf_counter()
+        real_bot.encoder.encode_query(q + " ?")   # the bot's own query path, a text its cache lacks
+        encode.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        real_bot.ask(q)
+        ask.append(time.perf_counter() - t)
+    # The issue's figure is 1.5x over HTTP, measured by the benchmark; here a loose guard.
+    assert statistics.median(ask) <= 2.0 * statistics.median(encode)

@@ -1,0 +1,77 @@
+"""Name variants (table, derived pairs, expansion) and follow-up resolution."""
+from pathlib import Path
+
+import pytest
+
+from bot.errors import DocumentError
+from bot.qa.followup import resolve
+from bot.corpus.passages import split_corpus
+from bot.corpus.reading import read_corpus
+from bot.corpus.variants import Expander, derive_from_texts, load_table, prepare
+
+REPO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def passages():
+    docs, _ = read_corpus(REPO_CORPUS)
+    return split_corpus(docs)
+
+
+def test_office_holders_named_differently_by_two_reports_are_paired(passages):
+    pairs = {frozenset(g["names"]) for g in derive_from_texts(passages)}
+    assert frozenset({"Chan Kwok-kei", "Chan Kwok-ki"}) in pairs
+    assert frozenset({"Algernon Yau", "Yau Ying-wah"}) in pairs
+    assert frozenset({"Clement Woo", "Hu Jianming"}) in pairs  # "Deputy" and "Under" Secretary
+
+
+@pytest.fixture(scope="module")
+def expander(passages):
+    return Expander(prepare(load_table(REPO_CORPUS / "variants.yaml"), passages))
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("Who is Lee Ka-chiu?", ["Li Jiachao", "John Lee"]),
+    ("What did Paul Chan attend?", ["Chen Maobo"]),
+    ("What does the Jinfeng Lab study?", ["Golden Phoenix Laboratory"]),
+    ("What did Hong Kong Exchanges and Clearing agree?", ["HKEX"]),
+])
+def test_any_name_form_brings_the_forms_the_texts_use(expander, question, expected):
+    query, groups = expander.expand(question)
+    assert groups and all(name in query for name in expected)
+
+
+def test_names_found_in_most_passages_are_not_expanded(expander):
+    assert expander.expand("What is the weather in Chongqing tomorrow?")[0] == \
+        "What is the weather in Chongqing tomorrow?"
+
+
+def test_users_can_add_variants_and_bad_tables_are_reported(tmp_path):
+    (tmp_path / "variants.yaml").write_text("- type: person\n  names: [Jane Doe, Doe Jane]\n")
+    assert load_table(tmp_path / "variants.yaml")[0]["names"] == ["Jane Doe", "Doe Jane"]
+    (tmp_path / "variants.yaml").write_text("- names: 5\n")
+    with pytest.raises(DocumentError, match="group 1 needs 'names'"):
+        load_table(tmp_path / "variants.yaml")
+
+
+@pytest.mark.parametrize("question,history,must", [
+    ("What did he say there?", ["Where did Gong Zheng attend the Shanghai Global Promotion Conference?"],
+     ["Gong Zheng", "Shanghai Global Promotion Conference"]),
+    ("And what about youth development?", ["What was agreed on talent exchange between Hong Kong and Chongqing?"],
+     ["youth development", "Hong Kong and Chongqing"]),
+    ("Who else attended?", ["Who presided over the Chongqing-Hong Kong High-Level Meeting?"],
+     ["Chongqing-Hong Kong High-Level Meeting"]),
+])
+def test_follow_ups_become_standalone(question, history, must):
+    query = resolve(question, history)
+    assert all(m in query for m in must)
+
+
+def test_the_carried_context_drops_the_old_topic_verbs():
+    query = resolve("What did he say there?", ["Where did Gong Zheng attend the conference?"])
+    assert "attend" not in query
+
+
+def test_a_standalone_question_is_left_alone():
+    q = "What is Hong Kong's rank among Chongqing's trading partners?"
+    assert resolve(q, ["Who is John Lee?"]) == q
