@@ -42,8 +42,11 @@ except ImportError:
     from bot.engine import Bot
     from bot.evaluation import load_questions, score
 
+import click
 sets, timings = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))
-encoder, out, built = _encoder(None), {}, {}
+with click.Context(cli):   # the command line's encoder reads its settings from the context
+    encoder = _encoder(None)
+out, built = {}, {}
 for name, questions, corpus in sets:
     if corpus not in built:
         index = Path(tempfile.mkdtemp(prefix="compare-eval-")) / "index"
