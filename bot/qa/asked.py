@@ -22,14 +22,17 @@ ASKS_MONEY = re.compile(r"\b(cost|costs|costing|price[sd]?|pay|paid|pays|spend|s
 # ... unless a share of it is asked ("what percentage of the money ...").
 ASKS_SHARE = re.compile(r"\b(percentage|percent|share|proportion|rate|ratio)\b", re.I)
 MONEY = re.compile(r"[$€£¥]|\b(HK\$|RMB|US\$|yuan|dollars?|euros?|pounds?|yen|ringgit|renminbi|"
-                   r"cents?)\b", re.I)
+                   r"cents?)\b|\d\s*[千万萬亿億]?元|港元|美元|欧元|歐元|人民币|人民幣|港币|港幣", re.I)
 ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
                      r"eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
 YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)")
 DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS})\b\.?\s*\d|\d{{1,2}}\s+({MONTHS})\b|"
                   r"\b(today|yesterday|tomorrow|this (week|month|year)|last (week|month|year)|"
                   r"next (week|month|year)|(mon|tues|wednes|thurs|fri|satur|sun)day|"
-                  r"afternoon|morning|evening|century|decade|since|until|\d{1,2}:\d\d)\b", re.I)
+                  r"afternoon|morning|evening|century|decade|since|until|\d{1,2}:\d\d)\b|"
+                  # Chinese dates: a digit touches 年/月/日 (no word boundary between them).
+                  r"\d\s*[年月日号號]|[年月][初底中]|[上下]午|星期|週[一二三四五六日]|周[一二三四五六日]",
+                  re.I)
 # A person or a body: a title before a name, or a run of two capitalised words not at the start.
 PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|"
                     r"Secretary|Chairman|Chair|Director|Commissioner|King|Queen|Prince)\.?\s+[A-Z]|"
@@ -70,8 +73,27 @@ ASKS = [
 ]
 
 
+# The same kinds asked in Chinese (Simplified and Traditional), where the question word sits
+# anywhere in the sentence: 李家超哪天开始访问重庆？ asks for a date.
+ASKS_ZH = [
+    (re.compile(r"什么时候|什麼時候|何时|何時|哪天|哪一天|哪年|哪一年|几月|幾月|几号|幾號|哪个月|哪個月|"
+                r"哪一日|什么日期|什麼日期"), "date"),
+    (re.compile(r"多少|几[个個份所条條家名位次项項座年天人]|幾[个個份所条條家名位次项項座年天人]|多大|"
+                r"多长|多長|多久|多远|多遠|多高|比例|百分之"), "quantity"),
+    (re.compile(r"谁|誰|哪位|何人"), "person"),
+    (re.compile(r"哪里|哪裡|哪裏|哪儿|哪兒|在哪|何地|何处|何處|什么地方|什麼地方"), "place"),
+    (re.compile(r"[吗嗎]\s*[？?]?\s*$|是否|有没有|有沒有"), "yesno"),
+]
+ASKS_MONEY_ZH = re.compile(r"票价|票價|价格|價格|价钱|價錢|费用|費用|成本|多少钱|多少錢|年薪|薪水|工资|工資|"
+                           r"预算|預算|造价|造價|花费|花費")
+
+
 def asked_type(question: str) -> str | None:
     """The kind of thing the question asks for, or None when it does not say (why, how, what)."""
+    if chinese.has_han(question):
+        for pattern, kind in ASKS_ZH:
+            if pattern.search(question):
+                return kind
     for pattern, kind in ASKS:
         if pattern.search(question):
             return kind
@@ -109,7 +131,8 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "quantity":
         if not NUMBER.search(sentence):
             return False
-        if ASKS_MONEY.search(question) and not ASKS_SHARE.search(question) \
+        money = ASKS_MONEY.search(question) or ASKS_MONEY_ZH.search(question)
+        if money and not ASKS_SHARE.search(question) and "比例" not in question \
                 and not MONEY.search(sentence):
             return False
         unit = counted(question)

@@ -305,3 +305,19 @@ def test_a_name_the_texts_know_but_not_the_answers_document_contradicts(tmp_path
     # The bound: a word in more passages than max_rows is taken as held by all of them.
     assert index.lexical.passages_with("harbour festival", max_rows=0) is not None
     assert index.lexical.passages_with("atlantis") is None
+
+
+def test_the_asked_type_of_a_chinese_question():
+    assert asked.asked_type("李家超哪天开始访问重庆？") == "date"
+    assert asked.asked_type("捷運系統預計何時投入服務？") == "date"
+    assert asked.asked_type("2023年5月带领香港代表团访问重庆的是谁？") == "person"
+    assert asked.asked_type("重庆和香港签了几份协议？") == "quantity"
+    assert asked.asked_type("龚正去过西九文化区吗？") == "yesno"
+    assert asked.asked_type("港渝两地在金融方面同意做什么？") is None
+    # A Chinese sentence's date: the digits touch 年/月/日, with no word boundary.
+    assert asked.gives("date", "捷运系统预计在2026年底投入服务。", "何时？")
+    assert not asked.gives("date", "捷运系统由合资公司营运。", "何时？")
+    # A price asked in Chinese is an amount of money, in either language.
+    assert not asked.gives("quantity", "The link will carry 10,000 passengers an hour.", "票价是多少？")
+    assert asked.gives("quantity", "A ticket costs 5 ringgit.", "票价是多少？")
+    assert asked.gives("quantity", "票价为5元。", "票价是多少？")
