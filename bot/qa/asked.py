@@ -59,7 +59,8 @@ ASKS = [
                 # "What is the (top) speed / the budget of ...": a measure, asked by name.
                 r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"
                 r"(?:[\w-]+\s+)?(cost|price|budget|fee|fare|salary|population|speed|"
-                r"temperature|length|height|area|distance|duration)s?\b", re.I), "quantity"),
+                r"temperature|length|height|area|distance|duration)s?\b|"
+                r"\bcosts?(\s+to\s+[\w-]+)?\s*\??\s*$", re.I), "quantity"),
     (re.compile(r"^\s*(who|whom|whose)\b|^\s*(which|what) (person|people|official|minister|"
                 r"leader|body|bodies|organi[sz]ations?|ministry|department|company|companies)\b",
                 re.I), "person"),
@@ -164,7 +165,8 @@ RELATIVE_TIMES = {
     "today": r"\btoday(?:'s|’s)?\b|\btonight\b|今天|今日|今晚",
     "tomorrow": r"\btomorrow(?:'s|’s)?\b|明天|明日",
     "yesterday": r"\byesterday(?:'s|’s)?\b|昨天|昨日",
-    "now": r"\b(?:now|currently|at present|these days|nowadays)\b|現在|现在|目前|如今",
+    "now": r"\b(?:now|currently|at present|these days|nowadays|so far|to date|as of today)\b|"
+           r"現在|现在|目前|如今|迄今|至今",
     "this year": r"\bthis year\b|今年",
     "next year": r"\bnext year\b|明年",
     "last year": r"\blast year\b|去年",
