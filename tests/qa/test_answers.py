@@ -321,3 +321,11 @@ def test_the_asked_type_of_a_chinese_question():
     assert not asked.gives("quantity", "The link will carry 10,000 passengers an hour.", "票价是多少？")
     assert asked.gives("quantity", "A ticket costs 5 ringgit.", "票价是多少？")
     assert asked.gives("quantity", "票价为5元。", "票价是多少？")
+
+
+def test_a_cost_asked_at_the_end_and_so_far_are_read():
+    assert asked.asked_type("What will a ticket on the link cost?") == "quantity"
+    assert asked.asked_type("What did the bridge cost to build?") == "quantity"
+    text = "The agreement enters into force once 55 countries ratify it."
+    assert answerability.specifics("How many countries have ratified it so far?", text, "") == 1.0
+    assert answerability.specifics("How many countries must ratify it?", text, "") == 0.0
