@@ -139,6 +139,9 @@ def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[di
     return groups
 
 
+NAME_TAIL = re.compile(r"(?:[ -][A-Z][\w’'-]*)+")
+
+
 class Expander:
     """Adds to a question the other names, found in the texts, of every name it mentions."""
 
@@ -187,7 +190,11 @@ class Expander:
                 break   # a question naming dozens of things: the query stays bounded
             added += len(addition)
             used.append(group)
-            out.append(question[last:m.end()] + addition)
-            last = m.end()
+            # "Chief Executive Lee Ka-chiu": the alternatives go after the whole name the
+            # match begins, not inside it.
+            tail = NAME_TAIL.match(question, m.end())
+            end = tail.end() if tail else m.end()
+            out.append(question[last:end] + addition)
+            last = end
         out.append(question[last:])
         return "".join(out), used

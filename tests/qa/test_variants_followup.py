@@ -41,6 +41,12 @@ def test_any_name_form_brings_the_forms_the_texts_use(expander, question, expect
     assert groups and all(name in query for name in expected)
 
 
+def test_alternatives_follow_the_whole_name_not_a_part_of_it(expander):
+    query, _ = expander.expand("What did Chief Executive Lee Ka-chiu say?")
+    assert query.startswith("What did Chief Executive Lee Ka-chiu (")
+    assert query.endswith(") say?")
+
+
 def test_names_found_in_most_passages_are_not_expanded(expander):
     assert expander.expand("What is the weather in Chongqing tomorrow?")[0] == \
         "What is the weather in Chongqing tomorrow?"
