@@ -12,7 +12,7 @@ from ..corpus.variants import fold_key
 from .asked import asked_type, gives, missing_names
 from .followup import names_in
 from ..index.bm25 import LexicalIndex, tokenize
-from .retrieval import Hit
+from .retrieval import Hit, lexical_reach
 
 MAX_ANSWER_CHARS = 450     # a short answer, well under what a chat bubble holds
 MAX_SENTENCES = 2
@@ -52,7 +52,8 @@ def term_weights(lexical: LexicalIndex, query: str) -> dict[str, float]:
 
 def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
                     weights: dict[str, float], names: set[str] = frozenset(),
-                    question: str = "", subject_miss: Sequence[float] = ()) -> list[Candidate]:
+                    question: str = "", subject_miss: Sequence[float] = (),
+                    reach: float = 1.0) -> list[Candidate]:
     """Every sentence of the retrieved passages, best answer first.
 
     Relevance is meaning (the sentence's cosine) plus shared rare words: a word every candidate
@@ -62,7 +63,9 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     through its passage). Then the asked type: a sentence that gives what is asked (a date
     for "when", a number of the thing counted for "how many", a person for "who", a place for
     "where", an X for "which X") gets TYPE_WEIGHT. `subject_miss`: per hit, the share of
-    a topic-changing follow-up's carried names its passage lacks (SUBJECT_WEIGHT)."""
+    a topic-changing follow-up's carried names its passage lacks (SUBJECT_WEIGHT). `reach`: the
+    share of the question's words the texts can hold (retrieval.lexical_reach): a question in
+    Chinese over English texts shares only its names with them, and those would decide."""
     kind = asked_type(question) if question else None
     pool: list[Candidate] = []
     tokens: list[set[str]] = []
@@ -92,7 +95,7 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             # itself is the better answer.
             own = sum(v for t, v in local.items() if t in toks and v > 0)
             near = sum(v for t, v in local.items() if t in ar and v > 0)
-            cand.score += LEXICAL_WEIGHT * (own + AROUND_SHARE * near) / total
+            cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near) / total
         if kind not in (None, "yesno") and cand.gives_type:
             cand.score += TYPE_WEIGHT
     pool.sort(key=lambda c: -c.score)
@@ -281,7 +284,9 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
         weights = {t: w * (FOCUS_WEIGHT if t in focus else 1.0) for t, w in weights.items()}
     names = set(tokenize([" ".join(names_in(query))])[0])
     miss = subject_misses(index, hits, subject, groups)
-    return rank_candidates(index, hits, query_vector, weights, names, question or query, miss)
+    reach = lexical_reach(index, question or query, groups)
+    return rank_candidates(index, hits, query_vector, weights, names, question or query, miss,
+                           reach)
 
 
 def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, query: str,

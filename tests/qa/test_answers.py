@@ -329,3 +329,17 @@ def test_a_cost_asked_at_the_end_and_so_far_are_read():
     text = "The agreement enters into force once 55 countries ratify it."
     assert answerability.specifics("How many countries have ratified it so far?", text, "") == 1.0
     assert answerability.specifics("How many countries must ratify it?", text, "") == 0.0
+
+
+def test_the_lexical_part_of_sentence_choice_is_scaled_by_the_texts_reach(bot):
+    question = "What did the two cities agree?"
+    _, query, _ = bot.understand(question)
+    vector, hits = bot._search(question, query, question, 5)
+    weights = term_weights(bot.index.lexical, query)
+    full = {(c.hit_rank, c.position): c.score
+            for c in rank_candidates(bot.index, hits, vector, weights, question=question)}
+    none = {(c.hit_rank, c.position): c.score
+            for c in rank_candidates(bot.index, hits, vector, weights, question=question, reach=0.0)}
+    # With no reach (a question in another script than the texts), only meaning and type count.
+    assert any(full[k] > none[k] for k in full)
+    assert all(full[k] >= none[k] for k in full)
