@@ -171,17 +171,21 @@ def _rebuild_quietly(corpus: Path, index: Path, model: str | None) -> None:
         click.echo(f"Error: {exc}", err=True)
 
 
-def _new_documents(paths: tuple[Path, ...]):
+def _new_documents(paths: tuple[Path, ...], urls: tuple[str, ...] = ()):
+    """The documents of the given files and folders; `urls`, when given, one per file in order
+    (as the admin API's upload takes them)."""
     from .index.changes import from_upload
     from .corpus.reading import SUFFIXES
 
-    found = []
+    files = []
     for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                       and not p.name.startswith(".")) if path.is_dir() else [path]
-        for file in files:
-            found.append(from_upload(file.name, file.read_bytes()))
-    return found
+        files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                        and not p.name.startswith(".")) if path.is_dir() else [path]
+    if urls and len(urls) != len(files):
+        raise click.ClickException(f"give one --url per file, in the order of the files "
+                                   f"({len(files)} files, {len(urls)} urls)")
+    return [from_upload(file.name, file.read_bytes(), urls[i] if urls else "")
+            for i, file in enumerate(files)]
 
 
 def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **change) -> None:
@@ -211,14 +215,18 @@ def _run_update(corpus: Path, index: Path, model: str | None, quiet: bool, **cha
 @index_option
 @model_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def add(paths: tuple[Path, ...], corpus: Path, index: Path, model: str | None, quiet: bool) -> None:
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Where a file is published (http or https), once per file in the order of the "
+                   "files; its citations link there.")
+def add(paths: tuple[Path, ...], corpus: Path, index: Path, model: str | None, quiet: bool,
+        urls: tuple[str, ...]) -> None:
     """Add documents (.txt, .md, .html, .pdf, .docx files, or folders of them) and update the index.
 
     A file's name without its suffix is the document id: a file with the id of a document
     already in the corpus replaces it; one with identical content changes nothing. Every file
     is checked before any is copied, so a bad one changes nothing."""
     try:
-        docs = _new_documents(paths)
+        docs = _new_documents(paths, urls)
     except (AccordError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if not docs:
