@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,7 +101,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
-    group_forms = [{fold_key(n) for n in g["names"]} for g in variant_groups]
+    group_forms = asked.group_forms(variant_groups)
     names = asked.question_names(question, [p.text for p in top])
     missing = asked.missing_names(text, names, group_forms)
 
@@ -148,9 +147,8 @@ def _outside_document(index: CorpusIndex, passage: int, names: Sequence[str],
     doc = index.passages.doc_row[passage]
     known = outside = 0
     for name in names:
-        key = fold_key(re.sub(r"’s|'s$", "", name))
-        forms = next((f for f in group_forms if key in f), {key})
-        found = [r for r in (index.lexical.passages_with(f) for f in forms) if r is not None]
+        rows = (index.lexical.passages_with(f) for f in asked.forms_of(name, group_forms))
+        found = [r for r in rows if r is not None]
         if not found:
             continue
         known += 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from ..corpus import chinese
 from ..corpus.variants import fold_key
@@ -263,17 +263,30 @@ def lowercase_words(texts: Sequence[str]) -> set[str]:
 def question_names(question: str, texts: Sequence[str]) -> list[str]:
     """The names a question asks about ("Hong Kong and Shanghai" as two), judged against the
     words `texts` write in lower case, and the Chinese names the variants table knows."""
-    found = names(question, lowercase_words(texts))
-    return [n for name in found for n in re.split(r"\s+and\s+", name)] + chinese.names_in(question)
+    return each_name(names(question, lowercase_words(texts))) + chinese.names_in(question)
+
+
+def each_name(runs: Sequence[str]) -> list[str]:
+    """A run of capitalised words split where "and" joins two names ("Hong Kong and Chongqing")."""
+    return [n for run in runs for n in re.split(r"\s+and\s+", run)]
+
+
+def group_forms(groups: Sequence[Mapping[str, Any]]) -> list[set[str]]:
+    """The folded forms of each variants-table group a question matched."""
+    return [{fold_key(n) for n in g["names"]} for g in groups]
+
+
+def forms_of(name: str, forms: Sequence[set[str]]) -> set[str]:
+    """Every folded form of `name` the variants table knows (its own, without "'s", if none)."""
+    key = fold_key(re.sub(r"’s|'s$", "", name))
+    return next((f for f in forms if key in f), {key})
 
 
 def missing_names(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -> int:
     """How many of `names` `text` (folded) holds in no form the variants table knows."""
     missing = 0
     for name in names:
-        key = fold_key(re.sub(r"’s|'s$", "", name))
-        forms = next((f for f in group_forms if key in f), {key})
-        if not any(has_word(text, f) or _has_parts(text, f) for f in forms):
+        if not any(has_word(text, f) or _has_parts(text, f) for f in forms_of(name, group_forms)):
             missing += 1
     return missing
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..index.loaded import CorpusIndex
 from ..corpus.variants import fold_key
-from .asked import asked_type, gives, missing_names
+from .asked import asked_type, gives, group_forms, missing_names
 from .followup import names_in
 from ..index.bm25 import LexicalIndex, tokenize
 from .retrieval import Hit, lexical_reach
@@ -260,7 +260,7 @@ def subject_misses(index: CorpusIndex, hits: Sequence[Hit], subject: Sequence[st
     the variants table knows."""
     if not subject:
         return []
-    forms = [{fold_key(n) for n in g["names"]} for g in groups]
+    forms = group_forms(groups)
     return [missing_names(fold_key(f"{p.title} {p.text}"), subject, forms) / len(subject)
             for p in (index.passages[h.idx] for h in hits)]
 

@@ -1,7 +1,6 @@
 """The question-answering engine: follow-ups, name variants, retrieval, abstention, answer."""
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -9,6 +8,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .abstention import Evidence, evidence, load_model, probability
+from .asked import each_name
 from .compose import choose, compose, related
 from ..cache import BytesLRU, budget
 from ..corpus.chinese import names_in as chinese_names, no_answer
@@ -31,9 +31,8 @@ def subject(question: str, standalone: str) -> list[str]:
     any other question)."""
     if standalone == question or not changes_topic(question):
         return []
-    def names(text: str) -> list[str]:   # "Hong Kong and Chongqing" is two names
-        return [part for n in names_in(text) for part in re.split(r"\s+and\s+", n)] \
-            + chinese_names(text)
+    def names(text: str) -> list[str]:
+        return each_name(names_in(text)) + chinese_names(text)
     own = {n.lower() for n in names(question)}
     return [n for n in names(standalone) if n.lower() not in own]
 

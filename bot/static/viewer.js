@@ -36,22 +36,28 @@ function markRun(div, from, to) {
   if (to < text.length) div.append(text.slice(to));
 }
 
-function highlight(items, divs) {
-  const flat = flatten(items);
-  let found = 0;
+// Where each cited sentence is in a page's flattened text: [sentence, first char, length].
+function* foundIn(flat) {
   for (const sentence of texts) {
     const k = key(sentence);
     const at = k ? flat.text.indexOf(k) : -1;
-    if (at < 0) continue;
+    if (at >= 0) yield [sentence, at, k.length];
+  }
+}
+
+function highlight(items, divs) {
+  const flat = flatten(items);
+  let found = 0;
+  for (const [, at, length] of foundIn(flat)) {
     found++;
     const ranges = new Map();   // text run -> [first char, last char + 1]
-    for (let n = at; n < at + k.length; n++) {
+    for (let n = at; n < at + length; n++) {
       const [i, j] = flat.owners[n];
       const r = ranges.get(i);
       ranges.set(i, r ? [r[0], j + 1] : [j, j + 1]);
     }
     // The sentence's closing punctuation (not in the key) is marked with it.
-    const [lastRun] = flat.owners[at + k.length - 1];
+    const [lastRun] = flat.owners[at + length - 1];
     const tail = ranges.get(lastRun);
     const str = items[lastRun].str;
     while (tail[1] < str.length && /[.!?。！？'"”’)\]]/u.test(str[tail[1]])) tail[1]++;
@@ -66,13 +72,10 @@ function highlight(items, divs) {
 function markWords(layer) {
   const flat = flatten(words.map((w) => ({ str: String(w[0]) })));
   let found = 0;
-  for (const sentence of texts) {
-    const k = key(sentence);
-    const at = k ? flat.text.indexOf(k) : -1;
-    if (at < 0) continue;
+  for (const [sentence, at, length] of foundIn(flat)) {
     found++;
     const hit = new Set();
-    for (let n = at; n < at + k.length; n++) hit.add(flat.owners[n][0]);
+    for (let n = at; n < at + length; n++) hit.add(flat.owners[n][0]);
     for (const i of hit) {
       const [, left, top, right, bottom] = words[i];
       const mark = document.createElement("mark");
