@@ -89,6 +89,16 @@ class Bot:
         return vector, self.retriever.search(query, vector, k=k, filters=filters,
                                              lexical_query=lexical, words=standalone, groups=groups)
 
+    def _retrieve(self, question: str, history: Sequence[str], k: int,
+                  filters: Mapping[str, Any] | None = None, last_answer: str = "") -> tuple:
+        """(standalone question, query, variant groups, query vector, hits, ranked candidate
+        sentences): what answering and its evidence both start from."""
+        standalone, query, groups = self.understand(question, history, last_answer)
+        vector, hits = self._search(question, query, standalone, k, filters, groups)
+        pool = choose(self.index, hits, vector, query, question, subject(question, standalone),
+                      groups) if hits else []
+        return standalone, query, groups, vector, hits, pool
+
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,
             filters: Mapping[str, Any] | None = None, always_cite: bool = False,
             last_answer: str = "") -> dict[str, Any]:
@@ -97,10 +107,8 @@ class Bot:
         the answer's citations even when the bot abstains (evaluation uses it to judge
         retrieval apart from abstention)."""
         started = time.perf_counter()
-        standalone, query, groups = self.understand(question, history, last_answer)
-        vector, hits = self._search(question, query, standalone, k, filters, groups)
-        pool = choose(self.index, hits, vector, query, question, subject(question, standalone),
-                      groups) if hits else []
+        standalone, query, groups, vector, hits, pool = self._retrieve(
+            question, history, k, filters, last_answer)
         ev = evidence(self.index, hits, standalone, groups, pool)
         p = probability(ev, self.model)
         answered = bool(hits) and p >= self.model["threshold"]
@@ -121,8 +129,5 @@ class Bot:
 
     def evidence_for(self, question: str, history: Sequence[str] = ()) -> tuple[Evidence, list]:
         """Features and hits for calibration and evaluation."""
-        standalone, query, groups = self.understand(question, history)
-        vector, hits = self._search(question, query, standalone, 5, groups=groups)
-        pool = choose(self.index, hits, vector, query, question, subject(question, standalone),
-                      groups) if hits else []
+        standalone, _, groups, _, hits, pool = self._retrieve(question, history, 5)
         return evidence(self.index, hits, standalone, groups, pool), hits
