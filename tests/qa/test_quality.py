@@ -82,11 +82,11 @@ def test_reports_of_the_same_event_are_cited_once(real_bot):
 @pytest.mark.skipif(not SHARED_EVAL.exists(), reason="shared/eval is beside the checkout in CI")
 def test_dev_set_figures(real_bot):
     # multilingual-e5-small with the abstention fitted without the dev sets, measured: hit@1
-    # .958, hit@5 1.0, answer_hit .917, abstain_ok 1, false_abstain 0.
+    # 1.0, hit@5 1.0, answer_hit .958, abstain_ok 1, false_abstain 0.
     out = score(real_bot, load_questions(SHARED_EVAL))
     assert out["hit@1"] >= 0.95 and out["hit@5"] == 1.0 and out["mrr@5"] >= 0.95
     assert out["retrieval_hit@5"] == 1.0 and out["retrieval_hit@1"] >= 0.95
-    assert out["answer_hit"] >= 0.9 and out["abstain_ok"] == 1.0 and out["false_abstain"] == 0
+    assert out["answer_hit"] >= 0.95 and out["abstain_ok"] == 1.0 and out["false_abstain"] == 0
 
 
 DEV_ZH = SHARED_EVAL.with_name("dev_zh.jsonl")
@@ -94,19 +94,18 @@ DEV_ZH = SHARED_EVAL.with_name("dev_zh.jsonl")
 
 @pytest.mark.skipif(not DEV_ZH.exists(), reason="shared/eval is beside the checkout in CI")
 def test_chinese_questions_find_the_english_passages_and_most_are_answered(real_bot):
-    # Measured: hit@5 .967 (MiniLM: .07, every question refused), false_abstain 0, abstain_ok
-    # .75: "今天重慶的天氣如何？" is answered (its Chinese words cannot be checked against English
-    # texts; only the cosines judge it).
+    # Measured: hit@1 .8, hit@5 .967 (MiniLM: .07, every question refused), false_abstain 0,
+    # abstain_ok 1 ("今天重慶的天氣如何？" is refused: "today" is the reader's, not the texts').
     out = score(real_bot, load_questions(DEV_ZH))
-    assert out["retrieval_hit@5"] >= 0.9 and out["hit@5"] >= 0.9
-    assert out["abstain_ok"] >= 0.75 and out["false_abstain"] <= 0.1
+    assert out["retrieval_hit@5"] >= 0.9 and out["hit@5"] >= 0.9 and out["hit@1"] >= 0.75
+    assert out["abstain_ok"] == 1.0 and out["false_abstain"] <= 0.1
 
 
 def test_our_chinese_set_and_near_misses(real_bot):
     zh = score(real_bot, load_questions(EVAL_DIR / "zh_hard.jsonl"))
     assert zh["retrieval_hit@5"] >= 0.8 and zh["hit@5"] >= 0.5
     near = score(real_bot, load_questions(EVAL_DIR / "near_misses.jsonl"))
-    assert near["abstain_ok"] >= 0.25
+    assert near["abstain_ok"] >= 0.65   # measured .688 (.25 before the contradiction rules)
 
 
 @pytest.mark.skipif(not SHARED_EVAL.exists(), reason="shared/eval is beside the checkout in CI")
