@@ -159,6 +159,9 @@ class BotHolder:
             self._reloading.release()
 
     def _serve(self, bot: Bot) -> None:
+        # Warmed before it serves: under `accord serve` (--preload) the first load is in the
+        # master, so every worker starts with the passages' words computed.
+        bot.warm()
         self._signature = (bot, _signature(bot.index.folder, bot.index.manifest))
         self.bot = bot
         self._checked = time.monotonic()

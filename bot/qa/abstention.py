@@ -73,6 +73,14 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
     return 0.0
 
 
+def prepare(passage: Any) -> None:
+    """What evidence computes for a passage it sees first (its words, its folded text with and
+    without the title), computed ahead (engine.Bot.warm): the caches keep it."""
+    tokenize([passage.text])
+    fold_key(passage.text)
+    fold_key(f"{passage.title} {passage.text}")
+
+
 def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
              variant_groups: Sequence[dict[str, Any]], pool: Sequence[Any] = ()) -> Evidence:
     """Features of the retrieved passages against the question (before name expansion);

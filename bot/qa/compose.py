@@ -50,6 +50,13 @@ def term_weights(lexical: LexicalIndex, query: str) -> dict[str, float]:
     return lexical.idf(sorted(set(tokens)))
 
 
+def prepare(passage: Any) -> None:
+    """What rank_candidates computes for a passage it sees first (its sentences' words, its
+    heading's), computed ahead (engine.Bot.warm): the caches keep it."""
+    tokenize(passage.sentence_texts())
+    tokenize([passage.section or ""])
+
+
 def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
                     weights: dict[str, float], names: set[str] = frozenset(),
                     question: str = "", subject_miss: Sequence[float] = (),

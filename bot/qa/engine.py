@@ -7,9 +7,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .abstention import Evidence, evidence, load_model, probability
+from .abstention import Evidence, evidence, load_model, prepare as prepare_evidence, probability
 from .asked import each_name
-from .compose import choose, compose, related
+from .compose import choose, compose, prepare as prepare_candidates, related
 from ..cache import BytesLRU, budget
 from ..corpus.chinese import names_in as chinese_names, no_answer
 from ..index.loaded import CorpusIndex, open_index, open_version
@@ -24,6 +24,10 @@ NO_ANSWER = "The documents do not answer this question."
 # nearest passages) is told what the texts do say nearby, with those passages as `related`.
 ON_TOPIC_COVERAGE = 0.5
 RELATED_ON_REFUSAL = 3
+# At load, the passages' words are computed ahead for this long at most: a passage seen the
+# first time costs a question about a millisecond (tokenising and folding its sentences), so
+# the first questions after a start would be the slow ones.
+WARM_SECONDS = 0.5
 
 
 def subject(question: str, standalone: str) -> list[str]:
@@ -68,6 +72,20 @@ class Bot:
         probe, dim = probe_vector(encoder), encoder.dimension
         index = open_version(folder, probe, dim) if folder else open_index(index_dir, probe, dim)
         return cls(encoder, index, settings)
+
+    def warm(self, seconds: float = WARM_SECONDS) -> int:
+        """Computes, passage by passage until `seconds` have passed, what answering computes for
+        a passage it retrieves the first time (kept by the request path's caches, bounded in
+        bytes as ever). Returns how many passages were done."""
+        deadline = time.perf_counter() + seconds
+        done = 0
+        for done in range(len(self.index.passages)):
+            if time.perf_counter() >= deadline:
+                return done
+            passage = self.index.passages[done]
+            prepare_candidates(passage)
+            prepare_evidence(passage)
+        return len(self.index.passages)
 
     def embed(self, text: str) -> np.ndarray:
         """The query vector, from an LRU cache bounded in bytes: people ask the same things
