@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
-from .corpus import chinese
+from .text import chinese
 from .embedding.encoder import SentenceTransformerEncoder
 from .qa.engine import Bot
 from .errors import AccordError, IndexUnavailable

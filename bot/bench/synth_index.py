@@ -22,9 +22,10 @@ import numpy as np
 from ..index import passage_store
 from ..index.build import index_text
 from ..index.loaded import BM25_DIR, SENTENCE_VECTORS, VARIANTS, VECTORS, CorpusIndex
-from ..index.bm25 import LexicalIndex, _prepare, _stemmer, stopwords
+from ..index.bm25 import LexicalIndex, _prepare
 from ..index.versions import new_version, verify
 from ..index.dense import VectorIndex
+from ..text.words import stemmer, stopwords
 
 PASSAGES_PER_DOC = 100
 CHUNK = 100_000
@@ -128,7 +129,7 @@ def synthesize(real: CorpusIndex, index_dir: Path, n: int, seed: int = 11,
         t = time.perf_counter()
         real_lex = [index_text(p) for p in passages]
         tokenized = bm25s.tokenize(_prepare(real_lex + sent_texts), stopwords=stopwords(),
-                                   stemmer=_stemmer(), show_progress=False)
+                                   stemmer=stemmer(), show_progress=False)
         ids_p, ids_s = tokenized.ids[:R], tokenized.ids[R:]
         corpus_ids = [ids_p[int(base[i])] + ids_s[int(extra[i])] for i in range(n)]
         bm25 = bm25s.BM25()

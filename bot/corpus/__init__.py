@@ -1,1 +1,1 @@
-"""The corpus: reading source files, cleaning, HTML, sentences and passages, name variants, Chinese text."""
+"""The corpus: reading source files, cleaning, HTML, sentences and passages, name variants."""

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import pysbd
 
-from . import chinese
+from ..text import chinese
 from .limits import DEFAULT_LIMITS, ReadLimits
 from .reading import Document
 

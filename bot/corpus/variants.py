@@ -7,9 +7,9 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from . import chinese
-from ..cache import bytes_cached
 from ..errors import DocumentError
+from ..text import chinese
+from ..text.words import fold_in_place as _fold, fold_key_uncached as _key
 from .passages import Passage
 
 VARIANTS_FILE = "variants.yaml"
@@ -31,32 +31,10 @@ OFFICE = re.compile(
 TITLE_SYNONYMS = {"deputy": "under"}  # Mainland reports say "Deputy" where Hong Kong says "Under"
 
 
-_FOLD = str.maketrans({**{c: " " for c in "-‐–—_/"}, "’": "'", "‘": "'"})
-
-
-def _fold(text: str) -> str:
-    """Lower-case, hyphens and curly quotes folded; same length as the input, so offsets hold."""
-    low = text.lower()
-    if len(low) != len(text):
-        # A few letters lower-case to two characters (İ); those keep their case.
-        low = "".join(c if len(c) == 1 else ch for ch, c in ((ch, ch.lower()) for ch in text))
-    return chinese.fold_same_length(low.translate(_FOLD))   # Traditional -> Simplified
-
-
 # A name's edges: no letter or digit may touch it, but a Chinese character may (Chinese text
 # has no spaces between words: "李家超在重庆", "John Lee在重庆").
 NOT_BEFORE = rf"(?<![^\W{chinese.HAN}])"
 NOT_AFTER = rf"(?![^\W{chinese.HAN}])"
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\s+", " ", _fold(text)).strip()
-
-
-@bytes_cached(0.1)
-def fold_key(text: str) -> str:
-    """Text folded for name matching: lower case, hyphens as spaces, one space between words."""
-    return _key(text)
 
 
 def load_table(path: Path) -> list[dict[str, Any]]:

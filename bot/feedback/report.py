@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from .store import FeedbackStore, question_key
-from ..corpus.textnorm import normalize_text
+from ..text.normalize import normalize_text
 
 EXAMPLES = 3
 

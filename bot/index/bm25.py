@@ -1,106 +1,18 @@
-"""Lexical retrieval: BM25 (bm25s) over stemmed words, for exact names and numbers."""
+"""Lexical retrieval: BM25 (bm25s) over stemmed words (text/words.py), for exact names and numbers."""
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
 import bm25s
 import numpy as np
-import Stemmer
 
-from ..corpus import chinese
-from ..cache import bytes_cached
 from ..errors import IndexUnavailable
-
-# Question words carry no topic; bm25s's English list keeps them.
-QUESTION_WORDS = ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did",
-                  "does", "do", "was", "were", "is", "are", "tell", "me", "about", "please", "should",
-                  "would", "could", "can", "will", "might", "must", "shall", "may"]
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def _query_stemmer() -> Stemmer.Stemmer:
-    # PyStemmer caches every word it sees (10,000 of any length); on the request path the texts'
-    # tokens are cached in bytes instead (_tokens), so this one keeps no cache of its own.
-    return Stemmer.Stemmer("english", 0)
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> list[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-    return sorted(set(STOPWORDS_EN) | set(QUESTION_WORDS))
-
-
-# Reports mix British and American spelling ("organised", "centres" / "organized", "centers");
-# folding both sides the same way makes them one token. Applied to texts and queries alike.
-SPELLING = [(re.compile(r"\b(\w{3,})is(e|es|ed|ing|ation|ations)\b", re.I), r"\1iz\2"),
-            (re.compile(r"\b(\w{2,})tre(s?)\b", re.I), r"\1ter\2"),
-            (re.compile(r"\b(\w{3,})our(s?)\b", re.I), r"\1or\2"),
-            (re.compile(r"\bprogrammes?\b", re.I), "program")]
-# Irregular past forms the stemmer leaves alone: "What did he say" must find "he said".
-IRREGULAR = {"said": "say", "says": "say", "met": "meet", "held": "hold", "led": "lead",
-             "took": "take", "went": "go", "saw": "see", "seen": "see", "gave": "give",
-             "given": "give", "made": "make", "spoke": "speak", "spoken": "speak",
-             "began": "begin", "begun": "begin", "chose": "choose", "chosen": "choose",
-             "built": "build", "brought": "bring", "sought": "seek", "won": "win", "paid": "pay"}
-IRREGULAR_RE = re.compile(r"\b(" + "|".join(IRREGULAR) + r")\b", re.I)
-
-
-# What each SPELLING pattern cannot match without (lower-cased): the patterns cost ~15 us a
-# sentence each, a substring test well under one, and most sentences need none of them.
-SPELLING_NEEDS = (("ise", "isi", "isa"), ("tre",), ("our",), ("programme",))
-# The letters re.IGNORECASE matches to an ASCII one from outside ASCII (İ ı ſ K): with any of
-# them the substring tests above would not be exact, so every pattern runs.
-CASE_ODD = frozenset("\u0130\u0131\u017f\u212a")
-
-
-def fold_spelling(text: str) -> str:
-    low = text.lower()
-    exact = not CASE_ODD.intersection(text)
-    for (pattern, repl), needs in zip(SPELLING, SPELLING_NEEDS):
-        if not exact or any(n in low for n in needs):
-            text = pattern.sub(repl, text)
-            low = text.lower()
-    if not exact or any(word in low for word in IRREGULAR):
-        # (.get: a letter IGNORECASE folds, as ſ, is no key; NFKC input has none.)
-        text = IRREGULAR_RE.sub(lambda m: IRREGULAR.get(m.group(1).lower(), m.group(1)), text)
-    # Chinese runs become their (Simplified-folded) words: texts and questions alike.
-    return chinese.segment(text)
+from ..text.words import TOKEN, fold_spelling, stemmer, stopwords, tokenize
 
 
 def _prepare(texts: Sequence[str]) -> list[str]:
     return [fold_spelling(t) for t in texts]
-
-
-# bm25s's token pattern, and single Chinese characters (the pieces of names jieba does not know).
-TOKEN = re.compile(r"(?u)\b\w\w+\b|[" + chinese.HAN + "]")
-
-
-@lru_cache(maxsize=1)
-def _stopset() -> frozenset[str]:
-    return frozenset(stopwords())
-
-
-@bytes_cached(0.35)
-def _tokens(text: str) -> tuple[str, ...]:
-    """bm25s.tokenize's steps for one text (fold, lower, split, drop stopwords, stem): the same
-    tokens, without its per-call vocabulary and progress-bar objects; cached (in bytes, keys
-    included), as questions and the few top passages are tokenised several times per answer."""
-    stop = _stopset()
-    return tuple(_query_stemmer().stemWords([w for w in TOKEN.findall(fold_spelling(text).lower())
-                                       if w not in stop]))
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stemmed content words of each text."""
-    return [list(_tokens(t)) for t in texts]
 
 
 # Up to this many passages every query scores every passage that holds one of its words, exactly
@@ -135,7 +47,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
         retriever = bm25s.BM25()
-        retriever.index(bm25s.tokenize(_prepare(texts), stopwords=stopwords(), stemmer=_stemmer(),
+        retriever.index(bm25s.tokenize(_prepare(texts), stopwords=stopwords(), stemmer=stemmer(),
                                        token_pattern=TOKEN.pattern, show_progress=False), show_progress=False)
         return cls(retriever)
 

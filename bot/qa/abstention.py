@@ -8,13 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..corpus import chinese
-from ..index.bm25 import tokenize
+from ..text import chinese
+from ..text.words import tokenize
 from ..index.loaded import CorpusIndex
 from . import asked
 from .compose import margin as answer_margin
 from .retrieval import Hit
-from ..corpus.variants import fold_key
+from ..text.words import fold_key
 
 MODEL_FILE = Path(__file__).parent.parent / "data" / "answerability.json"
 FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_mismatch",

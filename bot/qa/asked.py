@@ -4,9 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from ..corpus import chinese
-from ..corpus.variants import fold_key
-from ..index.bm25 import stopwords, tokenize
+from ..text import chinese
+from ..text.words import ASKING_WORDS, fold_key, stopwords, tokenize
 
 MONTHS = (r"January|February|March|April|May|June|July|August|September|October|November|"
           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -215,7 +214,7 @@ def names(question: str, lowercase_words: set[str] = frozenset()) -> list[str]:
     for m in _CAPITALISED.finditer(question):
         words = m.group(0).split()
         at_start = bool(_SENTENCE_START.search(question[:m.start()]))
-        while words and (words[0].lower() in stop or words[0].lower() in QUESTION_WORDS):
+        while words and (words[0].lower() in stop or words[0].lower() in ASKING_WORDS):
             words, at_start = words[1:], False if len(words) > 1 else at_start
         if not words:
             continue
@@ -225,12 +224,6 @@ def names(question: str, lowercase_words: set[str] = frozenset()) -> list[str]:
                 continue
         out.append(" ".join(words))
     return out
-
-
-QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did",
-                  "does", "do", "is", "are", "was", "were", "can", "could", "will", "would",
-                  "tell", "and", "also", "please", "give", "list", "show", "explain", "describe",
-                  "name", "summarize", "summarise", "according"}
 
 
 def _is_word(ch: str) -> bool:

@@ -8,10 +8,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..index.loaded import CorpusIndex
-from ..corpus.variants import fold_key
+from ..text.words import fold_key, tokenize
 from .asked import asked_type, gives, group_forms, missing_names
 from .followup import names_in
-from ..index.bm25 import LexicalIndex, tokenize
+from ..index.bm25 import LexicalIndex
 from .retrieval import Hit, lexical_reach
 
 MAX_ANSWER_CHARS = 450     # a short answer, well under what a chat bubble holds

@@ -11,7 +11,7 @@ from .abstention import Evidence, evidence, load_model, prepare as prepare_evide
 from .asked import each_name
 from .compose import choose, compose, prepare as prepare_candidates, related
 from ..cache import BytesLRU, budget
-from ..corpus.chinese import names_in as chinese_names, no_answer
+from ..text.chinese import names_in as chinese_names, no_answer
 from ..index.loaded import CorpusIndex, open_index, open_version
 from ..embedding.encoder import Encoder, probe_vector
 from .followup import changes_topic, names_in, resolve

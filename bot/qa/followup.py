@@ -6,8 +6,8 @@ from functools import lru_cache
 from itertools import chain
 from typing import Iterable, Sequence
 
-from ..corpus import chinese
-from ..index.bm25 import stopwords
+from ..text import chinese
+from ..text.words import QUESTION_START, stopwords
 
 PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs", "it", "its",
             "there", "that", "this", "these", "those", "then", "one", "ones", "the latter",
@@ -20,9 +20,6 @@ ELLIPSIS = re.compile(r"^\s*(and|also|so|but)?\s*(what|how)\s+about\b|^\s*and\b|
 WORD = re.compile(r"[\w’'-]+")
 # A run of capitalised words ("Gong Zheng", "Shanghai Global Promotion Conference").
 NAME = re.compile(r"(?<![\w-])(?:[A-Z][\w’'-]*)(?:\s+(?:(?:of|and|for|the)\s+)?[A-Z][\w’'-]*)*")
-QUESTION_START = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "did",
-                  "does", "do", "is", "are", "was", "were", "can", "could", "will", "would",
-                  "tell", "and", "also", "please", "give", "list", "show", "explain", "describe"}
 
 
 # Verbs of the earlier question describe what was asked then, not what "it" or "he" is.

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..index.loaded import CorpusIndex
-from ..index.bm25 import tokenize
+from ..text.words import tokenize
 
 CANDIDATES = 50     # from each ranking (20 lost Chinese questions' passages, 100 changed nothing)
 RRF_K = 60          # Cormack et al.'s constant: damps the weight of the very first ranks

@@ -11,7 +11,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import PydanticCustomError, PydanticKnownError, core_schema
 
-from ..corpus.textnorm import normalize_text
+from ..text.normalize import normalize_text
 from ..qa.followup import CONTEXT_TURNS
 from ..qa.retrieval import FILTER_KEYS
 from .errors import CODES

@@ -8,7 +8,7 @@ from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from ..corpus.textnorm import normalize_text
+from ..text.normalize import normalize_text
 from ..qa.retrieval import FILTER_KEYS
 from .contract import (HISTORY_READ, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS, MAX_TURN_CHARS,
                        MAX_TURNS, AskRequest, FeedbackRequest)

@@ -95,27 +95,3 @@ def test_any_bytes_build_or_fail_clearly(raw):
 def test_known_bad_texts_fail_with_a_document_error(raw):
     with pytest.raises(DocumentError):
         parse_document(raw, "doc", name="doc.md")
-
-
-# --- the spelling folds' shortcuts ------------------------------------------------------------
-
-SPELLING_WORDS = ["organise", "Organised", "realisation", "centres", "theatre", "colours", "our",
-                  "hour", "programmes", "said", "MET", "metro", "led", "called", "Given", "ıse",
-                  "İsed", "ſaid", "K", "中文organise", "’", "-", " "]
-
-
-@PROPERTY_SETTINGS
-@given(st.lists(st.one_of(st.sampled_from(SPELLING_WORDS), st.text(max_size=8)), max_size=12))
-def test_spelling_folds_skip_only_patterns_that_cannot_match(words):
-    """fold_spelling runs a pattern only when its letters are in the text: the result is the
-    same as running every pattern (the index and the questions must fold alike)."""
-    from bot.corpus import chinese
-    from bot.index import bm25
-
-    text = " ".join(words)
-    expected = text
-    for pattern, repl in bm25.SPELLING:
-        expected = pattern.sub(repl, expected)
-    expected = bm25.IRREGULAR_RE.sub(
-        lambda m: bm25.IRREGULAR.get(m.group(1).lower(), m.group(1)), expected)
-    assert bm25.fold_spelling(text) == chinese.segment(expected)

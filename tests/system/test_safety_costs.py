@@ -7,13 +7,12 @@ import time
 import psutil
 import pytest
 
-from bot.index import bm25 as lexical
-from bot.corpus import variants
 from bot.cache import BytesLRU
 from bot.qa.followup import CONTEXT_TURNS, MAX_CARRIED_CHARS, resolve
 from bot.service import KEY
-from bot.corpus.textnorm import normalize_text
 from bot.corpus.variants import MAX_ADDED_CHARS
+from bot.text import words
+from bot.text.normalize import normalize_text
 from bot.web.contract import MAX_QUESTION, MAX_TURN_CHARS
 
 QUERY_BOUND = MAX_QUESTION + MAX_CARRIED_CHARS + 3 + MAX_ADDED_CHARS
@@ -113,7 +112,7 @@ def test_distinct_maximal_requests_leave_worker_memory_flat(client):
     for _ in range(2000):
         assert client.post("/api/ask", json=_maximal_request(rng)).status_code == 200
     rss = process.memory_info().rss
-    caches = {"tokens": lexical._tokens.cache, "folded": variants.fold_key.cache,
+    caches = {"tokens": words._tokens.cache, "folded": words.fold_key.cache,
               "query vectors": client.application.extensions[KEY].bot._cache}
     for name, cache in caches.items():
         assert cache.bytes <= cache.max_bytes, name
@@ -129,5 +128,5 @@ def test_caches_count_bytes_not_entries():
     assert ("y" * 200_000) not in cache._data
     rng = random.Random(4)
     for _ in range(300):
-        lexical.tokenize([_text(rng, 20_000)])
-    assert lexical._tokens.cache.bytes <= lexical._tokens.cache.max_bytes
+        words.tokenize([_text(rng, 20_000)])
+    assert words._tokens.cache.bytes <= words._tokens.cache.max_bytes

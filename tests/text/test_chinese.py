@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import chinese
 from bot.qa.abstention import evidence
 from bot.index.build import build_index
 from bot.qa.engine import NO_ANSWER, Bot
 from bot.qa.followup import resolve
-from bot.index.bm25 import LexicalIndex, tokenize
+from bot.index.bm25 import LexicalIndex
 from bot.corpus.passages import split_corpus, split_sentences
 from bot.corpus.reading import read_corpus
 from bot.corpus.variants import Expander, load_table, prepare
+from bot.text import chinese
+from bot.text.words import tokenize
 
 from ..conftest import SMALL_DOC
 from ..fakes import FakeEncoder
