@@ -1,7 +1,7 @@
 """A loaded index is warmed: the first questions after a start do not pay for the passages' words."""
 from __future__ import annotations
 
-from bot.index import bm25
+from bot.text import words
 from bot.qa.engine import Bot
 from bot.service import holder
 
@@ -11,7 +11,7 @@ def _sentences(bot: Bot) -> set[str]:
 
 
 def _tokenised() -> set:
-    return set(bm25._tokens.cache._data.keys())
+    return set(words._tokens.cache._data.keys())
 
 
 def test_the_served_bot_has_every_sentences_words_before_the_first_question(app, client):
@@ -27,7 +27,7 @@ def test_the_served_bot_has_every_sentences_words_before_the_first_question(app,
 def test_warming_stops_at_its_deadline(app):
     with app.app_context():
         bot = holder().get()
-    bm25._tokens.cache_clear()
+    words._tokens.cache_clear()
     assert bot.warm(0) == 0
     assert not _sentences(bot) & _tokenised()
     assert bot.warm() == len(bot.index.passages)
