@@ -14,6 +14,7 @@ from ..index import jobs as admin_jobs
 from ..errors import AccordError, DocumentError, IndexUnavailable
 from ..service import holder
 from .errors import CODES, ApiError, without_paths
+from .validation import parse_add_documents, parse_delete_ids, parse_rebuild
 
 log = logging.getLogger("accord")
 
@@ -47,7 +48,6 @@ API_LOCK_WAIT = 60.0   # seconds a change waits for another build before failing
 # else 202 with a job to poll (GET /api/index/jobs/<id>); the change goes on either way.
 SYNC_WAIT = 5.0
 POLL_AFTER = 10   # seconds, the Retry-After of a 202: polls count against ADMIN_RATE_LIMIT
-MAX_DELETE_IDS = 10_000
 
 
 def _reply_body(h, outcome) -> dict[str, Any]:
@@ -151,15 +151,9 @@ def _documents_from_request() -> list:
             raise ApiError(400, f"{exc} (nothing was changed)") from None
     if not request.is_json:
         raise ApiError(415, "Send JSON {\"documents\": [...]} or a multipart/form-data upload.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("documents"), list) \
-            or not body["documents"]:
-        raise ApiError(400, "The body must be {\"documents\": [{\"id\", \"text\", \"title\", "
-                            "\"source\", \"date\"}, ...]} with at least one document.")
-    if set(body) - {"documents"}:
-        raise ApiError(400, f"Unknown field(s): {', '.join(sorted(set(body) - {'documents'}))}.")
+    documents = parse_add_documents(request.get_json(silent=True))
     try:
-        return [from_json(item, i) for i, item in enumerate(body["documents"])]
+        return [from_json(item, i) for i, item in enumerate(documents)]
     except DocumentError as exc:
         raise ApiError(400, f"{exc} (nothing was changed)") from None
 
@@ -193,12 +187,7 @@ def delete_documents():
     (Not a path under /api/documents/: any name there could be a document id.)"""
     if not request.is_json:
         raise ApiError(415, "Send JSON {\"ids\": [\"doc-id\", ...]}.")
-    body = request.get_json(silent=True)
-    ids = body.get("ids") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not ids or set(body) - {"ids"}:
-        raise ApiError(400, "The body must be {\"ids\": [\"doc-id\", ...]} with at least one id.")
-    if len(ids) > MAX_DELETE_IDS:
-        raise ApiError(400, f"At most {MAX_DELETE_IDS} ids in one request; {len(ids)} were sent.")
+    ids = parse_delete_ids(request.get_json(silent=True))
     return _update(remove=[_checked_id(i) for i in ids])
 
 
@@ -221,9 +210,5 @@ def rebuild_index():
     if request.content_length:
         if not request.is_json:
             raise ApiError(415, "Send the optional body as JSON, e.g. {\"full\": true}.")
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or set(body) - {"full"} or \
-                not isinstance(body.get("full", False), bool):
-            raise ApiError(400, "The optional body is {\"full\": true|false}.")
-        full = body.get("full", False)
+        full = parse_rebuild(request.get_json(silent=True))
     return _update(rebuild=True, full=full)

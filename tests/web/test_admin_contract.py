@@ -1,0 +1,230 @@
+"""The admin request bodies are the contract's models: /openapi.json publishes their schemas, and
+random and hostile bodies get the verdict and message the hand-written checks gave."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask import request
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from bot import create_app
+from bot.corpus.reading import check_doc_id
+from bot.errors import DocumentError
+from bot.index.changes import FIELDS, from_json, from_upload
+from bot.web import admin, contract
+from bot.web.errors import ApiError
+
+from ..fakes import FakeEncoder
+
+JSON = "application/json"
+ADMIN_MODELS = (contract.NewDocument, contract.AddDocumentsRequest,
+                contract.DeleteDocumentsRequest, contract.RebuildRequest)
+
+
+# The checks admin.py made by hand before the models, kept as the reference: same bodies, same
+# verdicts, same messages.
+
+def old_documents_from_request() -> list:
+    if request.mimetype == "multipart/form-data":
+        files = [f for name in request.files for f in request.files.getlist(name)]
+        if not files:
+            raise ApiError(400, "Attach one or more .txt, .md, .html, .pdf or .docx files as form fields.")
+        urls = request.form.getlist("url")
+        if urls and len(urls) != len(files):
+            raise ApiError(400, f"Give one url per file, in the order of the files ({len(files)} "
+                                f"file(s), {len(urls)} url(s)); nothing was changed.")
+        try:
+            return [from_upload(f.filename or "", f.read(), url)
+                    for f, url in zip(files, urls or [""] * len(files))]
+        except DocumentError as exc:
+            raise ApiError(400, f"{exc} (nothing was changed)") from None
+    if not request.is_json:
+        raise ApiError(415, "Send JSON {\"documents\": [...]} or a multipart/form-data upload.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("documents"), list) \
+            or not body["documents"]:
+        raise ApiError(400, "The body must be {\"documents\": [{\"id\", \"text\", \"title\", "
+                            "\"source\", \"date\"}, ...]} with at least one document.")
+    if set(body) - {"documents"}:
+        raise ApiError(400, f"Unknown field(s): {', '.join(sorted(set(body) - {'documents'}))}.")
+    try:
+        return [from_json(item, i) for i, item in enumerate(body["documents"])]
+    except DocumentError as exc:
+        raise ApiError(400, f"{exc} (nothing was changed)") from None
+
+
+def old_checked_id(doc_id: Any) -> str:
+    try:
+        return check_doc_id(doc_id)
+    except DocumentError as exc:
+        raise ApiError(400, f"{exc} (nothing was changed)") from None
+
+
+def old_delete_documents() -> dict:
+    if not request.is_json:
+        raise ApiError(415, "Send JSON {\"ids\": [\"doc-id\", ...]}.")
+    body = request.get_json(silent=True)
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids or set(body) - {"ids"}:
+        raise ApiError(400, "The body must be {\"ids\": [\"doc-id\", ...]} with at least one id.")
+    if len(ids) > 10_000:
+        raise ApiError(400, f"At most 10000 ids in one request; {len(ids)} were sent.")
+    return {"remove": [old_checked_id(i) for i in ids]}
+
+
+def old_rebuild_index() -> dict:
+    full = False
+    if request.content_length:
+        if not request.is_json:
+            raise ApiError(415, "Send the optional body as JSON, e.g. {\"full\": true}.")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) - {"full"} or \
+                not isinstance(body.get("full", False), bool):
+            raise ApiError(400, "The optional body is {\"full\": true|false}.")
+        full = body.get("full", False)
+    return {"rebuild": True, "full": full}
+
+
+OLD = {"add_documents": lambda: {"add": old_documents_from_request()},
+       "delete_documents": old_delete_documents, "rebuild_index": old_rebuild_index}
+ROUTES = {"add_documents": ("/api/documents", "POST"),
+          "delete_documents": ("/api/documents", "DELETE"),
+          "rebuild_index": ("/api/index/rebuild", "POST")}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    # Only request contexts are made: the views are called with the change captured, not run.
+    return create_app({"TESTING": True, "INDEX_DIR": str(tmp_path_factory.mktemp("none")),
+                       "ENCODER": FakeEncoder()})
+
+
+@pytest.fixture(scope="module")
+def verdicts(app):
+    """The verdict of the old checks and of today's view on one request: ("refused", status,
+    message) or ("changed", the change admin.py would run)."""
+    def outcome(call) -> tuple:
+        try:
+            return ("changed", call())
+        except ApiError as exc:
+            return ("refused", exc.status, exc.message)
+
+    def both(view: str, data: bytes, content_type: str | None) -> tuple[tuple, tuple]:
+        path, method = ROUTES[view]
+        with app.test_request_context(path, method=method, data=data, content_type=content_type):
+            old = outcome(OLD[view])
+        with app.test_request_context(path, method=method, data=data, content_type=content_type):
+            new = outcome(getattr(admin, view).__wrapped__)   # past admin_required
+        return old, new
+
+    original = admin._update
+    admin._update = lambda **change: change
+    yield both
+    admin._update = original
+
+
+def test_the_documented_admin_bodies_are_the_models(client):
+    spec = client.get("/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    for model in ADMIN_MODELS:
+        assert schemas[model.__name__] == contract.schema_of(model), model.__name__
+    paths = spec["paths"]
+    for path, method, name in (("/api/documents", "post", "AddDocumentsRequest"),
+                               ("/api/documents", "delete", "DeleteDocumentsRequest"),
+                               ("/api/index/rebuild", "post", "RebuildRequest")):
+        assert paths[path][method]["requestBody"]["content"][JSON]["schema"] == {
+            "$ref": f"#/components/schemas/{name}"}, (path, method)
+    # The upload's form stays described by hand; no model reads it.
+    assert "files" in paths["/api/documents"]["post"]["requestBody"]["content"][
+        "multipart/form-data"]["schema"]["properties"]
+    # The fields a new document may have are the ones from_json reads, no more, no fewer.
+    assert set(schemas["NewDocument"]["properties"]) == FIELDS
+    assert schemas["DeleteDocumentsRequest"]["properties"]["ids"]["maxItems"] == \
+        contract.MAX_DELETE_IDS
+
+
+# Hostile JSON: any value, keys near the real ones, strings near real ids and dates.
+KEYS = st.sampled_from(["documents", "ids", "full", "id", "text", "title", "source", "date",
+                        "url", "extra", "", "Documents", "ids "]) | st.text(max_size=5)
+STRINGS = st.sampled_from(["", " ", "note", "a/b", "../x", "-x", "x" * 129, "2024-06-01",
+                           "2024-13-01", "20240601", "https://example.org/a", "javascript:x",
+                           "\u00e9t\u00e9", "\ud800", "x\n", "A.b_c-1"]) | st.text(max_size=12)
+SCALARS = (st.none() | st.booleans() | st.integers(-3, 10**20) | st.floats(allow_nan=False)
+           | STRINGS)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(KEYS, inner, max_size=4), max_leaves=12)
+IDS = st.sampled_from(["note", "A.b_c-1", "x" * 128]) | st.from_regex(r"[a-z][a-z0-9._-]{0,9}",
+                                                                       fullmatch=True)
+GOOD_DOCUMENT = st.fixed_dictionaries(   # mostly good, so that many bodies are taken
+    {"id": IDS, "text": st.text(min_size=1, max_size=30)},
+    optional={"title": STRINGS, "source": STRINGS,
+              "date": st.sampled_from(["2024-06-01", "", "2024-13-01", "2024-6-1"]),
+              "url": st.sampled_from(["", "https://example.org/a", "ftp://x"])})
+DOCUMENT = GOOD_DOCUMENT | st.dictionaries(st.sampled_from(sorted(FIELDS | {"extra"})),
+                                           STRINGS | SCALARS, max_size=7)
+BODIES = st.one_of(
+    VALUES,
+    st.dictionaries(KEYS, VALUES, max_size=3),
+    st.fixed_dictionaries({"documents": st.lists(DOCUMENT | VALUES, max_size=4)},
+                          optional={"extra": VALUES}),
+    st.fixed_dictionaries({"documents": st.lists(GOOD_DOCUMENT, min_size=1, max_size=3)}),
+    st.fixed_dictionaries({"ids": st.lists(IDS | STRINGS | SCALARS, max_size=5)},
+                          optional={"extra": VALUES}),
+    st.fixed_dictionaries({"ids": st.lists(IDS, min_size=1, max_size=5)}),
+    st.fixed_dictionaries({"full": VALUES | st.booleans()}, optional={"fast": VALUES}),
+    st.fixed_dictionaries({"ids": st.integers(9_998, 10_002).map(lambda n: ["a"] * n)},
+                          optional={"extra": st.none()}))
+CONTENT_TYPES = st.sampled_from([JSON, JSON, JSON, "application/merge-patch+json",
+                                 "application/json; charset=utf-8", "text/plain", None])
+RAW = st.sampled_from([b"", b"{", b"nul", b"[]", b"\xff\xfe", b"{\"ids\": [\"a\"],}",
+                       b"[" * 5000, b"{\"full\": true} x", b"NaN", b"{\"ids\": [NaN]}"])
+SETTINGS = settings(max_examples=1500, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+@SETTINGS
+@given(view=st.sampled_from(sorted(ROUTES)), body=BODIES, content_type=CONTENT_TYPES)
+def test_json_bodies_get_the_verdicts_they_got_before(verdicts, view, body, content_type):
+    old, new = verdicts(view, json.dumps(body).encode(), content_type)
+    assert new == old
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(view=st.sampled_from(sorted(ROUTES)), data=RAW, content_type=CONTENT_TYPES)
+def test_bodies_that_are_not_json_get_the_verdicts_they_got_before(verdicts, view, data,
+                                                                  content_type):
+    from werkzeug.exceptions import BadRequest
+
+    try:
+        old, new = verdicts(view, data, content_type)
+    except BadRequest as exc:   # nested too deeply: the JSON provider's 400, for both alike
+        assert "nested too deeply" in exc.description
+        return
+    assert new == old
+
+
+def test_the_messages_a_person_reads(verdicts):
+    """A few verdicts spelled out, so the comparison above cannot pass by both being wrong."""
+    shape = ("The body must be {\"documents\": [{\"id\", \"text\", \"title\", \"source\", "
+             "\"date\"}, ...]} with at least one document.")
+    for view, body, expected in (
+            ("add_documents", {"documents": []}, ("refused", 400, shape)),
+            ("add_documents", {"documents": [{}], "b": 1, "a": 2},
+             ("refused", 400, "Unknown field(s): a, b.")),
+            ("add_documents", {"documents": [{"id": "x", "text": " "}]},
+             ("refused", 400, "documents[0] (x): 'text' is empty (nothing was changed)")),
+            ("delete_documents", {"ids": ["a"], "x": 1},
+             ("refused", 400, "The body must be {\"ids\": [\"doc-id\", ...]} with at least one id.")),
+            ("delete_documents", {"ids": ["a"] * 10_001},
+             ("refused", 400, "At most 10000 ids in one request; 10001 were sent.")),
+            ("delete_documents", {"ids": ["a", "b"]}, ("changed", {"remove": ["a", "b"]})),
+            ("rebuild_index", {"full": 1},
+             ("refused", 400, "The optional body is {\"full\": true|false}.")),
+            ("rebuild_index", {"full": True}, ("changed", {"rebuild": True, "full": True}))):
+        old, new = verdicts(view, json.dumps(body).encode(), JSON)
+        assert new == old == expected, (view, body)
+    old, new = verdicts("rebuild_index", b"full", "text/plain")
+    assert new == old == ("refused", 415, "Send the optional body as JSON, e.g. {\"full\": true}.")
