@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from ..index import jobs as admin_jobs
 from ..errors import AccordError, DocumentError, IndexUnavailable
 from ..service import holder
-from .errors import CODES, ApiError, without_paths
+from .errors import ApiError, error_body, reply_to, without_paths
 from .validation import parse_add_documents, parse_delete_ids, parse_rebuild
 
 log = logging.getLogger("accord")
@@ -67,17 +67,8 @@ def _reply_body(h, outcome) -> dict[str, Any]:
 
 
 def _failure(status: int, message: str) -> tuple[int, dict[str, Any]]:
-    return status, {"error": {"code": CODES[status], "message": without_paths(message)}}
-
-
-def _change_failed(exc: AccordError) -> tuple[int, dict[str, Any]]:
-    """A change that failed, with the status its error type carries (a document's 400 or 404,
-    a held lock's 409); the index or model failing under a change is the change's 400."""
-    if exc.status in (400, 404):
-        return _failure(exc.status, f"{exc} (nothing was changed)")
-    if exc.status == 409:
-        return _failure(409, f"{exc}; try again later (nothing was changed)")
-    return _failure(400, f"The index could not be updated: {exc} (nothing was changed)")
+    """A job's failed reply, as the request would have had it (the job record keeps it)."""
+    return status, error_body(status, without_paths(message))
 
 
 def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, Any]
@@ -90,14 +81,14 @@ def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, An
                          on_stage=lambda stage: admin_jobs.update(index_dir, job_id, stage=stage),
                          **change)
     except AccordError as exc:
-        return _change_failed(exc)
+        return _failure(*reply_to(exc, change=True))
     except Exception:
         log.exception("admin job %s failed", job_id)
         return _failure(500, f"Something went wrong on the server (admin job {job_id}).")
     try:
         return 200, _reply_body(h, outcome)
     except IndexUnavailable as exc:
-        return _failure(503, f"The index is not available: {exc}")
+        return _failure(*reply_to(exc))
 
 
 def _update(**change: Any) -> Any:
@@ -148,14 +139,14 @@ def _documents_from_request() -> list:
             return [from_upload(f.filename or "", f.read(), url)
                     for f, url in zip(files, urls or [""] * len(files))]
         except DocumentError as exc:
-            raise ApiError(400, f"{exc} (nothing was changed)") from None
+            raise ApiError(*reply_to(exc, change=True)) from None
     if not request.is_json:
         raise ApiError(415, "Send JSON {\"documents\": [...]} or a multipart/form-data upload.")
     documents = parse_add_documents(request.get_json(silent=True))
     try:
         return [from_json(item, i) for i, item in enumerate(documents)]
     except DocumentError as exc:
-        raise ApiError(400, f"{exc} (nothing was changed)") from None
+        raise ApiError(*reply_to(exc, change=True)) from None
 
 
 @bp.post("/documents")
@@ -177,7 +168,7 @@ def _checked_id(doc_id: Any) -> str:
     try:
         return check_doc_id(doc_id)
     except DocumentError as exc:
-        raise ApiError(400, f"{exc} (nothing was changed)") from None
+        raise ApiError(*reply_to(exc, change=True)) from None
 
 
 @bp.delete("/documents")
