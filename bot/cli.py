@@ -227,7 +227,7 @@ def add(paths: tuple[Path, ...], corpus: Path, index: Path, model: str | None, q
     is checked before any is copied, so a bad one changes nothing."""
     try:
         docs = _new_documents(paths, urls)
-    except (AccordError, OSError) as exc:
+    except OSError as exc:   # an AccordError is the group's to tell (AccordGroup)
         raise click.ClickException(str(exc)) from None
     if not docs:
         raise click.ClickException("no .txt, .md, .html, .pdf or .docx files in the given paths")

@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, jsonify, request
 from ..index import jobs as admin_jobs
 from ..errors import AccordError, DocumentError, IndexUnavailable
 from ..service import holder
-from .errors import CODES, ApiError, without_paths
+from .errors import ApiError, error_body, reply_to, without_paths
+from .validation import parse_add_documents, parse_delete_ids, parse_rebuild
 
 log = logging.getLogger("accord")
 
@@ -47,7 +48,6 @@ API_LOCK_WAIT = 60.0   # seconds a change waits for another build before failing
 # else 202 with a job to poll (GET /api/index/jobs/<id>); the change goes on either way.
 SYNC_WAIT = 5.0
 POLL_AFTER = 10   # seconds, the Retry-After of a 202: polls count against ADMIN_RATE_LIMIT
-MAX_DELETE_IDS = 10_000
 
 
 def _reply_body(h, outcome) -> dict[str, Any]:
@@ -67,17 +67,8 @@ def _reply_body(h, outcome) -> dict[str, Any]:
 
 
 def _failure(status: int, message: str) -> tuple[int, dict[str, Any]]:
-    return status, {"error": {"code": CODES[status], "message": without_paths(message)}}
-
-
-def _change_failed(exc: AccordError) -> tuple[int, dict[str, Any]]:
-    """A change that failed, with the status its error type carries (a document's 400 or 404,
-    a held lock's 409); the index or model failing under a change is the change's 400."""
-    if exc.status in (400, 404):
-        return _failure(exc.status, f"{exc} (nothing was changed)")
-    if exc.status == 409:
-        return _failure(409, f"{exc}; try again later (nothing was changed)")
-    return _failure(400, f"The index could not be updated: {exc} (nothing was changed)")
+    """A job's failed reply, as the request would have had it (the job record keeps it)."""
+    return status, error_body(status, without_paths(message))
 
 
 def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, Any]
@@ -90,14 +81,14 @@ def _run(h, corpus_dir: Path, index_dir: Path, job_id: str, change: dict[str, An
                          on_stage=lambda stage: admin_jobs.update(index_dir, job_id, stage=stage),
                          **change)
     except AccordError as exc:
-        return _change_failed(exc)
+        return _failure(*reply_to(exc, change=True))
     except Exception:
         log.exception("admin job %s failed", job_id)
         return _failure(500, f"Something went wrong on the server (admin job {job_id}).")
     try:
         return 200, _reply_body(h, outcome)
     except IndexUnavailable as exc:
-        return _failure(503, f"The index is not available: {exc}")
+        return _failure(*reply_to(exc))
 
 
 def _update(**change: Any) -> Any:
@@ -148,20 +139,14 @@ def _documents_from_request() -> list:
             return [from_upload(f.filename or "", f.read(), url)
                     for f, url in zip(files, urls or [""] * len(files))]
         except DocumentError as exc:
-            raise ApiError(400, f"{exc} (nothing was changed)") from None
+            raise ApiError(*reply_to(exc, change=True)) from None
     if not request.is_json:
         raise ApiError(415, "Send JSON {\"documents\": [...]} or a multipart/form-data upload.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("documents"), list) \
-            or not body["documents"]:
-        raise ApiError(400, "The body must be {\"documents\": [{\"id\", \"text\", \"title\", "
-                            "\"source\", \"date\"}, ...]} with at least one document.")
-    if set(body) - {"documents"}:
-        raise ApiError(400, f"Unknown field(s): {', '.join(sorted(set(body) - {'documents'}))}.")
+    documents = parse_add_documents(request.get_json(silent=True))
     try:
-        return [from_json(item, i) for i, item in enumerate(body["documents"])]
+        return [from_json(item, i) for i, item in enumerate(documents)]
     except DocumentError as exc:
-        raise ApiError(400, f"{exc} (nothing was changed)") from None
+        raise ApiError(*reply_to(exc, change=True)) from None
 
 
 @bp.post("/documents")
@@ -183,7 +168,7 @@ def _checked_id(doc_id: Any) -> str:
     try:
         return check_doc_id(doc_id)
     except DocumentError as exc:
-        raise ApiError(400, f"{exc} (nothing was changed)") from None
+        raise ApiError(*reply_to(exc, change=True)) from None
 
 
 @bp.delete("/documents")
@@ -193,12 +178,7 @@ def delete_documents():
     (Not a path under /api/documents/: any name there could be a document id.)"""
     if not request.is_json:
         raise ApiError(415, "Send JSON {\"ids\": [\"doc-id\", ...]}.")
-    body = request.get_json(silent=True)
-    ids = body.get("ids") if isinstance(body, dict) else None
-    if not isinstance(ids, list) or not ids or set(body) - {"ids"}:
-        raise ApiError(400, "The body must be {\"ids\": [\"doc-id\", ...]} with at least one id.")
-    if len(ids) > MAX_DELETE_IDS:
-        raise ApiError(400, f"At most {MAX_DELETE_IDS} ids in one request; {len(ids)} were sent.")
+    ids = parse_delete_ids(request.get_json(silent=True))
     return _update(remove=[_checked_id(i) for i in ids])
 
 
@@ -221,9 +201,5 @@ def rebuild_index():
     if request.content_length:
         if not request.is_json:
             raise ApiError(415, "Send the optional body as JSON, e.g. {\"full\": true}.")
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or set(body) - {"full"} or \
-                not isinstance(body.get("full", False), bool):
-            raise ApiError(400, "The optional body is {\"full\": true|false}.")
-        full = body.get("full", False)
+        full = parse_rebuild(request.get_json(silent=True))
     return _update(rebuild=True, full=full)

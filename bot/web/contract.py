@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WrapValidator,
-                      ValidatorFunctionWrapHandler)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator,
+                      WrapValidator, ValidatorFunctionWrapHandler)
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from pydantic_core import PydanticCustomError, PydanticKnownError, core_schema
 
@@ -27,6 +27,7 @@ MAX_COMMENT = 1000
 MAX_ANSWER = 4000
 MAX_PASSAGE_IDS = MAX_K
 MAX_PASSAGE_ID = 200
+MAX_DELETE_IDS = 10_000
 ROLES = ("user", "bot")
 RATINGS = ("up", "down")
 # At least one character that normalising keeps (not space, control or invisible format): the
@@ -152,6 +153,45 @@ class FeedbackRequest(_Request):
     answered: Annotated[bool, Field(strict=True)] | None = None
     passage_ids: Annotated[list[PassageId], Field(max_length=MAX_PASSAGE_IDS)] | None = Field(
         default=None, description="passage_id of each citation of the answer.")
+
+
+# The admin bodies (admin.py checks them). A model checks a body's shape; a document's and an
+# id's own rules are checked where documents are read (bot/index/changes.py from_json,
+# bot/corpus/reading.py check_doc_id), for the API and the CLI alike: the model passes those items
+# on as sent, and only describes them.
+
+def _as_sent(described: Any) -> Any:
+    """An item taken as sent (its reader checks it), documented as the type `described`."""
+    return Annotated[Any, PlainValidator(lambda value: value, json_schema_input_type=described)]
+
+
+class NewDocument(_Request):
+    """A document to add, stored as Markdown; an id already in the corpus is replaced."""
+    id: str = Field(min_length=1)
+    title: str = optional(min_length=1)
+    text: str = Field(min_length=1)
+    source: str = optional()
+    date: str = optional(json_schema_extra={"format": "date"})
+    url: str = optional(pattern="^https?://",
+                        description="Where the document is published; citations link there.")
+
+
+class AddDocumentsRequest(_Request):
+    """Documents to add or replace, in one change."""
+    documents: Annotated[list[_as_sent(NewDocument)],
+                         Field(min_length=1, strict=True)]
+
+
+class DeleteDocumentsRequest(_Request):
+    """Documents to remove, in one change (one build); an unknown id changes nothing."""
+    ids: Annotated[list[_as_sent(str)],
+                   Field(min_length=1, max_length=MAX_DELETE_IDS, strict=True)]
+
+
+class RebuildRequest(_Request):
+    """The optional body of a rebuild."""
+    full: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="Re-encode everything, ignoring the build cache.")
 
 
 # Replies: built by the code that answers (api.py, admin.py, ...); these models are what the
@@ -367,7 +407,8 @@ class Job(BaseModel):
 
 MODELS: tuple[type[BaseModel], ...] = (AskRequest, AskReply, FeedbackRequest, FeedbackReply,
                                        ChatConfig, Health, DocumentList, Error, IndexUpdate,
-                                       JobAccepted, Job)
+                                       JobAccepted, Job, NewDocument, AddDocumentsRequest,
+                                       DeleteDocumentsRequest, RebuildRequest)
 
 
 class _Generator(GenerateJsonSchema):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -41,11 +42,32 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-def error_response(status: int, message: str) -> tuple[Response, int]:
-    """The one error shape, {"error": {"code", "message"}}, with the status it belongs to."""
-    body = {"error": {"code": CODES.get(status, "bad_request" if status < 500 else "internal"),
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """The one error shape, {"error": {"code", "message"}}, its code named by the status."""
+    return {"error": {"code": CODES.get(status, "bad_request" if status < 500 else "internal"),
                       "message": message}}
-    response = jsonify(body)
+
+
+def reply_to(exc: AccordError, *, change: bool = False) -> tuple[int, str]:
+    """The status and message of the reply to an AccordError: the status its type carries
+    (bot/errors.py), read here only, by the app's handler and by the admin endpoints, whose
+    changes run in a thread and keep their reply in the job record. For a change, the message
+    says that nothing was changed, and the index or the model failing under it is the change's
+    400, told with its reason; paths are the caller's to cut (without_paths)."""
+    if change:
+        if exc.status in (400, 404):
+            return exc.status, f"{exc} (nothing was changed)"
+        if exc.status == 409:
+            return 409, f"{exc}; try again later (nothing was changed)"
+        return 400, f"The index could not be updated: {exc} (nothing was changed)"
+    if isinstance(exc, IndexUnavailable):
+        return exc.status, f"The index is not available: {exc}"
+    return exc.status, str(exc)
+
+
+def error_response(status: int, message: str) -> tuple[Response, int]:
+    """The one error shape with the status it belongs to."""
+    response = jsonify(error_body(status, message))
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="accord"'
     return response, status
@@ -75,10 +97,8 @@ def init_app(app: Flask) -> None:
         # The status comes with the error's type; a 500 is the server's, told like any other.
         if exc.status >= 500 and not isinstance(exc, IndexUnavailable):
             return _internal(exc)
-        message = without_paths(str(exc))
-        if isinstance(exc, IndexUnavailable):
-            message = f"The index is not available: {message}"
-        return error_response(exc.status, message)
+        status, message = reply_to(exc)
+        return error_response(status, without_paths(message))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -25,37 +25,7 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
-# The admin request bodies, checked by admin.py; every other schema is a model's (contract.py).
-ADMIN_SCHEMAS: dict[str, Any] = {
-    "NewDocument": {
-        "type": "object",
-        "required": ["id", "text"],
-        "properties": {
-            "id": {"type": "string", "minLength": 1},
-            "title": {"type": "string", "minLength": 1},
-            "text": {"type": "string", "minLength": 1},
-            "source": {"type": "string"},
-            "date": {"type": "string", "format": "date"},
-            "url": {"type": "string", "pattern": "^https?://",
-                    "description": "Where the document is published; citations link there."},
-        },
-    },
-    "AddDocumentsRequest": {
-        "type": "object",
-        "required": ["documents"],
-        "properties": {"documents": {"type": "array", "minItems": 1,
-                                     "items": _ref("NewDocument")}},
-    },
-    "DeleteDocumentsRequest": {
-        "type": "object",
-        "required": ["ids"],
-        "additionalProperties": False,
-        "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": 10_000,
-                               "items": {"type": "string"}}},
-    },
-}
-
-SCHEMAS: dict[str, Any] = {**component_schemas(), **ADMIN_SCHEMAS}
+SCHEMAS: dict[str, Any] = component_schemas()   # every body's, from the models (contract.py)
 
 ERRORS = {
     "400": _error("bad_request: the body breaks a rule; the message names it."),
@@ -129,6 +99,8 @@ def paths() -> dict[str, Any]:
                 "summary": "Add or replace documents, then update the index while serving.",
                 "requestBody": {"required": True, "content": {
                     JSON: {"schema": _ref("AddDocumentsRequest")},
+                    # By hand: no model reads the form (files and url fields; admin.py and
+                    # from_upload check them), and pydantic has no schema for a file part.
                     "multipart/form-data": {"schema": {
                         "type": "object", "required": ["files"],
                         "properties": {"files": {
@@ -187,10 +159,8 @@ def paths() -> dict[str, Any]:
         "/api/index/rebuild": {"post": {
             "operationId": "rebuildIndex", **ADMIN,
             "summary": "Rebuild the index from the corpus folder.",
-            "requestBody": {"required": False, "content": {JSON: {"schema": {
-                "type": "object", "additionalProperties": False,
-                "properties": {"full": {"type": "boolean", "description":
-                                        "Re-encode everything, ignoring the build cache."}}}}}},
+            "requestBody": {"required": False,
+                            "content": {JSON: {"schema": _ref("RebuildRequest")}}},
             "responses": {"200": _json(_ref("IndexUpdate"), "The rebuilt index."), **ACCEPTED,
                           **_errors("400", "401", "409", "415", "429", "500", "503")},
         }},

@@ -1,5 +1,6 @@
-"""Checking /api/ask and /api/feedback requests with the contract's models (contract.py), in
-messages a person can act on; text is normalised here, before anything searches or stores it."""
+"""Checking request bodies (/api/ask, /api/feedback and the admin bodies) with the contract's
+models (contract.py), in messages a person can act on; text is normalised here, before anything
+searches or stores it."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -10,8 +11,9 @@ from pydantic_core import ErrorDetails
 
 from ..text.normalize import normalize_text
 from ..qa.retrieval import FILTER_KEYS
-from .contract import (HISTORY_READ, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS, MAX_TURN_CHARS,
-                       MAX_TURNS, AskRequest, FeedbackRequest)
+from .contract import (HISTORY_READ, MAX_DELETE_IDS, MAX_K, MAX_PASSAGE_ID, MAX_PASSAGE_IDS,
+                       MAX_TURN_CHARS, MAX_TURNS, AddDocumentsRequest, AskRequest,
+                       DeleteDocumentsRequest, FeedbackRequest, RebuildRequest)
 from .errors import ApiError
 
 def json_body() -> object:
@@ -154,3 +156,44 @@ def parse_feedback(body: Any) -> dict[str, Any]:
             "answer": item.answer or None, "answered": item.answered,
             "passage_ids": [q for q in (normalize_text(p, limit=MAX_PASSAGE_ID)
                                         for p in item.passage_ids or []) if q]}
+
+
+# The admin bodies: the shape is checked first, then unknown fields (documents) or the count
+# (ids); each document and id is checked by its reader (admin.py), in the order sent.
+
+def _add_rank(error: ErrorDetails, body: dict) -> tuple:
+    return (1,) if error["type"] == "extra_forbidden" else (0,)
+
+
+def _add_message(error: ErrorDetails, errors: list[ErrorDetails]) -> str:
+    if error["type"] == "extra_forbidden":
+        return f"Unknown field(s): {', '.join(_unknown(errors, 1))}."
+    return ("The body must be {\"documents\": [{\"id\", \"text\", \"title\", \"source\", "
+            "\"date\"}, ...]} with at least one document.")
+
+
+def _delete_rank(error: ErrorDetails, body: dict) -> tuple:
+    return (1,) if error["type"] == "too_long" else (0,)
+
+
+def _delete_message(error: ErrorDetails, errors: list[ErrorDetails]) -> str:
+    if error["type"] == "too_long":
+        return (f"At most {MAX_DELETE_IDS} ids in one request; "
+                f"{error['ctx']['actual_length']} were sent.")
+    return "The body must be {\"ids\": [\"doc-id\", ...]} with at least one id."
+
+
+def parse_add_documents(body: Any) -> list[Any]:
+    """The documents of POST /api/documents {"documents": [...]}, each as sent."""
+    return _validate(AddDocumentsRequest, body, _add_rank, _add_message).documents
+
+
+def parse_delete_ids(body: Any) -> list[Any]:
+    """The ids of DELETE /api/documents {"ids": [...]}, each as sent."""
+    return _validate(DeleteDocumentsRequest, body, _delete_rank, _delete_message).ids
+
+
+def parse_rebuild(body: Any) -> bool:
+    """`full` of the optional body of POST /api/index/rebuild."""
+    return _validate(RebuildRequest, body, lambda error, body: (0,),
+                     lambda error, errors: "The optional body is {\"full\": true|false}.").full
