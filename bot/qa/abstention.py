@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +26,10 @@ FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_m
 # does not give the kind of thing asked, a year or number asked about is not in its passage, or
 # the question is negated and the sentence is not, or half the names of the question that the
 # texts know are not in the answer's document ("Shanghai's trading partners" answered from a
-# report on Chongqing's). Any of them refuses (see `probability`).
+# report on Chongqing's), or the question names a place, person or body the texts never
+# mention ("Guangzhou" over texts on Chongqing). Any of them refuses (see `probability`).
 CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch",
-                  "document_names_missing")
+                  "document_names_missing", "name_unknown")
 STRICT_KINDS = ("date", "quantity")   # asked kinds a sentence either gives or does not
 CONTRADICTION_FACTOR = 0.1   # what is left of P(answerable) when the answer contradicts
 EVIDENCE_PASSAGES = 3
@@ -50,6 +53,7 @@ class Evidence:
     #   not: its words are then mostly "unknown" and uncovered whatever the texts say
     document_names_missing: float = 0.0  # 1 when at least half the question's names that some
     #   passage holds are in no passage of the answer's document (a contradiction, not a feature)
+    name_unknown: float = 0.0  # 1 when a name of the question is in no passage (a contradiction)
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -138,12 +142,38 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     document_names_missing=float(_outside_document(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
                         group_forms) >= DOCUMENT_NAMES_SHARE),
+                    name_unknown=float(any(_unknown(index, name, variant_tokens, top)
+                                           for name in names)),
                     cross_language=float(chinese.is_chinese(question)
                                          and not chinese.has_han(answer_passage.text)))
 
 
 
 DOCUMENT_NAMES_SHARE = 0.5
+DERIVED_MIN = 4    # letters a word made from a name shares with it, at least
+DERIVED_ENDING = 5  # letters it may add ("Shanghai" -> "Shanghainese")
+
+
+def _unknown(index: CorpusIndex, name: str, variant_tokens: set[str],
+             top: Sequence[Any]) -> bool:
+    """Whether the texts never mention `name`: none of its words is in any passage nor in the
+    variants table's forms. Acronyms ("CE", "HKSAR") and short words are not judged (the texts
+    may spell them out), nor a word made from a name the nearest passages hold ("Hongkongers",
+    "Shanghainese", "Chinese" where they say "Hong Kong", "Shanghai", "China")."""
+    letters = re.sub(r"[^A-Za-z]", "", name)
+    if len(letters) < DERIVED_MIN or letters.isupper() or chinese.has_han(name):
+        return False
+    tokens = set(tokenize([name])[0])
+    if not tokens or tokens & variant_tokens or index.lexical.idf(sorted(tokens)):
+        return False
+    word = letters.lower()
+    for p in top:
+        words = re.findall(r"[a-z]+", fold_key(p.text))
+        for held in {*words, *(a + b for a, b in zip(words, words[1:]))}:
+            shared = len(os.path.commonprefix([word, held]))
+            if shared >= max(DERIVED_MIN, len(held) - 1) and len(word) - shared <= DERIVED_ENDING:
+                return False
+    return True
 
 
 def _outside_document(index: CorpusIndex, passage: int, names: Sequence[str],

@@ -343,3 +343,22 @@ def test_the_lexical_part_of_sentence_choice_is_scaled_by_the_texts_reach(bot):
     # With no reach (a question in another script than the texts), only meaning and type count.
     assert any(full[k] > none[k] for k in full)
     assert all(full[k] >= none[k] for k in full)
+
+
+def test_a_name_the_texts_never_mention_refuses(bot: Bot):
+    """A place the texts never name ("Atlantis") is asked about: whatever passage comes back
+    answers about something else. A word made from a word they hold ("Mayoral" from "mayor")
+    and an acronym are not judged."""
+    ev, _ = bot.evidence_for("What did the river city and Atlantis agree on finance?")
+    assert ev.name_unknown == 1.0
+    assert answerability.probability(ev, bot.model) < bot.model["threshold"]
+    assert not bot.ask("What did the river city and Atlantis agree on finance?")["answered"]
+    assert bot.evidence_for("What did the mayors agree on finance?")[0].name_unknown == 0.0
+    top = [bot.index.passages[i] for i in range(len(bot.index.passages))]
+    unknown = answerability._unknown
+    assert unknown(bot.index, "Atlantis", set(), top)
+    assert not unknown(bot.index, "Finance", set(), top)       # the texts hold it
+    assert not unknown(bot.index, "Mayoral", set(), top)       # made from "mayor"
+    assert not unknown(bot.index, "Bridgeans", set(), top)     # made from "bridges"
+    assert not unknown(bot.index, "ASEAN", set(), top)         # an acronym: may be spelt out
+    assert not unknown(bot.index, "Atlantis", {"atlanti"}, top)  # a form the variants table knows
