@@ -34,13 +34,13 @@ MAX_PASSAGE_ID = 200
 ANSWER_TTL = dt.timedelta(days=7)
 BUSY_MS = 5000   # several gunicorn workers write to the one file
 WAL_LIMIT = 4 * 1024 * 1024   # the -wal file is cut back to this after each checkpoint
-# Issued answers wait in a per-process queue for the writer thread: the reply does not wait for
-# SQLite. Bounded: past QUEUE_ROWS a request writes its own row, as before, so none is dropped.
+# Issued answers and unanswered questions wait in a per-process queue for the writer thread:
+# the reply does not wait for SQLite. Bounded: past QUEUE_ROWS a request writes its own row, as before, so none is dropped.
 QUEUE_ROWS = 1024
 BATCH_ROWS = 256       # rows the writer puts in one transaction
 FLUSH_WAIT = 2.0       # at most this long for the queue to be written (worker exit, a miss)
 log = logging.getLogger("accord")
-_queues: "weakref.WeakSet[_AnswerQueue]" = weakref.WeakSet()
+_queues: "weakref.WeakSet[_WriteQueue]" = weakref.WeakSet()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS unanswered (
@@ -145,7 +145,7 @@ class FeedbackStore:
     max_bytes: int = DEFAULT_MAX_BYTES
     # Closed with its thread (threading.local drops it), never shared by two.
     _writers: threading.local = field(default_factory=threading.local, repr=False, compare=False)
-    _queued: "_AnswerQueue | None" = field(default=None, repr=False, compare=False)
+    _queued: "_WriteQueue | None" = field(default=None, repr=False, compare=False)
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
@@ -213,11 +213,26 @@ class FeedbackStore:
         return mine.conn
 
     def record_unanswered(self, question: str, query: str, index_version: str | None) -> None:
+        """Keep a question the documents did not answer, written by this process's writer
+        thread (as issued answers are): a refusal does not wait for SQLite."""
+        row = (_now(), self._text(question), self._text(query), index_version)
+        if not self._queue().put(("unanswered", row)):
+            self._write_unanswered([row])   # the queue is full: written now, as before
+
+    def _write_unanswered(self, rows: Sequence[tuple]) -> None:
         conn = self._writer()
-        cur = conn.execute("INSERT INTO unanswered (at, question, query, index_version) "
-                           "VALUES (?, ?, ?, ?)",
-                           (_now(), self._text(question), self._text(query), index_version))
-        self._prune(conn, "unanswered", cur.lastrowid or 0)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT INTO unanswered (at, question, query, index_version) "
+                             "VALUES (?, ?, ?, ?)", rows)
+            newest = conn.execute("SELECT last_insert_rowid()").fetchone()[0] or 0
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        every = self._prune_every("unanswered")
+        if newest // every != (newest - len(rows)) // every:   # a multiple of `every` was passed
+            self._prune(conn, "unanswered", newest - newest % every)
 
     def _answer_row(self, answer_id: str, question: str | None, answer: str | None,
                     answered: bool | None, passage_ids: Sequence[str],
@@ -257,14 +272,17 @@ class FeedbackStore:
         reply does not wait for SQLite. `issued` and `flush` see the row once it is queued."""
         row = self._answer_row(answer_id, question, answer, answered, passage_ids,
                                index_version)
-        queued = self._queued
-        if queued is None or queued.pid != os.getpid():
-            queued = self._queued = _AnswerQueue(self)
-        if not queued.put(row):
+        if not self._queue().put(("answers", row)):
             self._write_answers([row])   # the queue is full: the old synchronous path
 
+    def _queue(self) -> "_WriteQueue":
+        queued = self._queued
+        if queued is None or queued.pid != os.getpid():
+            queued = self._queued = _WriteQueue(self)
+        return queued
+
     def flush(self, timeout: float = FLUSH_WAIT) -> bool:
-        """Wait until every answer this process queued so far is written; False on timeout."""
+        """Wait until every row this process queued so far is written; False on timeout."""
         queued = self._queued
         return queued is None or queued.pid != os.getpid() or queued.flush(timeout)
 
@@ -319,6 +337,7 @@ class FeedbackStore:
         if table not in ORDER:
             raise ValueError(table)
         sql = f"SELECT * FROM {table}" + (" WHERE at >= ?" if since else "")
+        flush_all()   # what this process has queued is read too
         try:
             with closing(self.connect()) as conn:
                 conn.row_factory = sqlite3.Row
@@ -328,8 +347,9 @@ class FeedbackStore:
                 from None
 
 
-class _AnswerQueue:
-    """One process's issued answers on their way to SQLite, and the thread that writes them."""
+class _WriteQueue:
+    """One process's issued answers and unanswered questions on their way to SQLite, as
+    (table, row), and the thread that writes them."""
 
     def __init__(self, store: FeedbackStore) -> None:
         self.pid, self.store = os.getpid(), store
@@ -338,7 +358,7 @@ class _AnswerQueue:
         self.queued = self.written = 0     # rows put so far, rows written (or given up) so far
         self.lock = threading.Lock()
         _queues.add(self)
-        threading.Thread(target=self._run, name="answer-writer", daemon=True).start()
+        threading.Thread(target=self._run, name="feedback-writer", daemon=True).start()
 
     def put(self, row: tuple) -> bool:
         with self.lock:   # numbered in queue order, so `flush` knows when its rows are in
@@ -362,17 +382,21 @@ class _AnswerQueue:
                     batch.append(self.rows.get_nowait())
                 except queue.Empty:
                     break
-            try:
-                self.store._write_answers(batch)
-            except sqlite3.Error as exc:   # as before: a failed write never failed the answer
-                log.error("could not keep %d issued answers: %s", len(batch), exc)
+            for table, write in (("answers", self.store._write_answers),
+                                 ("unanswered", self.store._write_unanswered)):
+                rows = [row for kind, row in batch if kind == table]
+                try:
+                    if rows:
+                        write(rows)
+                except sqlite3.Error as exc:   # as before: a failed write never failed the answer
+                    log.error("could not keep %d rows of %s: %s", len(rows), table, exc)
             with self.done:
                 self.written += len(batch)
                 self.done.notify_all()
 
 
 def flush_all(timeout: float = FLUSH_WAIT) -> None:
-    """Write the answers every store of this process has queued (at a worker's exit)."""
+    """Write the rows every store of this process has queued (at a worker's exit, before a read)."""
     for queued in list(_queues):
         if queued.pid == os.getpid():
             queued.flush(timeout)

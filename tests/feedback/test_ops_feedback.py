@@ -23,6 +23,7 @@ def db(tmp_path):
 
 
 def table(db, name: str) -> list[dict]:
+    flush_all()   # rows are written by this process's writer thread, within milliseconds
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(f"SELECT * FROM {name}")]
@@ -249,12 +250,16 @@ def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(
         for i in range(20):
             store.record_unanswered(f"t{n}-{i}", "q", None)
 
+    def worker() -> None:
+        ask(99)
+        flush_all()   # as a gunicorn worker does at its exit (web/worker.py)
+
     threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    child = multiprocessing.get_context("fork").Process(target=ask, args=(99,))
+    child = multiprocessing.get_context("fork").Process(target=worker)
     child.start()
     child.join(30)
     assert child.exitcode == 0
@@ -264,8 +269,9 @@ def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(
 
 def test_an_answer_does_not_wait_for_the_feedback_database(make_app, db):
     """While another process holds the database's write lock, /api/ask still answers at once
-    (issuing its answer_id used to wait up to the 5 s busy timeout); once the lock is gone the
-    answer is written and can be rated."""
+    (issuing its answer_id used to wait up to the 5 s busy timeout), a refusal too (keeping the
+    unanswered question did); once the lock is gone both are written and the answer can be
+    rated."""
     app = make_app()
     client = app.test_client()
     ask(client, ANSWERABLE)                      # warm: the app's first answer is slower
@@ -275,10 +281,15 @@ def test_an_answer_does_not_wait_for_the_feedback_database(make_app, db):
         started = time.monotonic()
         reply = ask(client, ANSWERABLE)
         took = time.monotonic() - started
+        started = time.monotonic()
+        assert not ask(client, UNANSWERABLE)["answered"]
+        refused = time.monotonic() - started
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert took < 1.0, took
+    assert refused < 1.0, refused
+    assert [r["question"] for r in table(db, "unanswered")] == [UNANSWERABLE]
     rated = client.post("/api/feedback", json={"answer_id": reply["answer_id"], "rating": "up"})
     assert rated.status_code == 200
     assert table(db, "feedback")[0]["answer"] == reply["answer"]
