@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import bm25s
 import numpy as np
 
+from ..cache import BytesLRU, budget
 from ..errors import IndexUnavailable
 from ..text.words import TOKEN, fold_spelling, stemmer, stopwords, tokenize
 
@@ -43,6 +44,8 @@ class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25, champions: tuple[np.ndarray, ...] | None = None) -> None:
         self._bm25 = retriever
         self._champions = champions
+        # passages_with's answers: the same names come back question after question.
+        self._with = BytesLRU(budget(0.02))
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
@@ -83,6 +86,9 @@ class LexicalIndex:
         """Rows of the passages that hold every word of `text`; None when a word is in no
         passage (the texts do not know it). A word in more than `max_rows` passages is taken
         as held by all of them (the intersection is bounded work, whatever the corpus)."""
+        return self._with.get((text, max_rows), lambda: self._passages_with(text, max_rows))
+
+    def _passages_with(self, text: str, max_rows: int) -> np.ndarray | None:
         vocab = self._bm25.vocab_dict
         tokens = set(tokenize([text])[0])
         if not tokens or any(t not in vocab for t in tokens):

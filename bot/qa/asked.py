@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
+from ..cache import bytes_cached
 from ..text import chinese
 from ..text.words import ASKING_WORDS, fold_key, stopwords, tokenize
 
@@ -122,26 +123,33 @@ def counted(question: str) -> str | None:
     return toks[0] if toks else None
 
 
+# What a sentence says, whatever the question: looked up once per sentence and kind (the same
+# passages' sentences are weighed question after question).
+SAYS = {"date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON, "place": PLACE}
+
+
+@bytes_cached(0.02)
+def _says(key: tuple[str, str]) -> bool:
+    kind, sentence = key
+    return bool(SAYS[kind].search(sentence))
+
+
 def gives(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
     if kind is None or kind == "yesno":
         return True
-    if kind == "date":
-        return bool(DATE.search(sentence))
+    if kind in ("date", "person", "place"):
+        return _says((kind, sentence))
     if kind == "quantity":
-        if not NUMBER.search(sentence):
+        if not _says(("number", sentence)):
             return False
         money = ASKS_MONEY.search(question) or ASKS_MONEY_ZH.search(question)
         if money and not ASKS_SHARE.search(question) and "比例" not in question \
-                and not MONEY.search(sentence):
+                and not _says(("money", sentence)):
             return False
         unit = counted(question)
         # "how many hours": a number of the thing counted, not any number.
         return unit is None or unit in tokenize([sentence])[0]
-    if kind == "person":
-        return bool(PERSON.search(sentence))
-    if kind == "place":
-        return bool(PLACE.search(sentence))
     if kind == "thing":
         thing = asked_thing(question)
         return thing is None or thing in tokenize([sentence])[0]

@@ -94,7 +94,7 @@ def _stopset() -> frozenset[str]:
     return frozenset(stopwords())
 
 
-@bytes_cached(0.35)
+@bytes_cached(0.31)
 def _tokens(text: str) -> tuple[str, ...]:
     """bm25s.tokenize's steps for one text (fold, lower, split, drop stopwords, stem): the same
     tokens, without its per-call vocabulary and progress-bar objects; cached (in bytes, keys
