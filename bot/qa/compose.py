@@ -274,11 +274,11 @@ def subject_misses(index: CorpusIndex, hits: Sequence[Hit], subject: Sequence[st
 
 def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
            query: str, question: str | None = None, subject: Sequence[str] = (),
-           groups: Sequence[dict[str, Any]] = ()) -> list[Candidate]:
+           groups: Sequence[dict[str, Any]] = (), subject_share: float = 1.0) -> list[Candidate]:
     """All candidate sentences, ranked for the question (the asked type is read from
     `question`, the user's own words; relevance from `query`, which carries the context;
-    `subject`: the names a topic-changing follow-up keeps, which the answer's passage should
-    hold)."""
+    `subject`: the names a topic-changing follow-up keeps, or the question's own, which the
+    answer's passage should hold; `subject_share`: of SUBJECT_WEIGHT, what missing them costs)."""
     weights = term_weights(index.lexical, query)
     if question and question != query:
         # A follow-up's own words say what is asked; the carried context only what about.
@@ -290,7 +290,7 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
         focus = set(tokenize([about.group(1)])[0])
         weights = {t: w * (FOCUS_WEIGHT if t in focus else 1.0) for t, w in weights.items()}
     names = set(tokenize([" ".join(names_in(query))])[0])
-    miss = subject_misses(index, hits, subject, groups)
+    miss = [m * subject_share for m in subject_misses(index, hits, subject, groups)]
     reach = lexical_reach(index, question or query, groups)
     return rank_candidates(index, hits, query_vector, weights, names, question or query, miss,
                            reach)

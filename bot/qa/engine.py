@@ -30,15 +30,25 @@ RELATED_ON_REFUSAL = 3
 WARM_SECONDS = 0.5
 
 
+# A question that is not a follow-up: a sentence whose passage lacks the names it asks about
+# answers about something else ("what the Paris Agreement needs" answered by another
+# agreement's report), though less surely than a follow-up's carried subject, which the
+# passage must hold: this share of the follow-up's weight.
+OWN_NAMES_SHARE = 0.75
+
+
+def own_names(question: str) -> list[str]:
+    """The names a question asks about, in English or Chinese."""
+    return each_name(names_in(question)) + chinese_names(question)
+
+
 def subject(question: str, standalone: str) -> list[str]:
     """The names a follow-up that changes the topic carries from the earlier turns (none for
     any other question)."""
     if standalone == question or not changes_topic(question):
         return []
-    def names(text: str) -> list[str]:
-        return each_name(names_in(text)) + chinese_names(text)
-    own = {n.lower() for n in names(question)}
-    return [n for n in names(standalone) if n.lower() not in own]
+    own = {n.lower() for n in own_names(question)}
+    return [n for n in own_names(standalone) if n.lower() not in own]
 
 
 def refusal(question: str, nearest: str) -> str:
@@ -113,8 +123,11 @@ class Bot:
         sentences): what answering and its evidence both start from."""
         standalone, query, groups = self.understand(question, history, last_answer)
         vector, hits = self._search(question, query, standalone, k, filters, groups)
-        pool = choose(self.index, hits, vector, query, question, subject(question, standalone),
-                      groups) if hits else []
+        names, share = subject(question, standalone), 1.0
+        if standalone == question:
+            names, share = own_names(question), OWN_NAMES_SHARE
+        pool = choose(self.index, hits, vector, query, question, names, groups,
+                      subject_share=share) if hits else []
         return standalone, query, groups, vector, hits, pool
 
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,

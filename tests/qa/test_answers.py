@@ -271,6 +271,34 @@ def test_a_passage_without_the_subject_loses_the_subject_weight(bot):
         assert c.score == pytest.approx(before[(c.hit_rank, c.position)] - drop)
 
 
+def test_a_question_that_is_not_a_follow_up_prefers_passages_with_its_own_names(tmp_path):
+    """ "What does the Harbour Accord need?" over two reports that say the same of two
+    accords: the sentence of the report that names the Harbour Accord comes first, and the
+    other report's loses OWN_NAMES_SHARE of SUBJECT_WEIGHT (a follow-up's carried names cost
+    the whole weight)."""
+    from bot.qa.compose import SUBJECT_WEIGHT, choose
+    from bot.qa.engine import OWN_NAMES_SHARE, own_names
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, accord in (("harbour", "Harbour Accord"), ("river", "Valley Pact")):
+        (corpus / f"{name}.md").write_text(
+            f"---\ntitle: {accord} report\ndate: 2024-01-0{len(name) % 9}\nsource: Test wire\n---\n"
+            f"The {accord} still needs the approval of both parliaments before it can enter "
+            "into force.\n", encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    bot = Bot.open(tmp_path / "index", encoder)
+    question = "What does the Harbour Accord need before it enters into force?"
+    assert own_names(question) == ["Harbour Accord"]
+    standalone, query, groups, vector, hits, pool = bot._retrieve(question, [], 5)
+    assert pool[0].text.startswith("The Harbour Accord")
+    plain = {c.text: c.score for c in choose(bot.index, hits, vector, query, question)}
+    for c in pool:
+        drop = 0.0 if "Harbour" in c.text else OWN_NAMES_SHARE * SUBJECT_WEIGHT
+        assert c.score == pytest.approx(plain[c.text] - drop)
+
+
 def test_a_measure_asked_by_name_is_a_quantity_of_that_measure():
     assert asked.asked_type("What is the population of the river city?") == "quantity"
     assert asked.asked_type("What was the budget of the plan?") == "quantity"
