@@ -38,7 +38,11 @@ PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister
                     r"Secretary|Chairman|Chair|Director|Commissioner|King|Queen|Prince)\.?\s+[A-Z]|"
                     r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|ministry|government|"
                     r"council|commission|committee|department|authority|bureau|office|parliament|"
-                    r"delegation|president|mayor|secretary|leaders?|officials?)\b")
+                    r"delegation|president|mayor|secretary|leaders?|officials?)\b|"
+                    # "Who will operate it?": a body answers too, by what it is.
+                    r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint venture|consortium|"
+                    r"agency|association|foundation|universit(y|ies)|institutes?|academy|"
+                    r"chambers? of commerce)\b)")
 PLACE = re.compile(r"\b(in|at|to|from|near|across|within|inside|outside|between|venue|city|country|"
                    r"province|region|district|hotel|hall|centre|center|building|park)\b\s*(the\s+)?"
                    r"[A-Z\d]|\b(venue|hotel|hall|headquarters|city|capital)\b|"

@@ -390,3 +390,11 @@ def test_a_name_the_texts_never_mention_refuses(bot: Bot):
     assert not unknown(bot.index, "Bridgeans", set(), top)     # made from "bridges"
     assert not unknown(bot.index, "ASEAN", set(), top)         # an acronym: may be spelt out
     assert not unknown(bot.index, "Atlantis", {"atlanti"}, top)  # a form the variants table knows
+
+
+def test_who_is_answered_by_a_body_as_well_as_a_person():
+    question = "Who will run the ferry?"
+    assert asked.asked_type(question) == "person"
+    assert asked.gives("person", "It will be run by a joint venture of two port companies.", question)
+    assert asked.gives("person", "The Harbour Ferry Corporation will run it.", question)
+    assert not asked.gives("person", "It will run every ten minutes from 2026.", question)
