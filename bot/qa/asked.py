@@ -101,12 +101,45 @@ def asked_type(question: str) -> str | None:
                 return kind
     for pattern, kind in ASKS:
         if pattern.search(question):
+            if kind == "thing":
+                # "Which railway training body ...": the noun it ends with says the kind.
+                return HEAD_KINDS.get(_head(question) or "", "thing")
             return kind
     return None
 
 
+# "Which X ..." asks for a person or a body, a place or a date when its noun X says so.
+HEAD_KINDS = {**dict.fromkeys(("person", "people", "official", "officials", "minister",
+                               "ministers", "leader", "leaders", "body", "bodies", "organisation",
+                               "organisations", "organization", "organizations", "ministry",
+                               "ministries", "department", "departments", "company",
+                               "companies", "firm", "firms", "operator", "agency", "agencies",
+                               "institution", "institutions", "university", "universities"),
+                              "person"),
+              **dict.fromkeys(("place", "places", "city", "cities", "country", "countries",
+                               "venue", "venues", "hotel", "district", "province", "region"),
+                              "place")}
+# Where the noun phrase after "which" ends: a verb, a preposition or a clause begins.
+HEAD_END = re.compile(r"\s+(?:did|does|do|is|are|was|were|will|would|can|could|should|has|have|"
+                      r"had|in|at|on|of|for|to|from|with|by|that|who|whose|under|during|"
+                      r"between|among|[a-z]+ed)\b", re.I)
+HEAD_WORDS = 4   # a longer run is not one noun phrase
+
+
+def _head(question: str) -> str | None:
+    """The last word of the noun phrase after "which"/"what" (lower case)."""
+    m = ASKS[-1][0].search(question)
+    if not m:
+        return None
+    rest = question[m.start(2):]
+    words = HEAD_END.split(rest, maxsplit=1)[0].split()[:HEAD_WORDS]
+    words = [re.sub(r"[^\w-]", "", w) for w in words]
+    return words[-1].lower() if words and words[-1] else None
+
+
 def asked_thing(question: str) -> str | None:
-    """The X of "which X" / "what X" (its stem), the thing a sentence must name to answer."""
+    """The X of "which X" / "what X" (its stem), the thing a sentence must name to answer (the
+    first word: "which science hub" must say science, the texts' own word more often than hub)."""
     m = ASKS[-1][0].search(question)
     if not m:
         return None

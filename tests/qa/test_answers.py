@@ -398,3 +398,12 @@ def test_who_is_answered_by_a_body_as_well_as_a_person():
     assert asked.gives("person", "It will be run by a joint venture of two port companies.", question)
     assert asked.gives("person", "The Harbour Ferry Corporation will run it.", question)
     assert not asked.gives("person", "It will run every ten minutes from 2026.", question)
+
+
+def test_which_x_asks_for_a_person_or_a_place_when_its_noun_says_so():
+    assert asked.asked_type("Which railway training body in the river city will train drivers?") == "person"
+    assert asked.asked_type("Which ministers signed the plan?") == "person"
+    assert asked.asked_type("Which port city did the mayor visit?") == "place"
+    assert asked.asked_type("Which cooperation areas did the cities agree on?") == "thing"
+    # What a sentence must name for a plain "which X" stays X's first word.
+    assert asked.asked_thing("Which science hub did the mayor tour?") == "scienc"
