@@ -71,6 +71,10 @@ ASKS = [
     (re.compile(r"^\s*(where|from where|in what (place|city|country|venue)|at what (place|venue)|"
                 r"in which (place|city|country|venue|hotel)|which (place|city|country|venue)s?)\b",
                 re.I), "place"),
+    # "What did Lee say ...?", "What did he compare them to?": what someone said.
+    (re.compile(r"^\s*what (did|does|do|has|have|had|will|would)\s+((?:\S+\s+){1,6}?)(say|tell|stress|"
+                r"note|describe|call|compare|announce|add|remark|promise|pledge|urge)\b", re.I),
+     "speech"),
     (re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|"
                 r"shall|may|must)\b", re.I), "yesno"),
     (re.compile(r"^\s*(which|what)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|"
@@ -87,6 +91,8 @@ ASKS_ZH = [
                 r"多长|多長|多久|多远|多遠|多高|比例|百分之"), "quantity"),
     (re.compile(r"谁|誰|哪位|何人"), "person"),
     (re.compile(r"哪里|哪裡|哪裏|哪儿|哪兒|在哪|何地|何处|何處|什么地方|什麼地方"), "place"),
+    (re.compile(r"说了什么|說了什麼|说过什么|說過什麼|怎么说|怎麼說|表示了什么|表示了什麼|讲了什么|講了什麼"),
+     "speech"),
     (re.compile(r"[吗嗎]\s*[？?]?\s*$|是否|有没有|有沒有"), "yesno"),
 ]
 ASKS_MONEY_ZH = re.compile(r"票价|票價|价格|價格|价钱|價錢|费用|費用|成本|多少钱|多少錢|年薪|薪水|工资|工資|"
@@ -101,11 +107,18 @@ def asked_type(question: str) -> str | None:
                 return kind
     for pattern, kind in ASKS:
         if pattern.search(question):
+            if kind == "speech" and not SPEAKER.search(pattern.search(question).group(2)):
+                return None   # "What does the agreement say about finance?": a text says it
             if kind == "thing":
                 # "Which railway training body ...": the noun it ends with says the kind.
                 return HEAD_KINDS.get(_head(question) or "", "thing")
             return kind
     return None
+
+
+# Who is said to speak in "what did ... say": a name, a pronoun, or a person by office.
+SPEAKER = re.compile(r"\b[A-Z]|\b(he|she|they|i|we|you|mayor|minister|premier|president|secretary|"
+                     r"chief|leader|official|spokes\w*|governor|chair\w*)s?\b")
 
 
 # "Which X ..." asks for a person or a body, a place or a date when its noun X says so.
@@ -162,7 +175,10 @@ def counted(question: str) -> str | None:
 
 # What a sentence says, whatever the question: looked up once per sentence and kind (the same
 # passages' sentences are weighed question after question).
-SAYS = {"date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON, "place": PLACE}
+SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stressed|stresses|told|"
+                    r"added|remarked|described|compared|likened|called|pointed out|expressed|"
+                    r"believes?|believed|hopes?|hoped|pledged|promised|urged|announced)\b")
+SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON, "place": PLACE}
 
 
 @bytes_cached(0.02)
@@ -175,7 +191,7 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
     if kind is None or kind == "yesno":
         return True
-    if kind in ("date", "person", "place"):
+    if kind in ("date", "person", "place", "speech"):
         return _says((kind, sentence))
     if kind == "quantity":
         if not _says(("number", sentence)):

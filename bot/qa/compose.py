@@ -85,11 +85,13 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
         in_passage = names & set().union(*map(set, sentence_tokens)) if texts else set()
         # A section heading says what every sentence under it is about ("Finance").
         heading = set(tokenize([passage.section or ""])[0])
+        # What someone said: a speech's sentences after "Lee said that ..." say it too.
+        said = kind == "speech" and any(gives(kind, t, question) for t in texts)
         for pos, (text, toks) in enumerate(zip(texts, sentence_tokens)):
             miss = subject_miss[rank] if rank < len(subject_miss) else 0.0
             pool.append(Candidate(rank, pos, text,
                                   float(sims[pos]) - RANK_PENALTY * rank - SUBJECT_WEIGHT * miss,
-                                  gives(kind, text, question)))
+                                  said or gives(kind, text, question)))
             tokens.append(set(toks) | heading)
             around.append(in_passage - set(toks))
     n = len(pool)

@@ -407,3 +407,27 @@ def test_which_x_asks_for_a_person_or_a_place_when_its_noun_says_so():
     assert asked.asked_type("Which cooperation areas did the cities agree on?") == "thing"
     # What a sentence must name for a plain "which X" stays X's first word.
     assert asked.asked_thing("Which science hub did the mayor tour?") == "scienc"
+
+
+def test_what_someone_said_is_asked_for_and_a_speech_gives_it(tmp_path):
+    assert asked.asked_type("What did the mayor say the plan would do?") == "speech"
+    assert asked.asked_type("What did Mayor Chen compare the two cities to?") == "speech"
+    assert asked.asked_type("李家超在重庆说了什么？") == "speech"
+    # A text "says" too: that is no speech.
+    assert asked.asked_type("What does the plan say about finance?") is None
+    assert asked.gives("speech", '"It will bring us closer," the mayor said.', "What did he say?")
+    assert not asked.gives("speech", "The bridge opens in 2026.", "What did he say?")
+    # The sentences of a speech after "the mayor said that ..." give what was said too.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "speech.md").write_text(
+        "---\ntitle: Mayor's speech\ndate: 2024-01-02\nsource: Test wire\n---\n"
+        "The mayor said that he was glad to visit. The bridge will bring the two cities closer.\n\n"
+        "# Facts\n\nThe bridge will be 4 km long.\n", encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    bot = Bot.open(tmp_path / "index", encoder)
+    pool = _pool(bot, "What did the mayor say the bridge would do?")[0]
+    said = {c.text: c.gives_type for c in pool}
+    assert said["The bridge will bring the two cities closer."]
+    assert not said["The bridge will be 4 km long."]
