@@ -381,7 +381,9 @@ def evaluate(questions: Path, k: int, as_json: bool, index: Path, model: str | N
 @click.argument("questions", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Where to write the model [default: the packaged bot/data/answerability.json].")
+              help="Where to write the model [default: the packaged one for this embedding model, "
+                   "bot/data/answerability.json for the default model, else "
+                   "bot/data/answerability-<model>.json, which the bot then loads].")
 @click.option("--max-false-abstain", "max_false_abstain", default=0.05, show_default=True,
               type=click.FloatRange(0, 1),
               help="Share of answerable questions the threshold may refuse, out of fold.")
@@ -397,7 +399,7 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, max_false_abstain: 
     Questions of type "unanswerable" are the negatives, all others the positives. The threshold
     is chosen by cross-validation; the figures printed are out of sample (`cv`: out-of-fold
     over QUESTIONS; each --holdout file: never seen by the fit)."""
-    from .qa.abstention import MODEL_FILE, fit, probability, rates
+    from .qa.abstention import fit, model_file, probability, rates
     from .qa.engine import Bot
     from .qa.evaluation import load_questions
 
@@ -405,8 +407,8 @@ def calibrate(questions: tuple[Path, ...], out: Path | None, max_false_abstain: 
     rows = [r for q in questions for r in load_questions(q)]
     data = [(bot.evidence_for(r["question"], r.get("history", []))[0], r["type"] != "unanswerable")
             for r in rows]
-    fitted = fit(data, max_false_abstain=max_false_abstain)
-    target = out or MODEL_FILE
+    fitted = {"model": bot.encoder.name, **fit(data, max_false_abstain=max_false_abstain)}
+    target = out or model_file(bot.encoder.name)
     target.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
     click.echo(f"fitted on {len(data)} questions -> {target}")
     click.echo(f"  cross-validated (out of fold): {fitted['cv']}")

@@ -64,7 +64,7 @@ FAKE_ENCODER_MODEL = {"features": ["coverage", "unknown"], "weights": [0.0, 0.0,
 def fake_encoder(monkeypatch) -> FakeEncoder:
     from bot.qa import engine
 
-    monkeypatch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
+    monkeypatch.setattr(engine, "load_model", lambda *path: dict(FAKE_ENCODER_MODEL))
     return FakeEncoder()
 
 

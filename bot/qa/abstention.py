@@ -207,6 +207,15 @@ def _held_weight(index: CorpusIndex, group: dict[str, Any], tokens: Sequence[str
     return max((sum(w.values()) / max(len(w), 1) for w in held if w), default=0.0)
 
 
+def model_file(model_name: str) -> Path:
+    """The abstention model fitted for the embedding model `model_name`: the packaged default
+    (fitted for the default model), or data/answerability-<name>.json. Another model puts
+    cosines on another scale, so a fit does not carry over (`accord calibrate` writes one)."""
+    if model_name == load_model().get("model"):
+        return MODEL_FILE
+    return MODEL_FILE.with_name(f"answerability-{re.sub(r'[^A-Za-z0-9._-]', '_', model_name)}.json")
+
+
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))

@@ -1,13 +1,15 @@
 """The question-answering engine: follow-ups, name variants, retrieval, abstention, answer."""
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .abstention import Evidence, evidence, load_model, prepare as prepare_evidence, probability
+from .abstention import (MODEL_FILE, Evidence, evidence, load_model, model_file,
+                         prepare as prepare_evidence, probability)
 from .asked import each_name
 from .compose import choose, compose, prepare as prepare_candidates, related
 from ..cache import BytesLRU, budget
@@ -19,6 +21,7 @@ from .retrieval import Retriever
 from ..settings import BY_KEY
 from ..corpus.variants import Expander
 
+log = logging.getLogger("accord")
 NO_ANSWER = "The documents do not answer this question."
 # A refused question about what the texts are about (this share of its word weight is in the
 # nearest passages) is told what the texts do say nearby, with those passages as `related`.
@@ -68,7 +71,13 @@ class Bot:
         self.index = index
         self.retriever = Retriever(index)
         self.expander = Expander(index.variants)
-        self.model = load_model()
+        fitted = model_file(getattr(encoder, "name", ""))
+        if not fitted.is_file():
+            log.warning("no abstention model fitted for %s: using %s's, which puts the threshold "
+                        "on another model's scale (run `accord calibrate`)",
+                        getattr(encoder, "name", "this model"), load_model().get("model"))
+            fitted = MODEL_FILE
+        self.model = load_model(fitted)
         given = settings or {}
         on = int(given.get("QUERY_CACHE", BY_KEY["QUERY_CACHE"].default))
         self._cache = BytesLRU(budget(0.3, given.get("CACHE_BYTES")) if on else 0)

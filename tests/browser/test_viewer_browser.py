@@ -44,7 +44,7 @@ def pdf_server(pdf_index, serve_app, other_site, monkeypatch):
     from bot.qa import engine
     from ..conftest import FAKE_ENCODER_MODEL
     # The fake encoder's cosines need the words-only abstention model (tests/conftest.py).
-    monkeypatch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
+    monkeypatch.setattr(engine, "load_model", lambda *path: dict(FAKE_ENCODER_MODEL))
     corpus, index = pdf_index
     return serve_app({"CORPUS_DIR": str(corpus), "INDEX_DIR": str(index), "ENCODER": FakeEncoder(),
                       "ALLOWED_ORIGINS": other_site.url, "RATE_LIMIT": "1000/minute"})
@@ -129,7 +129,7 @@ def test_scanned_page_citation_marks_the_ocr_words(page, scanned_index, serve_ap
     from urllib.parse import quote
     from bot.qa import engine
     from ..conftest import FAKE_ENCODER_MODEL
-    monkeypatch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
+    monkeypatch.setattr(engine, "load_model", lambda *path: dict(FAKE_ENCODER_MODEL))
     corpus, index = scanned_index
     server = serve_app({"CORPUS_DIR": str(corpus), "INDEX_DIR": str(index), "ENCODER": FakeEncoder(),
                         "RATE_LIMIT": "1000/minute"})

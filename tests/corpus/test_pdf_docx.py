@@ -227,7 +227,7 @@ def pdf_app(tmp_path_factory, text_pdf):
     from ..conftest import FAKE_ENCODER_MODEL, SMALL_DOC
     from ..fakes import FakeEncoder
     patch = pytest.MonkeyPatch()   # the fake encoder's cosines need the words-only model
-    patch.setattr(engine, "load_model", lambda: dict(FAKE_ENCODER_MODEL))
+    patch.setattr(engine, "load_model", lambda *path: dict(FAKE_ENCODER_MODEL))
     corpus = tmp_path_factory.mktemp("pdf-corpus")
     (corpus / "small-doc.md").write_text(SMALL_DOC, encoding="utf-8")
     _fill(corpus, text_pdf)

@@ -232,7 +232,7 @@ def test_accord_ask_prints_sources_then_related_apart(tmp_path, monkeypatch):
     build_index(corpus, tmp_path / "index", encoder)
     monkeypatch.setattr(cli, "_encoder", lambda model, threads=None: encoder)
     from bot.qa import engine
-    monkeypatch.setattr(engine, "load_model", lambda: {"weights": [], "intercept": 5.0,
+    monkeypatch.setattr(engine, "load_model", lambda *path: {"weights": [], "intercept": 5.0,
                                                        "threshold": 0.5})
     out = CliRunner().invoke(cli.cli, ["ask", "When did the mayor start the trip to the river city?",
                                        "--index", str(tmp_path / "index")]).output
