@@ -157,11 +157,12 @@ DERIVED_ENDING = 5  # letters it may add ("Shanghai" -> "Shanghainese")
 def _unknown(index: CorpusIndex, name: str, variant_tokens: set[str],
              top: Sequence[Any]) -> bool:
     """Whether the texts never mention `name`: none of its words is in any passage nor in the
-    variants table's forms. Acronyms ("CE", "HKSAR") and short words are not judged (the texts
+    variants table's forms. Acronyms ("CE", "HKSAR", "MEPs") and short words are not judged (the texts
     may spell them out), nor a word made from a name the nearest passages hold ("Hongkongers",
     "Shanghainese", "Chinese" where they say "Hong Kong", "Shanghai", "China")."""
     letters = re.sub(r"[^A-Za-z]", "", name)
-    if len(letters) < DERIVED_MIN or letters.isupper() or chinese.has_han(name):
+    # An acronym, plural too ("MEPs"), may be spelt out in the texts.
+    if len(letters) < DERIVED_MIN or re.sub(r"s$", "", letters).isupper() or chinese.has_han(name):
         return False
     tokens = set(tokenize([name])[0])
     if not tokens or tokens & variant_tokens or index.lexical.idf(sorted(tokens)):

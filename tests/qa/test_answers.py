@@ -389,6 +389,7 @@ def test_a_name_the_texts_never_mention_refuses(bot: Bot):
     assert not unknown(bot.index, "Mayoral", set(), top)       # made from "mayor"
     assert not unknown(bot.index, "Bridgeans", set(), top)     # made from "bridges"
     assert not unknown(bot.index, "ASEAN", set(), top)         # an acronym: may be spelt out
+    assert not unknown(bot.index, "MEPs", set(), top)          # a plural one too
     assert not unknown(bot.index, "Atlantis", {"atlanti"}, top)  # a form the variants table knows
 
 
