@@ -38,7 +38,8 @@ WAL_LIMIT = 4 * 1024 * 1024   # the -wal file is cut back to this after each che
 # the reply does not wait for SQLite. Bounded: past QUEUE_ROWS a request writes its own row, as before, so none is dropped.
 QUEUE_ROWS = 1024
 BATCH_ROWS = 256       # rows the writer puts in one transaction
-FLUSH_WAIT = 2.0       # at most this long for the queue to be written (worker exit, a miss)
+FLUSH_WAIT = 2.0       # at most this long for the queue to be written (a rating's miss, a read)
+EXIT_FLUSH_WAIT = 2 * BUSY_MS / 1000   # at a worker's exit: past another writer's busy timeout
 log = logging.getLogger("accord")
 _queues: "weakref.WeakSet[_WriteQueue]" = weakref.WeakSet()
 

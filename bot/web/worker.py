@@ -291,10 +291,12 @@ class Worker(TornadoWorker):
             callback.start()
         self.ioloop.start()
         self.pool.shutdown(wait=False)
-        # Issued answer ids still queued for SQLite: gunicorn's worker_exit ends the process with
-        # os._exit (bot/gunicorn_conf.py), which runs no atexit handler.
-        from ..feedback.store import flush_all
-        flush_all()
+        # Issued answer ids and unanswered questions still queued for SQLite: gunicorn's
+        # worker_exit ends the process with os._exit (bot/gunicorn_conf.py), which runs no atexit
+        # handler. Longer than a request's wait: another process may hold the lock for its
+        # busy timeout.
+        from ..feedback.store import EXIT_FLUSH_WAIT, flush_all
+        flush_all(EXIT_FLUSH_WAIT)
 
     def heartbeat(self) -> None:
         """Once told to stop: stop accepting, let requests in progress finish (for at most

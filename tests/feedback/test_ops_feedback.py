@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import AccordError
-from bot.feedback.store import MAX_TEXT, WAL_LIMIT, FeedbackStore, flush_all
+from bot.feedback.store import EXIT_FLUSH_WAIT, MAX_TEXT, WAL_LIMIT, FeedbackStore, flush_all
 
 ANSWERABLE = "What about the HKEX and the Share Transfer Center?"
 UNANSWERABLE = "Who won the zebra quantum violin prize?"
@@ -252,13 +252,14 @@ def test_unanswered_questions_from_many_threads_and_a_forked_child_are_all_kept(
 
     def worker() -> None:
         ask(99)
-        flush_all()   # as a gunicorn worker does at its exit (web/worker.py)
+        flush_all(EXIT_FLUSH_WAIT)   # as a gunicorn worker does at its exit (web/worker.py)
 
     threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    flush_all()   # the parent's rows written: its writer thread idle, as a master's is
     child = multiprocessing.get_context("fork").Process(target=worker)
     child.start()
     child.join(30)
