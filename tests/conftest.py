@@ -65,6 +65,8 @@ def fake_encoder(monkeypatch) -> FakeEncoder:
     from bot.qa import engine
 
     monkeypatch.setattr(engine, "load_model", lambda *path: dict(FAKE_ENCODER_MODEL))
+    # That is the fake encoder's own fit: no "no abstention model fitted" warning for it.
+    monkeypatch.setattr(engine, "model_file", lambda name: engine.MODEL_FILE)
     return FakeEncoder()
 
 
