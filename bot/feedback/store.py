@@ -41,6 +41,10 @@ BATCH_ROWS = 256       # rows the writer puts in one transaction
 FLUSH_WAIT = 2.0       # at most this long for the queue to be written (a rating's miss, a read)
 EXIT_FLUSH_WAIT = 2 * BUSY_MS / 1000   # at a worker's exit: past another writer's busy timeout
 log = logging.getLogger("accord")
+# The tables the writer thread fills, and the columns of a row it is handed for each.
+WRITTEN = {"answers": ("answer_id", "at", "question", "answer", "answered", "passage_ids",
+                       "index_version"),
+           "unanswered": ("at", "question", "query", "index_version")}
 _queues: "weakref.WeakSet[_WriteQueue]" = weakref.WeakSet()
 
 SCHEMA = """
@@ -218,22 +222,7 @@ class FeedbackStore:
         thread (as issued answers are): a refusal does not wait for SQLite."""
         row = (_now(), self._text(question), self._text(query), index_version)
         if not self._queue().put(("unanswered", row)):
-            self._write_unanswered([row])   # the queue is full: written now, as before
-
-    def _write_unanswered(self, rows: Sequence[tuple]) -> None:
-        conn = self._writer()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany("INSERT INTO unanswered (at, question, query, index_version) "
-                             "VALUES (?, ?, ?, ?)", rows)
-            newest = conn.execute("SELECT last_insert_rowid()").fetchone()[0] or 0
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        every = self._prune_every("unanswered")
-        if newest // every != (newest - len(rows)) // every:   # a multiple of `every` was passed
-            self._prune(conn, "unanswered", newest - newest % every)
+            self._write("unanswered", [row])   # the queue is full: written now, as before
 
     def _answer_row(self, answer_id: str, question: str | None, answer: str | None,
                     answered: bool | None, passage_ids: Sequence[str],
@@ -242,28 +231,30 @@ class FeedbackStore:
                 None if answered is None else int(answered), _passage_ids(passage_ids),
                 index_version)
 
-    def _write_answers(self, rows: Sequence[tuple]) -> None:
+    def _write(self, table: str, rows: Sequence[tuple]) -> None:
+        """Insert `rows` into `table` ('answers' or 'unanswered') in one transaction, then prune
+        it when a multiple of its pruning interval was passed."""
+        columns = WRITTEN[table]
         conn = self._writer()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT INTO answers (answer_id, at, question, answer, answered, passage_ids, "
-                "index_version) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                             f"VALUES ({', '.join('?' * len(columns))})", rows)
             newest = conn.execute("SELECT last_insert_rowid()").fetchone()[0] or 0
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        every = self._prune_every("answers")
+        every = self._prune_every(table)
         if newest // every != (newest - len(rows)) // every:   # a multiple of `every` was passed
-            self._prune(conn, "answers", newest - newest % every)
+            self._prune(conn, table, newest - newest % every)
 
     def record_answer(self, answer_id: str, question: str | None, answer: str | None,
                       answered: bool | None, passage_ids: Sequence[str],
                       index_version: str | None) -> None:
         """Keep what /api/ask answered under `answer_id`, for the feedback that may follow,
         written now."""
-        self._write_answers([self._answer_row(answer_id, question, answer, answered,
+        self._write("answers", [self._answer_row(answer_id, question, answer, answered,
                                               passage_ids, index_version)])
 
     def issue_answer(self, answer_id: str, question: str | None, answer: str | None,
@@ -274,7 +265,7 @@ class FeedbackStore:
         row = self._answer_row(answer_id, question, answer, answered, passage_ids,
                                index_version)
         if not self._queue().put(("answers", row)):
-            self._write_answers([row])   # the queue is full: the old synchronous path
+            self._write("answers", [row])   # the queue is full: the old synchronous path
 
     def _queue(self) -> "_WriteQueue":
         queued = self._queued
@@ -383,12 +374,11 @@ class _WriteQueue:
                     batch.append(self.rows.get_nowait())
                 except queue.Empty:
                     break
-            for table, write in (("answers", self.store._write_answers),
-                                 ("unanswered", self.store._write_unanswered)):
+            for table in WRITTEN:
                 rows = [row for kind, row in batch if kind == table]
                 try:
                     if rows:
-                        write(rows)
+                        self.store._write(table, rows)
                 except sqlite3.Error as exc:   # as before: a failed write never failed the answer
                     log.error("could not keep %d rows of %s: %s", len(rows), table, exc)
             with self.done:
