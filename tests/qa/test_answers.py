@@ -43,14 +43,24 @@ The mayors signed the plan at the city hall.
 """
 
 
-@pytest.fixture
-def bot(tmp_path: Path) -> Bot:
+def _bot_over(tmp_path: Path, docs: dict[str, str]) -> Bot:
+    """A bot (fake encoder) over a corpus of these documents, by file name."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "plan.md").write_text(DOC, encoding="utf-8")
+    for name, text in docs.items():
+        (corpus / name).write_text(text, encoding="utf-8")
     encoder = FakeEncoder()
     build_index(corpus, tmp_path / "index", encoder)
     return Bot.open(tmp_path / "index", encoder)
+
+
+def _doc(title: str, date: str, body: str) -> str:
+    return f"---\ntitle: {title}\ndate: {date}\nsource: Test wire\n---\n{body}"
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Bot:
+    return _bot_over(tmp_path, {"plan.md": DOC})
 
 
 def _pool(bot: Bot, question: str):
@@ -279,16 +289,11 @@ def test_a_question_that_is_not_a_follow_up_prefers_passages_with_its_own_names(
     from bot.qa.compose import SUBJECT_WEIGHT, choose
     from bot.qa.engine import OWN_NAMES_SHARE, own_names
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, accord in (("harbour", "Harbour Accord"), ("river", "Valley Pact")):
-        (corpus / f"{name}.md").write_text(
-            f"---\ntitle: {accord} report\ndate: 2024-01-0{len(name) % 9}\nsource: Test wire\n---\n"
-            f"The {accord} still needs the approval of both parliaments before it can enter "
-            "into force.\n", encoding="utf-8")
-    encoder = FakeEncoder()
-    build_index(corpus, tmp_path / "index", encoder)
-    bot = Bot.open(tmp_path / "index", encoder)
+    bot = _bot_over(tmp_path, {
+        f"{name}.md": _doc(f"{accord} report", f"2024-01-0{len(name) % 9}",
+                           f"The {accord} still needs the approval of both parliaments before it "
+                           "can enter into force.\n")
+        for name, accord in (("harbour", "Harbour Accord"), ("river", "Valley Pact"))})
     question = "What does the Harbour Accord need before it enters into force?"
     assert own_names(question) == ["Harbour Accord"]
     standalone, query, groups, vector, hits, pool = bot._retrieve(question, [], 5)
@@ -315,15 +320,10 @@ def test_a_measure_asked_by_name_is_a_quantity_of_that_measure():
 
 
 def test_a_name_the_texts_know_but_not_the_answers_document_contradicts(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "river.md").write_text(DOC, encoding="utf-8")
-    (corpus / "harbour.md").write_text(
-        "---\ntitle: Harbour city week\ndate: 2024-04-28\nsource: Test wire\n---\n"
-        "The harbour city held a food festival with the capital.\n", encoding="utf-8")
-    encoder = FakeEncoder()
-    build_index(corpus, tmp_path / "index", encoder)
-    index = Bot.open(tmp_path / "index", encoder).index
+    index = _bot_over(tmp_path, {
+        "river.md": DOC,
+        "harbour.md": _doc("Harbour city week", "2024-04-28",
+                           "The harbour city held a food festival with the capital.\n")}).index
     river = next(i for i in range(len(index.passages)) if index.passages[i].doc_id == "river")
     outside = answerability._outside_document
     assert outside(index, river, ["Harbour"], []) == 1.0     # said only in the other document
@@ -419,15 +419,10 @@ def test_what_someone_said_is_asked_for_and_a_speech_gives_it(tmp_path):
     assert asked.gives("speech", '"It will bring us closer," the mayor said.', "What did he say?")
     assert not asked.gives("speech", "The bridge opens in 2026.", "What did he say?")
     # The sentences of a speech after "the mayor said that ..." give what was said too.
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "speech.md").write_text(
-        "---\ntitle: Mayor's speech\ndate: 2024-01-02\nsource: Test wire\n---\n"
+    bot = _bot_over(tmp_path, {"speech.md": _doc(
+        "Mayor's speech", "2024-01-02",
         "The mayor said that he was glad to visit. The bridge will bring the two cities closer.\n\n"
-        "# Facts\n\nThe bridge will be 4 km long.\n", encoding="utf-8")
-    encoder = FakeEncoder()
-    build_index(corpus, tmp_path / "index", encoder)
-    bot = Bot.open(tmp_path / "index", encoder)
+        "# Facts\n\nThe bridge will be 4 km long.\n")})
     pool = _pool(bot, "What did the mayor say the bridge would do?")[0]
     said = {c.text: c.gives_type for c in pool}
     assert said["The bridge will bring the two cities closer."]
