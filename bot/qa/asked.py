@@ -106,12 +106,13 @@ def asked_type(question: str) -> str | None:
             if pattern.search(question):
                 return kind
     for pattern, kind in ASKS:
-        if pattern.search(question):
-            if kind == "speech" and not SPEAKER.search(pattern.search(question).group(2)):
+        m = pattern.search(question)
+        if m:
+            if kind == "speech" and not SPEAKER.search(m.group(2)):
                 return None   # "What does the agreement say about finance?": a text says it
             if kind == "thing":
                 # "Which railway training body ...": the noun it ends with says the kind.
-                return HEAD_KINDS.get(_head(question) or "", "thing")
+                return HEAD_KINDS.get(_head(question, m) or "", "thing")
             return kind
     return None
 
@@ -139,13 +140,10 @@ HEAD_END = re.compile(r"\s+(?:did|does|do|is|are|was|were|will|would|can|could|s
 HEAD_WORDS = 4   # a longer run is not one noun phrase
 
 
-def _head(question: str) -> str | None:
-    """The last word of the noun phrase after "which"/"what" (lower case)."""
-    m = ASKS[-1][0].search(question)
-    if not m:
-        return None
-    rest = question[m.start(2):]
-    words = HEAD_END.split(rest, maxsplit=1)[0].split()[:HEAD_WORDS]
+def _head(question: str, m: re.Match) -> str | None:
+    """The last word of the noun phrase after "which"/"what" (lower case); `m`: ASKS' "thing"
+    match of the question."""
+    words = HEAD_END.split(question[m.start(2):], maxsplit=1)[0].split()[:HEAD_WORDS]
     words = [re.sub(r"[^\w-]", "", w) for w in words]
     return words[-1].lower() if words and words[-1] else None
 
