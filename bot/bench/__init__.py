@@ -153,6 +153,7 @@ class Bench:
             s = time.perf_counter()
             self.encoder.encode_query(q)
             t_fast.append(time.perf_counter() - s)
+        self._query_encode_s = t_fast
         floor = {"encode_p50_ms": round(pct(t_bare, 50), 2), "encode_p95_ms": round(pct(t_bare, 95), 2),
                  "bot_query_encode_p50_ms": round(pct(t_fast, 50), 2),
                  "query_backend": self.encoder.query_backend, "questions": len(self.qs)}
@@ -311,7 +312,7 @@ class Bench:
         row["vector_index"] = index.vectors.info
         qv = np.stack([self.encoder.encode_query(q) for q in self.qs]).astype(np.float32)
         dense, lexical, retrieval, ask = [], [], [], []
-        found = []
+        found, expanded = [], []
         for q, v in zip(self.qs, qv):
             s = time.perf_counter()
             _, ids = index.vectors.search(v[None], CANDIDATES * 4)
@@ -323,9 +324,12 @@ class Bench:
             s = time.perf_counter()
             bot.retriever.search(q, v, k=5)
             retrieval.append(time.perf_counter() - s)
-            # The cache is keyed by the query with its name variants, which is what ask embeds.
+            # The cache is keyed by the query with its name variants, which is what ask embeds
+            # (longer than the question when it names someone: its encode costs more).
             query = bot.understand(q)[1]
+            s = time.perf_counter()
             bot._cache.put(query, v if query == q else self.encoder.encode_query(query))
+            expanded.append(time.perf_counter() - s if query != q else None)
             s = time.perf_counter()
             bot.ask(q)
             ask.append(time.perf_counter() - s)
@@ -342,6 +346,9 @@ class Bench:
                     "bm25_p50_ms": round(pct(lexical, 50), 3),
                     "retrieval_p50_ms": round(pct(retrieval, 50), 3),
                     "ask_without_encode_p50_ms": round(pct(ask, 50), 3)})
+        # What ask embeds: the question, or the question with its names' variants.
+        fresh = [self._query_encode_s[i] if e is None else e for i, e in enumerate(expanded)]
+        row["embedded_query_encode_p50_ms"] = round(pct(fresh, 50), 3)
         del bot, index
 
     def over_http(self, folder: Path, row: dict[str, Any], workers: int, tag: str,
@@ -355,9 +362,11 @@ class Bench:
             bodies = [http.ask_body(q) for q in self.qs]
             http.load(server.port, bodies[:workers * 2], workers * 2, 0.5)
             if timing:
-                times, errors = http.latency(server.port, bodies)
+                times, errors, inside = http.latency(server.port, bodies)
                 out.update({"ask_p50_ms": round(pct(times, 50), 2), "ask_p95_ms": round(pct(times, 95), 2),
                             "ask_errors": errors})
+                if inside:   # the bot's own time in the worker (took_ms); the rest is HTTP's
+                    out["inside_bot_p50_ms"] = round(pct(inside, 50), 2)
             loaded = http.load(server.port, bodies, self.clients, self.seconds)
             out.update({"concurrent_clients": self.clients, "requests": loaded["requests"],
                         "errors": loaded["errors"], "answers_per_s": loaded["per_second"],
@@ -448,6 +457,15 @@ def table(result: dict[str, Any]) -> str:
                      f"| {r['ratios']['throughput_over_bare']} "
                      f"({r['ratios'].get('throughput_over_bare_query_encoder', '-')}) | {h['errors']} | {build} "
                      f"| {h['first_answer_seconds']} | {h['memory']['pss_mib']} |")
+    for r in result["sizes"]:
+        h = r["http"]
+        if "inside_bot_p50_ms" in h and "embedded_query_encode_p50_ms" in r:
+            lines += ["", f"Where /api/ask's time goes at {r['size']} (p50s, one request at a time): "
+                      f"the question's encode {f['bot_query_encode_p50_ms']} ms; the query the bot "
+                      f"embeds (with its names' variants) {r['embedded_query_encode_p50_ms']} ms; the "
+                      f"bot without encoding {r['ask_without_encode_p50_ms']} ms; inside the worker "
+                      f"(`took_ms`) {h['inside_bot_p50_ms']} ms; over HTTP {h['ask_p50_ms']} ms "
+                      f"(the web layer, gunicorn and the loopback: the difference)."]
     if "real_build" in result:
         b = result["real_build"]
         lines += ["", f"Full build of a corpus of real sentences (bot.bench.synth_corpus): {b['passages']} passages "

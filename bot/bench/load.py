@@ -70,28 +70,42 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def _ask(conn: Connection, body: bytes) -> tuple[int, float]:
-    """(status, seconds) of one /api/ask; status 0 when the connection failed."""
+async def _ask(conn: Connection, body: bytes) -> tuple[int, float, bytes]:
+    """(status, seconds, reply body) of one /api/ask; status 0 when the connection failed."""
     start = time.perf_counter()
+    data = b""
     try:
-        status, _ = await conn.post("/api/ask", body)
+        status, data = await conn.post("/api/ask", body)
     except (ConnectionError, OSError, asyncio.IncompleteReadError):
         status = 0
-    return status, time.perf_counter() - start
+    return status, time.perf_counter() - start, data
 
 
-async def _sequential(port: int, bodies: Sequence[bytes]) -> tuple[list[float], int]:
-    conn, times, errors = Connection(port), [], 0
+def took_ms(data: bytes) -> float | None:
+    """The reply's own `took_ms`: the time inside the bot, encode included."""
+    try:
+        value = json.loads(data).get("took_ms")
+    except (ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+async def _sequential(port: int, bodies: Sequence[bytes]) -> tuple[list[float], int, list[float]]:
+    conn, times, errors, inside = Connection(port), [], 0, []
     for body in bodies:
-        status, seconds = await _ask(conn, body)
+        status, seconds, data = await _ask(conn, body)
         times.append(seconds)
         errors += status != 200
+        took = took_ms(data) if status == 200 else None
+        if took is not None:
+            inside.append(took / 1000)
     conn.close()
-    return times, errors
+    return times, errors, inside
 
 
-def latency(port: int, bodies: Sequence[bytes]) -> tuple[list[float], int]:
-    """Seconds of each request sent one after another on one connection; errors."""
+def latency(port: int, bodies: Sequence[bytes]) -> tuple[list[float], int, list[float]]:
+    """Seconds of each request sent one after another on one connection; errors; seconds each
+    answer spent inside the bot (its `took_ms`), to tell the server's own time from HTTP's."""
     return asyncio.run(_sequential(port, bodies))
 
 
@@ -104,7 +118,7 @@ async def _load(port: int, bodies: Sequence[bytes], clients: int, seconds: float
         nonlocal done, errors
         conn = Connection(port)
         while time.perf_counter() < stop:
-            status, seconds = await _ask(conn, bodies[next(counter) % len(bodies)])
+            status, seconds, _ = await _ask(conn, bodies[next(counter) % len(bodies)])
             times.append(seconds)
             done += 1
             errors += status != 200
@@ -154,7 +168,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"accord serve exited ({self.proc.returncode}); see {self.log}")
             try:
-                times, errors = latency(self.port, [body])
+                times, errors, _ = latency(self.port, [body])
                 if not errors:
                     return time.perf_counter() - self.started
             except OSError:

@@ -66,8 +66,7 @@ ASKS = [
                 r"temperature|length|height|area|distance|duration)s?\b|"
                 r"\bcosts?(\s+to\s+[\w-]+)?\s*\??\s*$", re.I), "quantity"),
     (re.compile(r"^\s*(who|whom|whose)\b|^\s*(which|what) (person|people|official|minister|"
-                r"leader|body|bodies|organi[sz]ations?|ministry|department|company|companies)\b",
-                re.I), "person"),
+                r"leader)\b", re.I), "person"),
     (re.compile(r"^\s*(where|from where|in what (place|city|country|venue)|at what (place|venue)|"
                 r"in which (place|city|country|venue|hotel)|which (place|city|country|venue)s?)\b",
                 re.I), "place"),
@@ -91,12 +90,26 @@ ASKS_ZH = [
                 r"多长|多長|多久|多远|多遠|多高|比例|百分之"), "quantity"),
     (re.compile(r"谁|誰|哪位|何人"), "person"),
     (re.compile(r"哪里|哪裡|哪裏|哪儿|哪兒|在哪|何地|何处|何處|什么地方|什麼地方"), "place"),
-    (re.compile(r"说了什么|說了什麼|说过什么|說過什麼|怎么说|怎麼說|表示了什么|表示了什麼|讲了什么|講了什麼"),
-     "speech"),
+    # ... and "安倍晋三说欧盟和日本将扮演什么角色": who said, then what about, then 什么.
+    (re.compile(r"说了什么|說了什麼|说过什么|說過什麼|怎么说|怎麼說|表示了什么|表示了什麼|讲了什么|講了什麼|"
+                r"(?<![小传傳])[说說説](?![明服])[^，,。？?]{0,30}什[么麼]"), "speech"),
     (re.compile(r"[吗嗎]\s*[？?]?\s*$|是否|有没有|有沒有"), "yesno"),
 ]
 ASKS_MONEY_ZH = re.compile(r"票价|票價|价格|價格|价钱|價錢|费用|費用|成本|多少钱|多少錢|年薪|薪水|工资|工資|"
                            r"预算|預算|造价|造價|花费|花費")
+
+
+# "According to Mr Lee, what ...": the rest of the question asks; who is cited says whose words.
+ACCORDING = re.compile(r"^\s*(?:according to|in the words of|as per)\s+([^,]{1,80}),\s*", re.I)
+
+
+CITED_PERSON = re.compile(r"(the\s+)?((Mr|Ms|Mrs|Dr|Prof|PM|Mayor|Minister|Premier|President|"
+                          r"Secretary|Governor|Chief|Chairman|Director|Commissioner)\b|"
+                          r"(mayor|minister|premier|president|secretary|governor|chief|spokes\w*)\b|"
+                          r"[A-Z][\w'-]+(\s+[A-Z][\w'-]+)*\s*$)")
+CITED_TEXT = re.compile(r"\b(agreement|plan|report|treaty|protocol|accord|declaration|statement|"
+                        r"charter|act|programme|program|memorandum|framework|convention|law|"
+                        r"document|text|article|website|survey|data|figures)s?\s*$", re.I)
 
 
 def asked_type(question: str) -> str | None:
@@ -105,6 +118,15 @@ def asked_type(question: str) -> str | None:
         for pattern, kind in ASKS_ZH:
             if pattern.search(question):
                 return kind
+    cited = ACCORDING.match(question)
+    if cited:
+        kind = asked_type(question[cited.end():])
+        # What a person is cited for is what they said; a text cited ("according to the
+        # agreement") says nothing about the kind asked.
+        if kind in (None, "thing") and CITED_PERSON.match(cited.group(1)) \
+                and not CITED_TEXT.search(cited.group(1)):
+            return "speech"
+        return kind
     for pattern, kind in ASKS:
         m = pattern.search(question)
         if m:
@@ -124,12 +146,14 @@ SPEAKER = re.compile(r"\b[A-Z]|\b(he|she|they|i|we|you|mayor|minister|premier|pr
 
 # "Which X ..." asks for a person or a body, a place or a date when its noun X says so.
 HEAD_KINDS = {**dict.fromkeys(("person", "people", "official", "officials", "minister",
-                               "ministers", "leader", "leaders", "body", "bodies", "organisation",
-                               "organisations", "organization", "organizations", "ministry",
-                               "ministries", "department", "departments", "company",
-                               "companies", "firm", "firms", "operator", "agency", "agencies",
-                               "institution", "institutions", "university", "universities"),
-                              "person"),
+                               "ministers", "leader", "leaders"), "person"),
+              # "Which companies ...": a body answers, not any person named nearby.
+              **dict.fromkeys(("body", "bodies", "organisation", "organisations", "organization",
+                               "organizations", "ministry", "ministries", "department",
+                               "departments", "company", "companies", "firm", "firms",
+                               "operator", "operators", "agency", "agencies", "institution",
+                               "institutions", "university", "universities", "bank", "banks",
+                               "enterprise", "enterprises", "group", "groups"), "body"),
               **dict.fromkeys(("place", "places", "city", "cities", "country", "countries",
                                "venue", "venues", "hotel", "district", "province", "region"),
                               "place")}
@@ -176,7 +200,15 @@ def counted(question: str) -> str | None:
 SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stressed|stresses|told|"
                     r"added|remarked|described|compared|likened|called|pointed out|expressed|"
                     r"believes?|believed|hopes?|hoped|pledged|promised|urged|announced)\b")
-SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON, "place": PLACE}
+# A body by what it is, or by a name that ends in what it is ("SMRT Corporation").
+BODY = re.compile(r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint ventures?|consortium|"
+                  r"agenc(y|ies)|associations?|foundations?|universit(y|ies)|institut(e|es|ions?)|"
+                  r"academy|chambers? of commerce|ministr(y|ies)|departments?|bureaus?|"
+                  r"authorit(y|ies)|councils?|commissions?|committees?|banks?|enterprises?|"
+                  r"groups?|organi[sz]ations?|bod(y|ies))\b)|"
+                  r"\b[A-Z][\w&-]*\s+(Ltd|Limited|Inc|Corp|Co|Group|Holdings|Bank|Berhad|Bhd)\b")
+SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
+        "place": PLACE, "body": BODY}
 
 
 @bytes_cached(0.02)
@@ -189,7 +221,7 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
     if kind is None or kind == "yesno":
         return True
-    if kind in ("date", "person", "place", "speech"):
+    if kind in ("date", "person", "place", "speech", "body"):
         return _says((kind, sentence))
     if kind == "quantity":
         if not _says(("number", sentence)):

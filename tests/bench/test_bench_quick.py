@@ -30,5 +30,10 @@ def test_accord_bench_quick(tmp_path):
     for row in result["sizes"]:
         assert row["http"]["errors"] == 0 and row["http"]["ask_errors"] == 0
         assert row["http"]["answers_per_s"] > 0 and row["http"]["ask_p50_ms"] > 0
+        # Where the time goes: the bot's own time is inside the request's, and what it embeds
+        # was encoded and timed.
+        assert 0 < row["http"]["inside_bot_p50_ms"] < row["http"]["ask_p50_ms"]
+        assert row["embedded_query_encode_p50_ms"] > 0
+    assert "Where /api/ask's time goes at default" in run.stdout
     assert result["floor"]["encode_p50_ms"] > 0 and result["floor"]["batched_passages_per_s"] > 0
     assert "pss_2_over_1_workers" in synthetic["ratios"]

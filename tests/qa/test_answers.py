@@ -402,7 +402,7 @@ def test_who_is_answered_by_a_body_as_well_as_a_person():
 
 
 def test_which_x_asks_for_a_person_or_a_place_when_its_noun_says_so():
-    assert asked.asked_type("Which railway training body in the river city will train drivers?") == "person"
+    assert asked.asked_type("Which railway training body in the river city will train drivers?") == "body"
     assert asked.asked_type("Which ministers signed the plan?") == "person"
     assert asked.asked_type("Which port city did the mayor visit?") == "place"
     assert asked.asked_type("Which cooperation areas did the cities agree on?") == "thing"
@@ -410,10 +410,43 @@ def test_which_x_asks_for_a_person_or_a_place_when_its_noun_says_so():
     assert asked.asked_thing("Which science hub did the mayor tour?") == "scienc"
 
 
+def test_which_companies_is_answered_by_a_body_not_by_the_people_named_nearby(tmp_path):
+    question = "Which companies will run the ferry?"
+    assert asked.asked_type(question) == "body"
+    assert asked.asked_type("What company will run the ferry?") == "body"
+    assert asked.gives("body", "It will be run by a joint venture of two port firms.", question)
+    assert asked.gives("body", "Harbour Lines Ltd will run it.", question)
+    assert not asked.gives("body", "Mayor Chen and Governor Wu watched the ferry leave.", question)
+    bot = _bot_over(tmp_path, {"ferry.md": _doc(
+        "Ferry opens", "2024-01-02",
+        "Mayor Chen watched the ferry between the ports leave. "
+        "The ferry will be run by a joint venture of Harbour Lines and Blue Sea Shipping.\n")})
+    assert "joint venture" in _pool(bot, question)[0][0].text
+
+
+def test_according_to_a_person_asks_what_they_said():
+    assert asked.asked_type("According to Mayor Chen, what problem will the bridge solve?") == "speech"
+    assert asked.asked_type("According to Mr Wu, what will the plan bring?") == "speech"
+    # A text cited says nothing of the kind asked; the rest of the question does.
+    assert asked.asked_type("According to the plan, when will the bridge open?") == "date"
+    assert asked.asked_type("According to the report, what is planned?") is None
+    assert asked.asked_type("According to the Paris Agreement, what happens next?") is None
+
+
+def test_which_x_prefers_the_sentence_that_answers_to_one_that_only_repeats_x(tmp_path):
+    bot = _bot_over(tmp_path, {"signing.md": _doc(
+        "Mayor signs two pacts", "2024-01-02",
+        "At the meeting, Mayor Chen signed the River Compact and the Bridge Accord with the "
+        "governor. The documents are at Annex 1 and Annex 2.\n")})
+    assert "River Compact" in _pool(bot, "Which documents did Mayor Chen sign at the meeting?")[0][0].text
+
+
 def test_what_someone_said_is_asked_for_and_a_speech_gives_it(tmp_path):
     assert asked.asked_type("What did the mayor say the plan would do?") == "speech"
     assert asked.asked_type("What did Mayor Chen compare the two cities to?") == "speech"
     assert asked.asked_type("李家超在重庆说了什么？") == "speech"
+    assert asked.asked_type("安倍晉三說歐盟和日本將扮演什麼角色？") == "speech"
+    assert asked.asked_type("这份报告说明了什么？") is None
     # A text "says" too: that is no speech.
     assert asked.asked_type("What does the plan say about finance?") is None
     assert asked.gives("speech", '"It will bring us closer," the mayor said.', "What did he say?")
