@@ -142,8 +142,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     document_names_missing=float(_outside_document(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
                         group_forms) >= DOCUMENT_NAMES_SHARE),
-                    name_unknown=float(any(_unknown(index, name, variant_tokens, top)
-                                           for name in names)),
+                    name_unknown=float(any(_unknown(index, word, variant_tokens, top)
+                                           for name in names for word in _name_words(name))),
                     cross_language=float(chinese.is_chinese(question)
                                          and not chinese.has_han(answer_passage.text)))
 
@@ -152,6 +152,18 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 DOCUMENT_NAMES_SHARE = 0.5
 DERIVED_MIN = 4    # letters a word made from a name shares with it, at least
 DERIVED_ENDING = 5  # letters it may add ("Shanghai" -> "Shanghainese")
+
+
+def _name_words(name: str) -> list[str]:
+    """The name, and its last capitalised word when it has several: "the Strait of Malacca" is
+    not in texts that only know the Strait of Johor, though "Strait" is. Only the last: it is a
+    person's surname ("Paul Lam" where the texts say "Lam Ting-kwok") or what a place is
+    named after; a Cantonese given name after a surname ("Woo Kin-man") is passed over."""
+    words = [w for w in re.findall(r"[A-Z][\w'’-]*", name) if not GIVEN_NAME.match(w)]
+    return [name] + (words[-1:] if len(words) > 1 else [])
+
+
+GIVEN_NAME = re.compile(r"^[A-Z][a-z]+-[a-z]+$")   # "Kin-man", "Ka-chiu"
 
 
 def _unknown(index: CorpusIndex, name: str, variant_tokens: set[str],

@@ -393,6 +393,19 @@ def test_a_name_the_texts_never_mention_refuses(bot: Bot):
     assert not unknown(bot.index, "Atlantis", {"atlanti"}, top)  # a form the variants table knows
 
 
+def test_a_place_named_after_something_the_texts_never_mention_refuses(tmp_path):
+    """"The Strait of Malacca" over texts that know only the Strait of Johor: "Strait" is
+    theirs, "Malacca" is not. A person's given name the texts do not use is no reason ("Paul
+    Lam" where they say "Mr Lam")."""
+    bot = _bot_over(tmp_path, {"bridge.md": _doc(
+        "Bridge opens", "2024-01-02",
+        "The bridge across the Strait of Johor is 2 km long. Mr Lam opened the bridge.\n")})
+    assert bot.evidence_for("How long is the bridge across the Strait of Malacca?")[0].name_unknown == 1.0
+    assert bot.evidence_for("How long is the bridge across the Strait of Johor?")[0].name_unknown == 0.0
+    assert bot.evidence_for("Did Paul Lam open the bridge?")[0].name_unknown == 0.0
+    assert bot.evidence_for("Did Lam Ting-kwok open the bridge?")[0].name_unknown == 0.0
+
+
 def test_who_is_answered_by_a_body_as_well_as_a_person():
     question = "Who will run the ferry?"
     assert asked.asked_type(question) == "person"
