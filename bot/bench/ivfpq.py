@@ -2,7 +2,7 @@
 float32 vectors) against exact search on synthetic clustered vectors, for docs/scaling.md.
 
 Usage: python -m bot.bench.ivfpq --n 1000000 [--dim 384] [--queries 500] [--refine 4,10]
-       [--refine-with fp16|flat] [--nprobes 16,32,64] [--threads 1] [--json OUT]"""
+       [--refine-with fp16|flat] [--nprobes 16,32,64] [--k 10] [--threads 1] [--json OUT]"""
 from __future__ import annotations
 
 import argparse
@@ -13,9 +13,8 @@ import faiss
 import numpy as np
 
 CLUSTERS = 20_000        # topics: passages gather around them as real ones do
-NOISE = 0.45             # as bot/bench/synth.py: norm of the noise added to a topic vector
+NOISE = 0.45             # as bot/bench/synth_index.py: norm of the noise added to a topic
 TRAIN = 100_000
-K = 10
 REFINE_BYTES = {"fp16": 2, "flat": 4}    # bytes a dimension of the re-ranking vectors
 
 
@@ -42,8 +41,9 @@ def _refiner(dim: int, kind: str, xb: np.ndarray) -> faiss.Index:
 def measure(n: int, dim: int = 384, queries: int = 500,
             specs: str = "IVF{nlist},PQ48;OPQ48,IVF{nlist},PQ48;IVF{nlist},PQ96",
             nprobes: tuple[int, ...] = (16, 32, 64), refine: tuple[int, ...] = (),
-            refine_with: str = "fp16", nlist: int | None = None) -> list[dict]:
-    """One row per spec, nprobe and re-ranking (k_factor 0: the compressed codes alone)."""
+            refine_with: str = "fp16", nlist: int | None = None, k: int = 10) -> list[dict]:
+    """One row per spec, nprobe and re-ranking (k_factor 0: the compressed codes alone): recall@k
+    against exact search (the bot asks for 200 and ranks the top 50)."""
     rng = np.random.default_rng(7)
     centers = rng.normal(0, 1, (CLUSTERS, dim)).astype(np.float32)
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
@@ -54,7 +54,7 @@ def measure(n: int, dim: int = 384, queries: int = 500,
     xq /= np.linalg.norm(xq, axis=1, keepdims=True)
     flat = faiss.IndexFlatIP(dim)
     flat.add(xb)
-    _, truth = flat.search(xq, K)
+    _, truth = flat.search(xq, k)
     del flat
     nlist = nlist or int(4 * np.sqrt(n))
     # The re-ranking vectors are the same for every spec: added once.
@@ -84,10 +84,10 @@ def measure(n: int, dim: int = 384, queries: int = 500,
                 if k_factor:
                     searcher.k_factor = k_factor
                 t = time.perf_counter()
-                _, found = searcher.search(xq, K)
+                _, found = searcher.search(xq, k)
                 ms = (time.perf_counter() - t) * 1000 / queries
-                recall = float(np.mean([len(set(f) & set(g)) / K for f, g in zip(found, truth)]))
-                row = {"spec": spec, "n": n, "nprobe": nprobe, "recall@10": round(recall, 3),
+                recall = float(np.mean([len(set(f) & set(g)) / k for f, g in zip(found, truth)]))
+                row = {"spec": spec, "n": n, "nprobe": nprobe, f"recall@{k}": round(recall, 3),
                        "ms_per_query": round(ms, 2), "bytes_per_vector": ivf.code_size,
                        "refine": refine_with if k_factor else None, "k_factor": k_factor,
                        "refine_bytes_per_vector": k_factor and REFINE_BYTES[refine_with] * dim,
@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--specs", default="IVF{nlist},PQ48;OPQ48,IVF{nlist},PQ48;IVF{nlist},PQ96")
+    ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--nprobes", type=_ints, default=(16, 32, 64))
     ap.add_argument("--refine", type=_ints, default=(),
                     help="k_factors to re-rank with (4,10: the top 40 / 100 at k=10); default none")
@@ -118,7 +119,7 @@ def main() -> None:
     if args.threads:
         faiss.omp_set_num_threads(args.threads)
     results = measure(args.n, args.dim, args.queries, args.specs, args.nprobes, args.refine,
-                      args.refine_with)
+                      args.refine_with, k=args.k)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
