@@ -1,6 +1,7 @@
 """Name variants: the table in the corpus, pairs derived from the texts, and query expansion."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -13,6 +14,9 @@ from ..text.words import fold_in_place as _fold, fold_key_uncached as _key
 from .passages import Passage
 
 VARIANTS_FILE = "variants.yaml"
+# Countries, cities and bodies readers name one way and texts another ("Britain", "the UK"):
+# packaged, and added to a corpus's table where its texts hold one of the names.
+COMMON_FILE = Path(__file__).resolve().parent.parent / "data" / "common_variants.json"
 TYPES = {"person", "place", "organisation", "term"}
 MAX_ALTERNATIVES = 4
 MAX_CHINESE = 2       # Chinese forms added besides them (when the texts hold Chinese ones)
@@ -100,12 +104,26 @@ def merge(groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[dict[str, Any]]:
-    """Table plus derived groups; each name found in the texts gets the passages it is in, so
-    that a question is expanded only to names that find passages its own words do not."""
+def load_common(path: Path = COMMON_FILE) -> list[dict[str, Any]]:
+    """The packaged table of common names (COMMON_FILE)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [{"type": g.get("type", "term"), "names": list(g["names"]), "note": "",
+             "origin": "common"} for g in data["groups"]]
+
+
+def prepare(table: list[dict[str, Any]], passages: Sequence[Passage],
+            common: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Table plus derived groups plus the common ones the texts use; each name found in the
+    texts gets the passages it is in, so that a question is expanded only to names that find
+    passages its own words do not. `common`: the common groups [default: load_common()]."""
+    common = load_common() if common is None else common
     groups = merge(table + derive_from_texts(passages))
+    # The corpus's own table decides the names it lists: a common group only adds names it
+    # does not list at all.
+    own = {_key(n) for g in groups for n in g["names"]}
+    groups += [g for g in common if not own & {_key(n) for n in g["names"]}]
     texts = [" " + _key(p.text) + " " for p in passages]
-    common = COMMON_SHARE * max(len(passages), 1)
+    common_share = COMMON_SHARE * max(len(passages), 1)
     for group in groups:
         group["in_corpus"] = {}
         for name in group["names"]:
@@ -113,8 +131,10 @@ def prepare(table: list[dict[str, Any]], passages: Sequence[Passage]) -> list[di
             hits = [i for i, t in enumerate(texts) if pattern.search(t)]
             if hits:
                 group["in_corpus"][name] = {"passages": len(hits),
-                                            "ids": hits if len(hits) <= common else None}
-    return groups
+                                            "ids": hits if len(hits) <= common_share else None}
+    # A common group the texts never use would make its names "known" to them: "the United
+    # States" must stay unknown to texts that never name it in any form.
+    return [g for g in groups if g["in_corpus"] or g["origin"] != "common"]
 
 
 NAME_TAIL = re.compile(r"(?:[ -][A-Z][\w’'-]*)+")

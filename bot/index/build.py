@@ -32,7 +32,7 @@ from ..corpus.passages import Passage, split_document
 from .versions import CURRENT, new_version, read_manifest, verify
 from ..corpus.reading import (ORIGINAL_SUFFIXES, corpus_files, doc_id_for, parse_document,
                              read_bytes, read_url_file)
-from ..corpus.variants import VARIANTS_FILE, load_table, prepare
+from ..corpus.variants import COMMON_FILE, VARIANTS_FILE, load_table, prepare
 from .dense import VectorIndex
 
 LOCK_FILE = ".build.lock"
@@ -348,6 +348,7 @@ def _fingerprint(docs: list[dict], corpus_dir: Path) -> str:
     variants = corpus_dir / VARIANTS_FILE
     if variants.exists():
         digest.update(variants.read_bytes())
+    digest.update(COMMON_FILE.read_bytes())   # a changed common table changes the groups too
     return digest.hexdigest()
 
 

@@ -50,7 +50,8 @@ class Evidence:
     answer_names_missing: float = 0.0  # share of the question's names the answer's passage lacks
     value_missing: float = 0.0  # 1 when a date or a quantity is asked and the answer has none
     cross_language: float = 0.0  # 1 when the question is Chinese and the answer's passage is
-    #   not: its words are then mostly "unknown" and uncovered whatever the texts say
+    #   not, or the other way round: its words are then mostly "unknown" and uncovered
+    #   whatever the texts say
     document_names_missing: float = 0.0  # 1 when at least half the question's names that some
     #   passage holds are in no passage of the answer's document (a contradiction, not a feature)
     name_unknown: float = 0.0  # 1 when a name of the question is in no passage (a contradiction)
@@ -145,7 +146,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     name_unknown=float(any(_unknown(index, word, variant_tokens, top)
                                            for name in names for word in _name_words(name))),
                     cross_language=float(chinese.is_chinese(question)
-                                         and not chinese.has_han(answer_passage.text)))
+                                         != chinese.is_chinese(answer_passage.text)))
 
 
 

@@ -245,8 +245,9 @@ def is_negated(text: str) -> bool:
 
 def ordinals(text: str) -> set[str]:
     """The ordinals a text says ("third", "6th"), lower-cased: "the third plenary" is not the
-    second."""
-    return {m.lower() for m in ORDINAL.findall(text)}
+    second. Not "first": it says "earliest" as often as it numbers ("the first countries to
+    sign" where the text says "founding members", "when did it first ...")."""
+    return {m.lower() for m in ORDINAL.findall(text)} - {"first", "1st"}
 
 
 # Times told from the reader's present ("today", "next year"): dated texts speak of their own

@@ -171,6 +171,9 @@ def test_a_changed_ordinal_is_a_missing_specific():
     assert answerability.specifics("When was it introduced for the third time?", text, "") == 1.0
     assert answerability.specifics("When was it introduced for the first time?", text, "") == 0.0
     assert answerability.specifics("Who will chair the 3rd plenary?", "The 2nd plenary met.", "") == 1.0
+    # "First" says "earliest" as often as it numbers: the founding members are the first.
+    founding = "The eight founding members signed the accords on 13 October 2020."
+    assert answerability.specifics("When did the first countries sign the accords?", founding, "") == 0.0
 
 
 def test_the_readers_today_is_a_specific_a_dated_text_lacks():
@@ -473,3 +476,12 @@ def test_what_someone_said_is_asked_for_and_a_speech_gives_it(tmp_path):
     said = {c.text: c.gives_type for c in pool}
     assert said["The bridge will bring the two cities closer."]
     assert not said["The bridge will be 4 km long."]
+
+
+def test_a_question_in_another_language_than_its_passage_is_judged_so_either_way(tmp_path):
+    """Its words are then "unknown" to the passage whatever the texts say: an English question
+    over a Chinese text as much as a Chinese one over an English text."""
+    bot = _bot_over(tmp_path, {"bridge.md": _doc(
+        "大橋通車", "2018-10-24", "港珠澳大橋於2018年10月24日通車。海底隧道長約6.7公里。\n")})
+    assert bot.evidence_for("How long is the undersea tunnel?")[0].cross_language == 1.0
+    assert bot.evidence_for("海底隧道有多長？")[0].cross_language == 0.0

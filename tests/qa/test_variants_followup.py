@@ -81,3 +81,35 @@ def test_the_carried_context_drops_the_old_topic_verbs():
 def test_a_standalone_question_is_left_alone():
     q = "What is Hong Kong's rank among Chongqing's trading partners?"
     assert resolve(q, ["Who is John Lee?"]) == q
+
+
+def _passages_of(tmp_path: Path, text: str):
+    (tmp_path / "deal.md").write_text(f"---\ntitle: Trade deal\ndate: 2023-05-31\n---\n{text}\n",
+                                      encoding="utf-8")
+    docs, _ = read_corpus(tmp_path)
+    return split_corpus(docs)
+
+
+def test_common_names_reach_texts_that_write_them_another_way(tmp_path):
+    """A reader says "Britain" of texts that say "the United Kingdom": the packaged table of
+    common names adds the form, so the question finds them and is not refused as naming a
+    place they never mention."""
+    passages = _passages_of(tmp_path, "The United Kingdom and Australia signed the deal in London.")
+    groups = prepare([], passages)
+    query, matched = Expander(groups).expand("When did Britain sign the deal?")
+    assert matched and "United Kingdom" in query
+
+
+def test_a_common_name_the_texts_never_use_stays_unknown(tmp_path):
+    # "The United States" is in no form in these texts: no group for it, so a question about
+    # it stays a question about a place they never mention.
+    passages = _passages_of(tmp_path, "The United Kingdom and Australia signed the deal in London.")
+    names = {n for g in prepare([], passages) for n in g["names"]}
+    assert "United Kingdom" in names and "United States" not in names and "USA" not in names
+
+
+def test_the_corpus_table_decides_the_names_it_lists(tmp_path):
+    passages = _passages_of(tmp_path, "Hong Kong and Australia signed the deal.")
+    table = [{"type": "place", "names": ["Hong Kong", "Heung Kong"], "note": "", "origin": "table"}]
+    hk = [g for g in prepare(table, passages) if "Hong Kong" in g["names"]]
+    assert len(hk) == 1 and hk[0]["names"] == ["Hong Kong", "Heung Kong"]
