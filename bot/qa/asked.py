@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from ..cache import bytes_cached
@@ -187,6 +188,24 @@ MEASURE = re.compile(r"^\s*what(?:'s|’s| is| was| are| were| will be| would be
                      r"distance|duration)s?\b", re.I)
 
 
+# What a number counts, said in other words: "How many nations" is answered by "seven other
+# countries". Only words that name the same thing; a unit ("hours") has no other name.
+UNIT_SYNONYMS = [("nation", "nations", "country", "countries", "state", "states"),
+                 ("company", "companies", "firm", "firms", "enterprise", "enterprises",
+                  "business", "businesses", "corporation", "corporations"),
+                 ("person", "persons", "people", "individual", "individuals")]
+
+
+@lru_cache(maxsize=1)
+def _unit_groups() -> list[frozenset[str]]:
+    return [frozenset(tokenize([" ".join(group)])[0]) for group in UNIT_SYNONYMS]
+
+
+def same_units(unit: str) -> set[str]:
+    """The stem of a counted thing and of its other names (UNIT_SYNONYMS)."""
+    return {unit}.union(*(g for g in _unit_groups() if unit in g))
+
+
 def counted(question: str) -> str | None:
     """The stem of what "how many X" counts, or of the measure "what is the X of" names
     (population, speed, ...): a number of something else does not answer it."""
@@ -232,7 +251,7 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
             return False
         unit = counted(question)
         # "how many hours": a number of the thing counted, not any number.
-        return unit is None or unit in tokenize([sentence])[0]
+        return unit is None or bool(same_units(unit) & set(tokenize([sentence])[0]))
     if kind == "thing":
         thing = asked_thing(question)
         return thing is None or thing in tokenize([sentence])[0]
@@ -340,9 +359,13 @@ def has_word(text: str, phrase: str) -> bool:
 LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
 
 
+# A web address is no prose: "nasa.gov/specials/artemis" does not make "Artemis" a common noun.
+ADDRESS = re.compile(r"\S*(?:https?://|www\.)\S*|\S+@\S+|\S+\.(?:com|org|gov|net|int|edu)\S*")
+
+
 def lowercase_words(texts: Sequence[str]) -> set[str]:
     """Words the texts write in lower case: a question's "Finance" is then a common noun."""
-    return {w for t in texts for w in LOWER_WORD.findall(t)}
+    return {w for t in texts for w in LOWER_WORD.findall(ADDRESS.sub(" ", t))}
 
 
 def question_names(question: str, texts: Sequence[str]) -> list[str]:

@@ -485,3 +485,19 @@ def test_a_question_in_another_language_than_its_passage_is_judged_so_either_way
         "大橋通車", "2018-10-24", "港珠澳大橋於2018年10月24日通車。海底隧道長約6.7公里。\n")})
     assert bot.evidence_for("How long is the undersea tunnel?")[0].cross_language == 1.0
     assert bot.evidence_for("海底隧道有多長？")[0].cross_language == 0.0
+
+
+def test_a_number_of_the_thing_counted_may_name_it_in_other_words():
+    question = "How many nations signed the accords?"
+    assert asked.gives("quantity", "Representatives of seven other countries signed them.", question)
+    assert not asked.gives("quantity", "The signing took 3 hours.", question)
+    # A unit has no other name: a number of something else still does not answer it.
+    assert not asked.gives("quantity", "Seven countries signed.", "How many hours did it take?")
+
+
+def test_a_web_address_does_not_make_a_name_a_common_noun():
+    texts = ["Learn more at https://www.nasa.gov/specials/artemis/ or mail press@un.org."]
+    assert "Artemis" in asked.names("What did the EU pledge for the Artemis program?",
+                                    asked.lowercase_words(texts))
+    assert "Finance" not in asked.names("What about the Finance plan?",
+                                        asked.lowercase_words(["the finance plan"]))

@@ -174,8 +174,9 @@ def third_corpus_bot(tmp_path_factory, real_encoder):
 
 def test_a_third_corpus_written_after_the_rules(third_corpus_bot):
     # Scored once blind (session 8): hit@1 .581, answer_hit .419, false_abstain .256, abstain_ok
-    # .933; after the fixes it showed (common names, cross-language either way, "first"):
-    # hit@1 .744, answer_hit .535, false_abstain .116, abstain_ok .867, retrieval hit@5 1.0.
+    # .933; after the fixes it showed (common names, cross-language either way, "first", a
+    # counted thing's other names, web addresses): hit@1 .767, hit@5 .907, answer_hit .558,
+    # false_abstain .093, abstain_ok .933, retrieval hit@5 1.0.
     c3 = score(third_corpus_bot, load_questions(EVAL_DIR / "corpus3.jsonl"))
     assert c3["retrieval_hit@5"] >= 0.95 and c3["hit@1"] >= 0.7 and c3["hit@5"] >= 0.85
-    assert c3["false_abstain"] <= 0.15 and c3["abstain_ok"] >= 0.8
+    assert c3["false_abstain"] <= 0.12 and c3["abstain_ok"] >= 0.85
