@@ -360,12 +360,18 @@ LOWER_WORD = re.compile(r"(?<![\w’'-])[a-z][a-z-]+")
 
 
 # A web address is no prose: "nasa.gov/specials/artemis" does not make "Artemis" a common noun.
-ADDRESS = re.compile(r"\S*(?:https?://|www\.)\S*|\S+@\S+|\S+\.(?:com|org|gov|net|int|edu)\S*")
+ADDRESS = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w.-]+|"
+                     r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|gov|net|int|edu)\b\S*")
+
+
+ADDRESS_HINT = re.compile(r"://|www\.|@|\.(?:com|org|gov|net|int|edu)\b")
 
 
 def lowercase_words(texts: Sequence[str]) -> set[str]:
     """Words the texts write in lower case: a question's "Finance" is then a common noun."""
-    return {w for t in texts for w in LOWER_WORD.findall(ADDRESS.sub(" ", t))}
+    # Most passages hold no address: the full pattern only runs where one may be.
+    return {w for t in texts
+            for w in LOWER_WORD.findall(ADDRESS.sub(" ", t) if ADDRESS_HINT.search(t) else t)}
 
 
 def question_names(question: str, texts: Sequence[str]) -> list[str]:
