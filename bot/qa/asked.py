@@ -380,9 +380,30 @@ def question_names(question: str, texts: Sequence[str]) -> list[str]:
     return each_name(names(question, lowercase_words(texts))) + chinese.names_in(question)
 
 
+# "Secretary for Justice", "Bureau for Trade": an office or a body named for what it is for.
+OFFICE_FOR = re.compile(r"\b(Secretary|Minister|Ministry|Director|Commissioner|Ambassador|"
+                        r"Bureau|Office|Department|Agency|Council|Commission|Committee|Centre|"
+                        r"Center|Institute|Authority|Board|Fund|Foundation|Association|Society|"
+                        r"Alliance|Network|Programme|Program)\s*$")
+
+
 def each_name(runs: Sequence[str]) -> list[str]:
-    """A run of capitalised words split where "and" joins two names ("Hong Kong and Chongqing")."""
-    return [n for run in runs for n in re.split(r"\s+and\s+", run)]
+    """A run of capitalised words split where "and" joins two names ("Hong Kong and Chongqing"),
+    and where "for" joins two ("the Artemis Accords for NASA"), unless it names an office or a
+    body by what it is for ("Secretary for Justice")."""
+    out: list[str] = []
+    for run in runs:
+        for part in re.split(r"\s+and\s+", run):
+            pieces = re.split(r"\s+for\s+", part)
+            joined = pieces[0]
+            for piece in pieces[1:]:
+                if OFFICE_FOR.search(joined):
+                    joined = f"{joined} for {piece}"
+                else:
+                    out.append(joined)
+                    joined = piece
+            out.append(joined)
+    return out
 
 
 def group_forms(groups: Sequence[Mapping[str, Any]]) -> list[set[str]]:

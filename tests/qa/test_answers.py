@@ -501,3 +501,10 @@ def test_a_web_address_does_not_make_a_name_a_common_noun():
                                     asked.lowercase_words(texts))
     assert "Finance" not in asked.names("What about the Finance plan?",
                                         asked.lowercase_words(["the finance plan"]))
+
+
+def test_for_joins_two_names_unless_it_names_an_office():
+    assert asked.each_name(["Artemis Accords for NASA"]) == ["Artemis Accords", "NASA"]
+    assert asked.each_name(["Secretary for Justice"]) == ["Secretary for Justice"]
+    assert asked.each_name(["Chief Secretary for Administration"]) == ["Chief Secretary for Administration"]
+    assert asked.each_name(["Hong Kong and Chongqing"]) == ["Hong Kong", "Chongqing"]
