@@ -44,9 +44,12 @@ PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister
                     r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint venture|consortium|"
                     r"agency|association|foundation|universit(y|ies)|institutes?|academy|"
                     r"chambers? of commerce)\b)")
+# "in March", "on Monday", "in 2023" are times, not places.
+_NOT_A_PLACE = rf"(?!(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|" \
+               r"(?:1[5-9]|20)\d\d\b)"
 PLACE = re.compile(r"\b(in|at|to|from|near|across|within|inside|outside|between|venue|city|country|"
                    r"province|region|district|hotel|hall|centre|center|building|park)\b\s*(the\s+)?"
-                   r"[A-Z\d]|\b(venue|hotel|hall|headquarters|city|capital)\b|"
+                   + _NOT_A_PLACE + r"[A-Z\d]|\b(venue|hotel|hall|headquarters|city|capital)\b|"
                    r"\b(at|in|during)\s+(the|a|an|its|his|her|their)\s+([\w-]+\s+){0,3}"
                    r"(ceremony|meeting|conference|forum|event|summit|symposium|session|"
                    r"plenary|dinner|banquet|reception|visit|trip|tour)\b")

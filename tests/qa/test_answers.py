@@ -508,3 +508,10 @@ def test_for_joins_two_names_unless_it_names_an_office():
     assert asked.each_name(["Secretary for Justice"]) == ["Secretary for Justice"]
     assert asked.each_name(["Chief Secretary for Administration"]) == ["Chief Secretary for Administration"]
     assert asked.each_name(["Hong Kong and Chongqing"]) == ["Hong Kong", "Chongqing"]
+
+
+def test_a_month_or_a_year_after_in_is_no_place():
+    question = "Where did she announce the deal?"
+    assert not asked.gives("place", "Announcing the deal in March, she told delegates.", question)
+    assert not asked.gives("place", "The deal was announced in 2023.", question)
+    assert asked.gives("place", "She announced the deal in Tokyo.", question)
