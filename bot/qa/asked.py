@@ -34,16 +34,20 @@ DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS})\b\.?\s*\d|\d{{1,2}}\s+
                   # Chinese dates: a digit touches 年/月/日 (no word boundary between them).
                   r"\d\s*[年月日号號]|[年月][初底中]|[上下]午|星期|週[一二三四五六日]|周[一二三四五六日]",
                   re.I)
+# A body by what it is, or by a name that ends in what it is ("SMRT Corporation").
+BODY = re.compile(r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint ventures?|consortium|"
+                  r"agenc(y|ies)|associations?|foundations?|universit(y|ies)|institut(e|es|ions?)|"
+                  r"academy|chambers? of commerce|ministr(y|ies)|departments?|bureaus?|"
+                  r"authorit(y|ies)|councils?|commissions?|committees?|banks?|enterprises?|"
+                  r"groups?|organi[sz]ations?|bod(y|ies))\b)|"
+                  r"\b[A-Z][\w&-]*\s+(Ltd|Limited|Inc|Corp|Co|Group|Holdings|Bank|Berhad|Bhd)\b")
 # A person or a body: a title before a name, or a run of two capitalised words not at the start.
 PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|"
                     r"Secretary|Chairman|Chair|Director|Commissioner|King|Queen|Prince)\.?\s+[A-Z]|"
-                    r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|ministry|government|"
-                    r"council|commission|committee|department|authority|bureau|office|parliament|"
-                    r"delegation|president|mayor|secretary|leaders?|officials?)\b|"
+                    r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|government|office|"
+                    r"parliament|delegation|president|mayor|secretary|leaders?|officials?)\b|"
                     # "Who will operate it?": a body answers too, by what it is.
-                    r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint venture|consortium|"
-                    r"agency|association|foundation|universit(y|ies)|institutes?|academy|"
-                    r"chambers? of commerce)\b)")
+                    + BODY.pattern)
 # "in March", "on Monday", "in 2023" are times, not places.
 _NOT_A_PLACE = rf"(?!(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|" \
                r"(?:1[5-9]|20)\d\d\b)"
@@ -222,13 +226,6 @@ def counted(question: str) -> str | None:
 SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stressed|stresses|told|"
                     r"added|remarked|described|compared|likened|called|pointed out|expressed|"
                     r"believes?|believed|hopes?|hoped|pledged|promised|urged|announced)\b")
-# A body by what it is, or by a name that ends in what it is ("SMRT Corporation").
-BODY = re.compile(r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint ventures?|consortium|"
-                  r"agenc(y|ies)|associations?|foundations?|universit(y|ies)|institut(e|es|ions?)|"
-                  r"academy|chambers? of commerce|ministr(y|ies)|departments?|bureaus?|"
-                  r"authorit(y|ies)|councils?|commissions?|committees?|banks?|enterprises?|"
-                  r"groups?|organi[sz]ations?|bod(y|ies))\b)|"
-                  r"\b[A-Z][\w&-]*\s+(Ltd|Limited|Inc|Corp|Co|Group|Holdings|Bank|Berhad|Bhd)\b")
 SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
         "place": PLACE, "body": BODY}
 
