@@ -41,9 +41,13 @@ BODY = re.compile(r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint v
                   r"authorit(y|ies)|councils?|commissions?|committees?|banks?|enterprises?|"
                   r"groups?|organi[sz]ations?|bod(y|ies))\b)|"
                   r"\b[A-Z][\w&-]*\s+(Ltd|Limited|Inc|Corp|Co|Group|Holdings|Bank|Berhad|Bhd)\b")
+# A person by a title before the name: surely a person, where two capitalised words may be a
+# place or a treaty ("Le Bourget", "Paris Agreement").
+TITLED = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|"
+                    r"Secretary|Secretary-General|Chairman|Chair|Director|Commissioner|Ambassador|"
+                    r"Administrator|Governor|Senator|Chief Executive|King|Queen|Prince)\.?\s+[A-Z]")
 # A person or a body: a title before a name, or a run of two capitalised words not at the start.
-PERSON = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|"
-                    r"Secretary|Chairman|Chair|Director|Commissioner|King|Queen|Prince)\.?\s+[A-Z]|"
+PERSON = re.compile(TITLED.pattern + r"|"
                     r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|government|office|"
                     r"parliament|delegation|president|mayor|secretary|leaders?|officials?)\b|"
                     # "Who will operate it?": a body answers too, by what it is.
@@ -227,13 +231,18 @@ SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stre
                     r"added|remarked|described|compared|likened|called|pointed out|expressed|"
                     r"believes?|believed|hopes?|hoped|pledged|promised|urged|announced)\b")
 SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
-        "place": PLACE, "body": BODY}
+        "place": PLACE, "body": BODY, "titled": TITLED}
 
 
 @bytes_cached(0.02)
 def _says(key: tuple[str, str]) -> bool:
     kind, sentence = key
     return bool(SAYS[kind].search(sentence))
+
+
+def names_a_titled_person(sentence: str) -> bool:
+    """Whether `sentence` names someone by title ("Foreign Minister Laurent Fabius")."""
+    return _says(("titled", sentence))
 
 
 def gives(kind: str | None, sentence: str, question: str) -> bool:

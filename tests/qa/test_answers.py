@@ -515,3 +515,11 @@ def test_a_month_or_a_year_after_in_is_no_place():
     assert not asked.gives("place", "Announcing the deal in March, she told delegates.", question)
     assert not asked.gives("place", "The deal was announced in 2023.", question)
     assert asked.gives("place", "She announced the deal in Tokyo.", question)
+
+
+def test_a_person_named_by_title_is_told_from_capitalised_words():
+    # "Who ...?" prefers the first (compose.TITLED_WEIGHT; the real model's figures: dev d17
+    # "Who is Lee Ka-chiu?" and corpus2_holdout h16 "Who chaired the COP21 conference?").
+    assert asked.names_a_titled_person("Foreign Minister Laurent Fabius brought down the gavel.")
+    assert asked.names_a_titled_person("UN Secretary-General Ban Ki-moon called it a triumph.")
+    assert not asked.names_a_titled_person("Delegates adopted the Paris Agreement at Le Bourget.")

@@ -27,7 +27,8 @@ EVAL_DIR = Path(__file__).resolve().parents[2] / "eval"
 def test_questions_from_the_texts_find_their_passage_in_the_top_three(real_bot, question, gold):
     reply = real_bot.ask(question)
     assert reply["answered"]
-    assert (first_hit(reply["citations"], [gold]) or 99) <= 3
+    # Ranked as score.py ranks them: the cited passages, then the related ones.
+    assert (first_hit(reply["citations"] + reply["related"], [gold]) or 99) <= 3
 
 
 def test_the_answer_is_the_sentence_that_answers(real_bot):
@@ -82,11 +83,12 @@ def test_reports_of_the_same_event_are_cited_once(real_bot):
 @pytest.mark.skipif(not SHARED_EVAL.exists(), reason="shared/eval is beside the checkout in CI")
 def test_dev_set_figures(real_bot):
     # multilingual-e5-small with the abstention fitted without the dev sets, measured: hit@1
-    # 1.0, hit@5 1.0, answer_hit .958, abstain_ok 1, false_abstain 0.
+    # 1.0, hit@5 1.0, answer_hit 1.0 (.958 until "who" preferred a person named by title:
+    # d17, "Who is Lee Ka-chiu?"), abstain_ok 1, false_abstain 0.
     out = score(real_bot, load_questions(SHARED_EVAL))
     assert out["hit@1"] >= 0.95 and out["hit@5"] == 1.0 and out["mrr@5"] >= 0.95
     assert out["retrieval_hit@5"] == 1.0 and out["retrieval_hit@1"] >= 0.95
-    assert out["answer_hit"] >= 0.95 and out["abstain_ok"] == 1.0 and out["false_abstain"] == 0
+    assert out["answer_hit"] == 1.0 and out["abstain_ok"] == 1.0 and out["false_abstain"] == 0
 
 
 DEV_ZH = SHARED_EVAL.with_name("dev_zh.jsonl")
