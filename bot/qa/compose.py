@@ -77,8 +77,9 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     every sentence of a passage that has them ("the laboratory focuses on ..." is about it
     through its passage). Then the asked type: a sentence that gives what is asked (a date
     for "when", a number of the thing counted for "how many", a person for "who", a place for
-    "where", an X for "which X") gets TYPE_WEIGHT (THING_WEIGHT for an X). `subject_miss`: per hit, the share of
-    a topic-changing follow-up's carried names its passage lacks (SUBJECT_WEIGHT). `reach`: the
+    "where", an X for "which X") gets TYPE_WEIGHT (THING_WEIGHT for an X; TITLED_WEIGHT more
+    for a person named by title). `subject_miss`: per hit, the share of a topic-changing
+    follow-up's carried names its passage lacks (SUBJECT_WEIGHT). `reach`: the
     share of the question's words the texts can hold (retrieval.lexical_reach): a question in
     Chinese over English texts shares only its names with them, and those would decide."""
     kind = asked_type(question) if question else None
