@@ -159,6 +159,11 @@ class FeedbackStore:
         # nothing, a power cut at most the last few rows of a log.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
+        # A checkpoint runs once the WAL passes this many pages, and the file can grow past it
+        # by one transaction before it does: at half the limit the file never outgrows
+        # WAL_LIMIT (at SQLite's default of 1,000 pages it did, by a transaction's worth).
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_LIMIT // 2 // page}")
         return conn
 
     def create(self) -> "FeedbackStore":
