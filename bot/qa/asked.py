@@ -19,7 +19,7 @@ NUMBER = re.compile(rf"(?<![A-Za-z])\d|\b({NUMBER_WORDS})\b", re.I)
 # "How much does it cost": the quantity asked is an amount of money.
 ASKS_MONEY = re.compile(r"\b(cost|costs|costing|price[sd]?|pay|paid|pays|spend|spent|spends|"
                         r"worth|budgets?|fees?|fares?|salary|salaries|charges?|charged|"
-                        r"tickets?)\b", re.I)
+                        r"tickets?|tolls?)\b", re.I)
 # ... unless a share of it is asked ("what percentage of the money ...").
 ASKS_SHARE = re.compile(r"\b(percentage|percent|share|proportion|rate|ratio)\b", re.I)
 MONEY = re.compile(r"[$€£¥]|\b(HK\$|RMB|US\$|yuan|dollars?|euros?|pounds?|yen|ringgit|renminbi|"
@@ -31,6 +31,8 @@ DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS})\b\.?\s*\d|\d{{1,2}}\s+
                   r"\b(today|yesterday|tomorrow|this (week|month|year)|last (week|month|year)|"
                   r"next (week|month|year)|(mon|tues|wednes|thurs|fri|satur|sun)day|"
                   r"afternoon|morning|evening|century|decade|since|until|\d{1,2}:\d\d)\b|"
+                  # "lifted after ten years", "within six months": when, told from another time.
+                  rf"\b(after|within|in)\s+(\d+|{NUMBER_WORDS})\s+(years?|months?|weeks?|days?)\b|"
                   # Chinese dates: a digit touches 年/月/日 (no word boundary between them).
                   r"\d\s*[年月日号號]|[年月][初底中]|[上下]午|星期|週[一二三四五六日]|周[一二三四五六日]",
                   re.I)
@@ -74,7 +76,7 @@ ASKS = [
                 r"total|volume|size)\b|"
                 # "What is the (top) speed / the budget of ...": a measure, asked by name.
                 r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"
-                r"(?:[\w-]+\s+)?(cost|price|budget|fee|fare|salary|population|speed|"
+                r"(?:[\w-]+\s+)?(cost|price|budget|fee|fare|toll|salary|population|speed|"
                 r"temperature|length|height|area|distance|duration)s?\b|"
                 r"\bcosts?(\s+to\s+[\w-]+)?\s*\??\s*$", re.I), "quantity"),
     (re.compile(r"^\s*(who|whom|whose)\b|^\s*(which|what) (person|people|official|minister|"
@@ -86,6 +88,14 @@ ASKS = [
     (re.compile(r"^\s*what (did|does|do|has|have|had|will|would)\s+((?:\S+\s+){1,6}?)(say|tell|stress|"
                 r"note|describe|call|compare|announce|add|remark|promise|pledge|urge)\b", re.I),
      "speech"),
+    # "What was the chief's reaction ...", "What remarks did the mayor make", "How did he
+    # respond": what someone said, asked by the name of a speech.
+    (re.compile(r"^\s*what\s+(was|were|is|are)\s+((?:\S+\s+){1,6}?)(reactions?|remarks|"
+                r"comments|response|responses|message|views?)\b", re.I), "speech"),
+    (re.compile(r"^\s*what\s+(remarks|comments|message|reaction)\s+(?:did|does|do|has|have|"
+                r"had)\s+((?:\S+\s+){1,6}?)(make|give|offer|deliver|have|send)\b", re.I), "speech"),
+    (re.compile(r"^\s*how\s+(did|does|do|has|have|had)\s+((?:\S+\s+){1,6}?)(react|respond|"
+                r"reply|comment)\b", re.I), "speech"),
     (re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|"
                 r"shall|may|must)\b", re.I), "yesno"),
     (re.compile(r"^\s*(which|what)\s+(?!is\b|are\b|was\b|were\b|did\b|does\b|do\b|has\b|have\b|"
@@ -192,6 +202,24 @@ def asked_thing(question: str) -> str | None:
         return None
     toks = tokenize([m.group(2)])[0]
     return toks[0] if toks else None
+
+
+# "Which sectors will it focus on?", "What does the agreement cover?", "有哪些": the answer is
+# a list, which a sentence introducing one ("the following four priority areas:") gives.
+ASKS_LIST = re.compile(
+    rf"^\s*(?:which|what)\s+(?:(?:\d+|{NUMBER_WORDS}|main|key|other)\s+)?(?:[\w-]+\s+){{0,2}}?"
+    r"[\w-]*[^s\W]s\s+(?:did|does|do|will|would|are|were|have|has|can|could|should|must)\b|"
+    rf"^\s*what\s+(?:are|were)\s+the\s+(?:(?:\d+|{NUMBER_WORDS}|main|key)\s+)?"
+    r"(?:[\w-]+\s+){0,3}?[\w-]*[^s\W]s\s*(?:of\b[^?]*)?\??\s*$|"
+    r"^\s*(?:which|what)\b.*\b(?:cover|covers|covered|include|includes|included|contain|contains|"
+    r"consist|consists|comprise|comprises|deal with|deals with|focus on|focuses on|"
+    r"concentrate on|concentrates on|involve|involves)\b|"
+    r"哪些|哪几[个個项項方]|哪幾[个個项項方]|包括什[么麼]|涵盖什[么麼]|涵蓋什[么麼]", re.I)
+
+
+def asks_list(question: str) -> bool:
+    """Whether the question asks for several things of a kind (a list answers it)."""
+    return bool(ASKS_LIST.search(question))
 
 
 MEASURE = re.compile(r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"

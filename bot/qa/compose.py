@@ -9,7 +9,8 @@ import numpy as np
 
 from ..index.loaded import CorpusIndex
 from ..text.words import fold_key, tokenize
-from .asked import asked_type, gives, group_forms, missing_names, names_a_titled_person
+from .asked import (asked_type, asks_list, gives, group_forms, missing_names,
+                    names_a_titled_person)
 from .followup import names_in
 from ..index.bm25 import LexicalIndex
 from .retrieval import Hit, lexical_reach
@@ -30,6 +31,10 @@ THING_WEIGHT = 0.1
 # beats one whose capitalised words may be a place or a treaty. Measured: 0.15 gained three
 # answers and lost none on every set; 0.3 lost two.
 TITLED_WEIGHT = 0.15
+# "Which sectors will it focus on?": the sentence that introduces a list of them ("the
+# following four priority areas:") gives them all, though it shares few of the question's
+# words; one that names a sector in passing does not.
+LIST_WEIGHT = 0.5
 # A follow-up that changes the topic ("And what about youth development?") keeps the earlier
 # turn's subject: a sentence whose passage lacks those names answers about someone else, and
 # loses this, times the share of them missing, to one whose passage has them.
@@ -68,7 +73,8 @@ def prepare(passage: Any) -> None:
 def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
                     weights: dict[str, float], names: set[str] = frozenset(),
                     question: str = "", subject_miss: Sequence[float] = (),
-                    reach: float = 1.0) -> list[Candidate]:
+                    reach: float = 1.0, subject: Sequence[str] = (),
+                    forms: Sequence[set[str]] = ()) -> list[Candidate]:
     """Every sentence of the retrieved passages, best answer first.
 
     Relevance is meaning (the sentence's cosine) plus shared rare words: a word every candidate
@@ -79,10 +85,14 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     for "when", a number of the thing counted for "how many", a person for "who", a place for
     "where", an X for "which X") gets TYPE_WEIGHT (THING_WEIGHT for an X; TITLED_WEIGHT more
     for a person named by title). `subject_miss`: per hit, the share of a topic-changing
-    follow-up's carried names its passage lacks (SUBJECT_WEIGHT). `reach`: the
+    follow-up's carried names its passage lacks (SUBJECT_WEIGHT); `subject`: those names
+    or the question's own, with `forms` (asked.group_forms), which a list must be about
+    (LIST_WEIGHT). `reach`: the
     share of the question's words the texts can hold (retrieval.lexical_reach): a question in
     Chinese over English texts shares only its names with them, and those would decide."""
     kind = asked_type(question) if question else None
+    # Not "which officials ...": a list of agreements is no list of people.
+    wants_list = kind in (None, "thing") and bool(question) and asks_list(question)
     pool: list[Candidate] = []
     tokens: list[set[str]] = []
     around: list[set[str]] = []   # what a sentence is about through its passage
@@ -115,11 +125,37 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             near = sum(v for t, v in local.items() if t in ar and v > 0)
             cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near) / total
         if kind not in (None, "yesno") and cand.gives_type:
-            cand.score += THING_WEIGHT if kind == "thing" else TYPE_WEIGHT
+            cand.score += (THING_WEIGHT if kind == "thing" else TYPE_WEIGHT)
             if kind == "person" and names_a_titled_person(cand.text):
                 cand.score += TITLED_WEIGHT
+        if wants_list and LIST_INTRO.search(cand.text):
+            about = _list_about(index, hits[cand.hit_rank].idx, cand.position, subject, forms)
+            if about:
+                # Its items are the Xs of "which Xs", whatever word it calls them by.
+                cand.score += about * (LIST_WEIGHT + (
+                    THING_WEIGHT if kind == "thing" and not cand.gives_type else 0.0))
+                cand.gives_type = True
     pool.sort(key=lambda c: -c.score)
     return pool
+
+
+def _list_about(index: CorpusIndex, hit_idx: int, position: int, subject: Sequence[str],
+                forms: Sequence[set[str]]) -> float:
+    """How far the list the sentence at `position` introduces is about the question's names
+    (`subject`): 0 when it has no items, or when it lacks a name its passage holds ("Which
+    documents did Eric Chan sign" is not answered by a list of what departments signed,
+    beside his signature); else the share of the names its passage holds."""
+    items = list_items(index, hit_idx, position)
+    if not items:
+        return 0.0
+    if not subject:
+        return 1.0
+    passage = index.passages[hit_idx]
+    held = missing_names(fold_key(f"{passage.title} {passage.text}"), subject, forms)
+    # The list whole (its items in the answer are cut to a length): from the sentence on.
+    start = passage.sentences[position][0]
+    said = missing_names(fold_key(" ".join([passage.text[start:], *items])), subject, forms)
+    return 0.0 if said > held else 1.0 - held / len(subject)
 
 
 def pick_sentences(pool: Sequence[Candidate]) -> list[Candidate]:
@@ -306,7 +342,7 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
     miss = [m * subject_share for m in subject_misses(index, hits, subject, groups)]
     reach = lexical_reach(index, question or query, groups)
     return rank_candidates(index, hits, query_vector, weights, names, question or query, miss,
-                           reach)
+                           reach, subject, group_forms(groups))
 
 
 def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, query: str,

@@ -523,3 +523,63 @@ def test_a_person_named_by_title_is_told_from_capitalised_words():
     assert asked.names_a_titled_person("Foreign Minister Laurent Fabius brought down the gavel.")
     assert asked.names_a_titled_person("UN Secretary-General Ban Ki-moon called it a triumph.")
     assert not asked.names_a_titled_person("Delegates adopted the Paris Agreement at Le Bourget.")
+
+
+def test_a_reaction_or_remarks_ask_what_someone_said():
+    assert asked.asked_type("What was the secretary-general's reaction to the deal?") == "speech"
+    assert asked.asked_type("What remarks did the mayor make at the signing?") == "speech"
+    assert asked.asked_type("How did the minister respond to the criticism?") == "speech"
+    # No speaker named: the reaction of a market is no speech.
+    assert asked.asked_type("What was the reaction of the market?") is None
+
+
+def test_a_time_told_from_another_answers_when():
+    question = "When will the quotas on beef disappear?"
+    assert asked.gives("date", "All limits will be lifted after ten years.", question)
+    assert asked.gives("date", "The caps go within 6 months.", question)
+    assert not asked.gives("date", "The quotas on beef will grow each year.", question)
+
+
+def test_a_toll_is_asked_in_money():
+    question = "What is the toll for a car crossing the bridge?"
+    assert asked.asked_type(question) == "quantity"
+    assert not asked.gives("quantity", "The bridge is 55 km long.", question)
+    assert asked.gives("quantity", "A car pays HK$150 to cross.", question)
+
+
+LIST_DOC = ("# Priority areas\n\n"
+            "Firms in other sectors, such as health, will benefit from the port link.\n\n"
+            "The port link agreement names the following three sectors:\n\n"
+            "* finance, with loans for port firms;\n"
+            "* shipping, with more routes;\n"
+            "* data services.\n")
+
+
+@pytest.mark.parametrize("question", [
+    "Which sectors will the port link concentrate on?",
+    "What areas does the port link agreement cover?",
+    "港口合作有哪些重点领域？",
+])
+def test_a_question_asking_for_several_things_gets_the_list(tmp_path, question):
+    assert asked.asks_list(question)
+    bot = _bot_over(tmp_path, {"port.md": _doc("Port link agreed", "2024-01-02", LIST_DOC)})
+    answer = _compose(bot, question)["answer"]
+    assert "following three sectors:" in answer and "shipping" in answer
+
+
+def test_a_single_thing_asked_is_not_a_list():
+    for question in ("Which body is in charge of the port?", "What is the toll?",
+                     "What does the plan say about finance?", "What process does it use?"):
+        assert not asked.asks_list(question), question
+
+
+def test_a_list_of_what_others_did_does_not_answer_for_the_person_asked(tmp_path):
+    """'Which documents did Mayor Chen sign': his signature, not the list of what the
+    departments signed beside it."""
+    bot = _bot_over(tmp_path, {"sign.md": _doc(
+        "Two cities sign pacts", "2024-01-02",
+        "At the meeting, Mayor Chen signed the River Compact with the governor. In addition, "
+        "two documents were signed by the departments of the two cities:\n\n"
+        "* the Port Memorandum;\n* the Data Memorandum.\n")})
+    pool = bot._retrieve("Which documents did Mayor Chen sign?", (), 5)[-1]   # as ask() ranks
+    assert "River Compact" in pool[0].text
