@@ -262,9 +262,18 @@ SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "perso
         "place": PLACE, "body": BODY, "titled": TITLED}
 
 
+# A day of a month ("On May 10", "9月5日", "2023年5月"): its digits count nothing.
+DAY_OF_MONTH = re.compile(rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+(?:1[5-9]|20)\d\d)?|"
+                          rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})\b(?:,?\s+(?:1[5-9]|20)\d\d)?|"
+                          r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号號])?|"
+                          r"\d{1,2}\s*月\s*\d{1,2}\s*[日号號]", re.I)
+
+
 @bytes_cached(0.02)
 def _says(key: tuple[str, str]) -> bool:
     kind, sentence = key
+    if kind == "count":   # a number that is not the day of a month
+        return bool(NUMBER.search(DAY_OF_MONTH.sub(" ", sentence)))
     return bool(SAYS[kind].search(sentence))
 
 
@@ -280,7 +289,7 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     if kind in ("date", "person", "place", "speech", "body"):
         return _says((kind, sentence))
     if kind == "quantity":
-        if not _says(("number", sentence)):
+        if not _says(("count", sentence)):
             return False
         money = ASKS_MONEY.search(question) or ASKS_MONEY_ZH.search(question)
         if money and not ASKS_SHARE.search(question) and "比例" not in question \

@@ -583,3 +583,10 @@ def test_a_list_of_what_others_did_does_not_answer_for_the_person_asked(tmp_path
         "* the Port Memorandum;\n* the Data Memorandum.\n")})
     pool = bot._retrieve("Which documents did Mayor Chen sign?", (), 5)[-1]   # as ask() ranks
     assert "River Compact" in pool[0].text
+
+
+def test_the_day_of_a_month_counts_nothing():
+    question = "How many people joined the delegation?"
+    assert not asked.gives("quantity", "On May 10, people of the city joined the delegation.", question)
+    assert not asked.gives("quantity", "9月5日，方案公布。", "方案有多少项措施？")
+    assert asked.gives("quantity", "On 10 May 2023, 300 people joined it.", question)
