@@ -277,6 +277,18 @@ def _says(key: tuple[str, str]) -> bool:
     return bool(SAYS[kind].search(sentence))
 
 
+AGENT = re.compile(r"\b([A-Za-z][\w-]+?)(?:ed|en)?\s+(?:over\s+|up\s+|jointly\s+)?by\b")
+
+
+def agent_of(sentence: str, question_tokens: set[str]) -> bool:
+    """Whether `sentence` says who did what the question asks about in the passive ("was
+    signed by ...", "is chaired by ..."): `question_tokens`, the question's word stems."""
+    if " by " not in sentence:
+        return False
+    verbs = [m.group(0).split()[0] for m in AGENT.finditer(sentence)]
+    return bool(verbs) and bool(set(tokenize([" ".join(verbs)])[0]) & question_tokens)
+
+
 def names_a_titled_person(sentence: str) -> bool:
     """Whether `sentence` names someone by title ("Foreign Minister Laurent Fabius")."""
     return _says(("titled", sentence))

@@ -590,3 +590,17 @@ def test_the_day_of_a_month_counts_nothing():
     assert not asked.gives("quantity", "On May 10, people of the city joined the delegation.", question)
     assert not asked.gives("quantity", "9月5日，方案公布。", "方案有多少项措施？")
     assert asked.gives("quantity", "On 10 May 2023, 300 people joined it.", question)
+
+
+def test_who_did_it_is_answered_by_the_sentence_that_says_by_whom(tmp_path):
+    words = set(asked.tokenize(["Which ministers signed the port agreement?"])[0])
+    assert asked.agent_of("The agreement was signed by Minister Wu and Minister Lam.", words)
+    assert not asked.agent_of("Premier Li and President Xi witnessed the signing.", words)
+    assert asked.agent_of("The talks were presided over by Rena Lee.",
+                          set(asked.tokenize(["Who presided over the talks?"])[0]))
+    bot = _bot_over(tmp_path, {"port.md": _doc(
+        "Port agreement signed", "2024-01-02",
+        "Premier Li watched the ministers sign the port agreement. The port agreement was "
+        "signed by Minister Wu.\n")})
+    pool = bot._retrieve("Which ministers signed the port agreement?", (), 5)[-1]
+    assert "signed by Minister Wu" in pool[0].text
