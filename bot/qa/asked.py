@@ -45,9 +45,20 @@ BODY = re.compile(r"(?i:\b(corporations?|compan(y|ies)|firms?|operators?|joint v
                   r"\b[A-Z][\w&-]*\s+(Ltd|Limited|Inc|Corp|Co|Group|Holdings|Bank|Berhad|Bhd)\b")
 # A person by a title before the name: surely a person, where two capitalised words may be a
 # place or a treaty ("Le Bourget", "Paris Agreement").
-TITLED = re.compile(r"\b(Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|"
-                    r"Secretary|Secretary-General|Chairman|Chair|Director|Commissioner|Ambassador|"
-                    r"Administrator|Governor|Senator|Chief Executive|King|Queen|Prince)\.?\s+[A-Z]")
+_TITLES = (r"Mr|Ms|Mrs|Dr|Prof|Professor|Sir|Dame|President|Minister|Premier|Mayor|Secretary|"
+           r"Secretary-General|Chairman|Chair|Director|Commissioner|Ambassador|Administrator|"
+           r"Governor|Senator|Chief Executive|King|Queen|Prince")
+# ... also an office then the name ("the President of the European Commission, Jean-Claude
+# Juncker", "the Secretary for Justice, Mr Paul Lam").
+TITLED = re.compile(rf"\b({_TITLES})\.?\s+[A-Z]|"
+                    rf"\b({_TITLES})\s+(?:of|for)\s+(?:the\s+)?(?:[A-Z][\w'’-]*\s+){{0,4}}"
+                    r"[A-Z][\w'’-]*,\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?[A-Z][a-z]")
+# A body by its name, which ends in what it is ("the Joint Implementation Committee", "SMRT
+# Corporation"): surely a body, as a title before a name is surely a person.
+NAMED_BODY = re.compile(r"\b[A-Z][\w&'’-]*\s+(?:(?:of|for|and|on)\s+)?(?:[A-Z][\w&'’-]*\s+)*"
+                        r"(Committee|Council|Commission|Corporation|Company|Agency|Authority|"
+                        r"Bureau|Ministry|Department|Bank|University|Institute|Association|"
+                        r"Foundation|Secretariat|Office|Board|Ltd|Limited|Inc|Group|Holdings)\b")
 # A person or a body: a title before a name, or a run of two capitalised words not at the start.
 PERSON = re.compile(TITLED.pattern + r"|"
                     r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|government|office|"
@@ -134,8 +145,13 @@ CITED_TEXT = re.compile(r"\b(agreement|plan|report|treaty|protocol|accord|declar
                         r"document|text|article|website|survey|data|figures)s?\s*$", re.I)
 
 
+# "And who signed it?", "So when does it open?": a follow-up's opening word asks nothing.
+LEAD_IN = re.compile(r"^\s*(?:(?:and|so|but|then|also|ok|okay|well|now)\b[\s,]*)+", re.I)
+
+
 def asked_type(question: str) -> str | None:
     """The kind of thing the question asks for, or None when it does not say (why, how, what)."""
+    question = LEAD_IN.sub("", question)
     if chinese.has_han(question):
         for pattern, kind in ASKS_ZH:
             if pattern.search(question):
@@ -259,7 +275,7 @@ SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stre
                     r"added|remarked|described|compared|likened|called|pointed out|expressed|"
                     r"believes?|believed|hopes?|hoped|pledged|promised|urged|announced)\b")
 SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
-        "place": PLACE, "body": BODY, "titled": TITLED}
+        "place": PLACE, "body": BODY, "titled": TITLED, "named_body": NAMED_BODY}
 
 
 # A day of a month ("On May 10", "9月5日", "2023年5月"): its digits count nothing.
@@ -287,6 +303,12 @@ def agent_of(sentence: str, question_tokens: set[str]) -> bool:
         return False
     verbs = [m.group(0).split()[0] for m in AGENT.finditer(sentence)]
     return bool(verbs) and bool(set(tokenize([" ".join(verbs)])[0]) & question_tokens)
+
+
+def names_a_named_body(sentence: str) -> bool:
+    """Whether `sentence` names a body by a name that says what it is ("the Joint
+    Implementation Committee")."""
+    return _says(("named_body", sentence))
 
 
 def names_a_titled_person(sentence: str) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 from ..index.loaded import CorpusIndex
 from ..text.words import fold_key, tokenize
 from .asked import (agent_of, asked_type, asks_list, gives, group_forms, missing_names,
-                    names_a_titled_person)
+                    names_a_named_body, names_a_titled_person)
 from .followup import names_in
 from ..index.bm25 import LexicalIndex
 from .retrieval import Hit, lexical_reach
@@ -130,7 +130,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near) / total
         if kind not in (None, "yesno") and cand.gives_type:
             cand.score += (THING_WEIGHT if kind == "thing" else TYPE_WEIGHT)
-            if kind == "person" and names_a_titled_person(cand.text):
+            if kind == "person" and (names_a_titled_person(cand.text)
+                                     or names_a_named_body(cand.text)):
                 cand.score += TITLED_WEIGHT
             if kind in ("person", "body") and agent_of(cand.text, asked_words):
                 cand.score += AGENT_WEIGHT

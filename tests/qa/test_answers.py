@@ -604,3 +604,17 @@ def test_who_did_it_is_answered_by_the_sentence_that_says_by_whom(tmp_path):
         "signed by Minister Wu.\n")})
     pool = bot._retrieve("Which ministers signed the port agreement?", (), 5)[-1]
     assert "signed by Minister Wu" in pool[0].text
+
+
+def test_a_follow_ups_opening_word_does_not_hide_what_it_asks():
+    assert asked.asked_type("And who signed it?") == "person"
+    assert asked.asked_type("So, when does it open?") == "date"
+    assert asked.asked_type("Andrew Lee said what?") is None
+
+
+def test_an_office_before_the_name_and_a_named_body_are_surely_who():
+    assert asked.names_a_titled_person(
+        "It was signed by the President of the European Commission, Jean-Claude Juncker.")
+    assert not asked.names_a_titled_person("the President of the country, which is large")
+    assert asked.names_a_named_body("A Joint Implementation Committee will take charge.")
+    assert not asked.names_a_named_body("The committee will take charge.")
