@@ -274,7 +274,10 @@ def counted(question: str) -> str | None:
 SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stressed|stresses|told|"
                     r"added|remarked|described|compared|likened|called|pointed out|expressed|"
                     r"believes?|believed|hopes?|hoped|pledged|promised|urged|announced)\b")
-SAYS = {"speech": SPEECH, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
+HOW_OLD = re.compile(r"\bhow old\b|多大年纪|多大年紀|几岁|幾歲|年龄|年齡", re.I)
+AGE = re.compile(rf"\b(aged?|age of)\s+\d|\b(\d+|{NUMBER_WORDS})[\s-]+years?[\s-]+old\b|"
+                 r"\bborn\b|\d+\s*岁|\d+\s*歲|出生", re.I)
+SAYS = {"speech": SPEECH, "age": AGE, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
         "place": PLACE, "body": BODY, "titled": TITLED, "named_body": NAMED_BODY}
 
 
@@ -325,6 +328,8 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "quantity":
         if not _says(("count", sentence)):
             return False
+        if HOW_OLD.search(question):   # an age, not "one country, two systems"
+            return _says(("age", sentence))
         money = ASKS_MONEY.search(question) or ASKS_MONEY_ZH.search(question)
         if money and not ASKS_SHARE.search(question) and "比例" not in question \
                 and not _says(("money", sentence)):

@@ -618,3 +618,10 @@ def test_an_office_before_the_name_and_a_named_body_are_surely_who():
     assert not asked.names_a_titled_person("the President of the country, which is large")
     assert asked.names_a_named_body("A Joint Implementation Committee will take charge.")
     assert not asked.names_a_named_body("The committee will take charge.")
+
+
+def test_how_old_asks_an_age_not_any_number():
+    question = "How old is the mayor?"
+    assert not asked.gives("quantity", 'He stands for "one country, two systems".', question)
+    assert asked.gives("quantity", "The mayor, aged 58, led the delegation.", question)
+    assert asked.gives("quantity", "The 58-year-old mayor led it.", question)
