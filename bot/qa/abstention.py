@@ -29,7 +29,7 @@ FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_m
 # report on Chongqing's), or the question names a place, person or body the texts never
 # mention ("Guangzhou" over texts on Chongqing). Any of them refuses (see `probability`).
 CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch",
-                  "document_names_missing", "name_unknown")
+                  "document_names_missing", "name_unknown", "attribute_missing")
 STRICT_KINDS = ("date", "quantity")   # asked kinds a sentence either gives or does not
 CONTRADICTION_FACTOR = 0.1   # what is left of P(answerable) when the answer contradicts
 EVIDENCE_PASSAGES = 3
@@ -55,6 +55,8 @@ class Evidence:
     document_names_missing: float = 0.0  # 1 when at least half the question's names that some
     #   passage holds are in no passage of the answer's document (a contradiction, not a feature)
     name_unknown: float = 0.0  # 1 when a name of the question is in no passage (a contradiction)
+    attribute_missing: float = 0.0  # 1 when a person's birth, schooling, family or death is
+    #   asked and the answer's passage speaks of none (a contradiction)
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -145,6 +147,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                         group_forms) >= DOCUMENT_NAMES_SHARE),
                     name_unknown=float(any(_unknown(index, word, variant_tokens, top)
                                            for name in names for word in _name_words(name))),
+                    attribute_missing=float(asked.attribute_missing(question, answer_passage.text)),
                     cross_language=float(chinese.is_chinese(question)
                                          != chinese.is_chinese(answer_passage.text)))
 

@@ -343,6 +343,27 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     return True
 
 
+# What people ask about a person that government texts seldom state, and the words a passage
+# that states it uses: "Where was she born?" is not answered by a passage with no birth in it.
+ATTRIBUTES = [
+    (re.compile(r"\b(born|birthplace|birthday|birth)\b|出生|生日", re.I),
+     re.compile(r"\b(born|birth\w*|native of)\b|出生|生于|生於|生日", re.I)),
+    (re.compile(r"\b(graduat\w*|alma mater|studied|educated|degree)\b|毕业|畢業|学历|學歷", re.I),
+     re.compile(r"\b(graduat\w*|alumn\w*|degree|studied|educated|student of)\b|毕业|畢業|学历|學歷", re.I)),
+    (re.compile(r"\b(married|marry|wife|husband|spouse|children)\b|结婚|結婚|妻子|丈夫", re.I),
+     re.compile(r"\b(married|marri\w+|wife|husband|spouse|children|sons?|daughters?)\b|结婚|結婚|妻|丈夫", re.I)),
+    (re.compile(r"\b(die|died|death|pass(ed)? away)\b|去世|逝世", re.I),
+     re.compile(r"\b(died|dies|death|passed away|late)\b|去世|逝世", re.I)),
+]
+
+
+def attribute_missing(question: str, passage_text: str) -> bool:
+    """Whether the question asks a personal attribute (birth, schooling, family, death) that
+    `passage_text` does not speak of at all."""
+    return any(asks.search(question) and not states.search(passage_text)
+               for asks, states in ATTRIBUTES)
+
+
 def is_negated(text: str) -> bool:
     return bool(NEGATION.search(text))
 

@@ -625,3 +625,13 @@ def test_how_old_asks_an_age_not_any_number():
     assert not asked.gives("quantity", 'He stands for "one country, two systems".', question)
     assert asked.gives("quantity", "The mayor, aged 58, led the delegation.", question)
     assert asked.gives("quantity", "The 58-year-old mayor led it.", question)
+
+
+def test_a_persons_birth_or_schooling_the_answer_does_not_speak_of_refuses(bot: Bot):
+    for question in ("Where was the mayor born?", "Which university did the mayor graduate from?"):
+        ev, _ = bot.evidence_for(question)
+        assert ev.attribute_missing == 1.0, question
+        assert not bot.ask(question)["answered"], question
+    assert bot.evidence_for("When did the mayor start the trip?")[0].attribute_missing == 0.0
+    assert not asked.attribute_missing("Where was the mayor born?", "The mayor, born in Wuhan, led it.")
+    assert asked.attribute_missing("李市长在哪里出生？", "李市长率团访问。")
