@@ -13,6 +13,7 @@ from .abstention import (MODEL_FILE, Evidence, evidence, load_model, model_file,
 from .asked import each_name
 from .compose import choose, compose, prepare as prepare_candidates, related
 from ..cache import BytesLRU, budget
+from ..text import chinese
 from ..text.chinese import names_in as chinese_names, no_answer
 from ..index.loaded import CorpusIndex, open_index, open_version
 from ..embedding.encoder import Encoder, probe_vector
@@ -116,6 +117,9 @@ class Bot:
         """(standalone question, query with name variants, variant groups matched)."""
         standalone = resolve(question, list(history), last_answer)
         query, groups = self.expander.expand(standalone)
+        dates = chinese.english_dates(standalone) if chinese.has_han(standalone) else []
+        if dates:   # as the names: the English texts' own form beside the question's
+            query = f"{query} ({', '.join(dates)})"
         return standalone, query, groups
 
     def _search(self, question: str, query: str, standalone: str, k: int,

@@ -238,3 +238,20 @@ def content_words(text: str) -> list[str]:
     for run in HAN_RUN.findall(text):
         out += [w for w in words(run) if w not in out]
     return out
+
+
+_MONTH_NAMES = ("January February March April May June July August September October "
+                "November December").split()
+_ZH_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号號])?|(\d{4})\s*年")
+
+
+def english_dates(text: str) -> list[str]:
+    """The dates of a Chinese text as English texts write them ("2023年5月10日" -> "10 May
+    2023"): a question in Chinese shares them with English passages in no other form."""
+    out = []
+    for m in _ZH_DATE.finditer(text):
+        year, month, day, year_only = m.groups()
+        if month and 1 <= int(month) <= 12:
+            out.append(" ".join(p for p in (str(int(day)) if day else "", _MONTH_NAMES[int(month) - 1],
+                                            year or "") if p))
+    return out

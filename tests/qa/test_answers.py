@@ -635,3 +635,11 @@ def test_a_persons_birth_or_schooling_the_answer_does_not_speak_of_refuses(bot: 
     assert bot.evidence_for("When did the mayor start the trip?")[0].attribute_missing == 0.0
     assert not asked.attribute_missing("Where was the mayor born?", "The mayor, born in Wuhan, led it.")
     assert asked.attribute_missing("李市长在哪里出生？", "李市长率团访问。")
+
+
+def test_a_chinese_questions_dates_are_also_searched_as_english_texts_write_them(bot):
+    from bot.text.chinese import english_dates
+    assert english_dates("2023年5月带领代表团的是谁？") == ["May 2023"]
+    assert english_dates("5月10日") == ["10 May"] and english_dates("13月") == []
+    _, query, _ = bot.understand("2023年5月带领代表团的是谁？")
+    assert "May 2023" in query
