@@ -154,6 +154,37 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
 
 DOCUMENT_NAMES_SHARE = 0.5
+# Of a candidate's score, what a document that holds the question's names may make up when the
+# best candidate's document lacks them (which refuses): "Where did the Loop signing take
+# place?" is answered from the report on the Loop, not refused over another signing's.
+NAMES_RESCUE_GAP = 0.05
+
+
+def prefer_documents_with_names(index: CorpusIndex, hits: Sequence[Hit], question: str,
+                                variant_groups: Sequence[dict[str, Any]], pool: list) -> list:
+    """`pool` re-ranked when its best candidate's document lacks the question's names
+    (document_names_missing): candidates from documents that hold them gain NAMES_RESCUE_GAP."""
+    if not pool:
+        return pool
+    top = [index.passages[h.idx] for h in hits[:EVIDENCE_PASSAGES]]
+    names = asked.question_names(question, [p.text for p in top])
+    if not names:
+        return pool
+    forms = asked.group_forms(variant_groups)
+    outside: dict[int, bool] = {}
+
+    def lacks(rank: int) -> bool:
+        if rank not in outside:
+            outside[rank] = _outside_document(index, hits[rank].idx, names,
+                                              forms) >= DOCUMENT_NAMES_SHARE
+        return outside[rank]
+
+    if not lacks(pool[0].hit_rank):
+        return pool
+    for cand in pool:
+        if not lacks(cand.hit_rank):
+            cand.score += NAMES_RESCUE_GAP
+    return sorted(pool, key=lambda c: -c.score)
 DERIVED_MIN = 4    # letters a word made from a name shares with it, at least
 DERIVED_ENDING = 5  # letters it may add ("Shanghai" -> "Shanghainese")
 

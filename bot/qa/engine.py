@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .abstention import (MODEL_FILE, Evidence, evidence, load_model, model_file,
+                         prefer_documents_with_names,
                          prepare as prepare_evidence, probability)
 from .asked import each_name
 from .compose import choose, compose, prepare as prepare_candidates, related
@@ -141,6 +142,7 @@ class Bot:
             names, share = own_names(question), OWN_NAMES_SHARE
         pool = choose(self.index, hits, vector, query, question, names, groups,
                       subject_share=share) if hits else []
+        pool = prefer_documents_with_names(self.index, hits, standalone, groups, pool)
         return standalone, query, groups, vector, hits, pool
 
     def ask(self, question: str, history: Sequence[str] = (), k: int = 5,

@@ -643,3 +643,24 @@ def test_a_chinese_questions_dates_are_also_searched_as_english_texts_write_them
     assert english_dates("5月10日") == ["10 May"] and english_dates("13月") == []
     _, query, _ = bot.understand("2023年5月带领代表团的是谁？")
     assert "May 2023" in query
+
+
+def test_a_close_answer_from_the_document_with_the_questions_names_beats_a_contradicted_one(tmp_path):
+    from bot.qa.abstention import NAMES_RESCUE_GAP, prefer_documents_with_names
+    from bot.qa.compose import Candidate
+    bot = _bot_over(tmp_path, {
+        "loop.md": _doc("Loop memorandum", "2017-01-03",
+                        "The Loop memorandum was signed at the Central Government Offices.\n"),
+        "other.md": _doc("Port pact", "2015-11-07",
+                         "The signing took place during the state visit to the island.\n")})
+    question = "Where did the Loop signing take place?"
+    hits = bot._retrieve(question, (), 5)[4]
+    rank = {bot.index.passages[h.idx].doc_id: r for r, h in enumerate(hits)}
+    near = [Candidate(rank["other"], 0, "The signing took place during the state visit.", 1.0),
+            Candidate(rank["loop"], 0, "The Loop memorandum was signed at the Offices.",
+                      1.0 - NAMES_RESCUE_GAP / 2)]
+    assert prefer_documents_with_names(bot.index, hits, question, [], near)[0].text.startswith("The Loop")
+    far = [Candidate(rank["other"], 0, "The signing took place during the state visit.", 1.0),
+           Candidate(rank["loop"], 0, "The Loop memorandum was signed at the Offices.",
+                     1.0 - 2 * NAMES_RESCUE_GAP)]
+    assert prefer_documents_with_names(bot.index, hits, question, [], far)[0].text.startswith("The signing")
