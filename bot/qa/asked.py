@@ -74,7 +74,7 @@ PLACE = re.compile(r"\b(in|at|to|from|near|across|within|inside|outside|between|
                    r"\b(at|in|during)\s+(the|a|an|its|his|her|their)\s+([\w-]+\s+){0,3}"
                    r"(ceremony|meeting|conference|forum|event|summit|symposium|session|"
                    r"plenary|dinner|banquet|reception|visit|trip|tour)\b")
-NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|n't|fail(ed|s)?|refus(e|ed|es)|"
+NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|n't|fail(ed|s)?|refus(e|ed|es)|exclud(e|ed|es|ing)|"
                       r"reject(ed|s)?|den(y|ied|ies)|lack(ed|s)?)\b|n't\b", re.I)
 
 # What the question asks for, tried in order; the first that matches decides.

@@ -202,6 +202,8 @@ def test_an_added_negation_is_a_mismatch(bot):
     assert ev.negation_mismatch == 1.0
     ev, _ = bot.evidence_for("Which cooperation areas did the two cities agree?")
     assert ev.negation_mismatch == 0.0
+    # "excluded" negates as "not included" does.
+    assert bot.evidence_for("Which areas are excluded from the plan?")[0].negation_mismatch == 1.0
 
 
 def test_an_asked_date_the_answer_lacks_refuses(bot):
