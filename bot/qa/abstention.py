@@ -29,7 +29,8 @@ FEATURES = ("dense", "sentence", "coverage", "unknown", "names_missing", "type_m
 # report on Chongqing's), or the question names a place, person or body the texts never
 # mention ("Guangzhou" over texts on Chongqing). Any of them refuses (see `probability`).
 CONTRADICTIONS = ("value_missing", "specifics_missing", "negation_mismatch",
-                  "document_names_missing", "name_unknown", "attribute_missing")
+                  "document_names_missing", "name_unknown", "attribute_missing",
+                  "speaker_missing")
 STRICT_KINDS = ("date", "quantity")   # asked kinds a sentence either gives or does not
 CONTRADICTION_FACTOR = 0.1   # what is left of P(answerable) when the answer contradicts
 EVIDENCE_PASSAGES = 3
@@ -57,6 +58,8 @@ class Evidence:
     name_unknown: float = 0.0  # 1 when a name of the question is in no passage (a contradiction)
     attribute_missing: float = 0.0  # 1 when a person's birth, schooling, family or death is
     #   asked and the answer's passage speaks of none (a contradiction)
+    speaker_missing: float = 0.0  # 1 when what someone named said is asked and neither the
+    #   answer's passage nor the one before it names them (a contradiction)
 
     def vector(self) -> list[float]:
         return [getattr(self, f) for f in FEATURES]
@@ -148,12 +151,31 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     name_unknown=float(any(_unknown(index, word, variant_tokens, top)
                                            for name in names for word in _name_words(name))),
                     attribute_missing=float(asked.attribute_missing(question, answer_passage.text)),
+                    speaker_missing=float(_speaker_missing(
+                        index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, question,
+                        names, group_forms)),
                     cross_language=float(chinese.is_chinese(question)
                                          != chinese.is_chinese(answer_passage.text)))
 
 
 
 DOCUMENT_NAMES_SHARE = 0.5
+
+
+def _speaker_missing(index: CorpusIndex, passage: int, question: str, names: Sequence[str],
+                     group_forms: Sequence[set[str]]) -> bool:
+    """Whether the question asks what someone named said ("What did Japan's trade minister
+    say") and the answer's passage, or the one before it in its document (a speech goes on
+    across passages), names them in no form: the words quoted are someone else's."""
+    who = asked.speaker(question)
+    named = [n for n in names if n in who] if who else []
+    if not named:
+        return False
+    p = index.passages[passage]
+    text = p.text
+    if passage > 0 and index.passages[passage - 1].doc_id == p.doc_id:
+        text = f"{index.passages[passage - 1].text} {text}"
+    return asked.missing_names(fold_key(f"{p.title} {text}"), named, group_forms) > 0
 # Of a candidate's score, what a document that holds the question's names may make up when the
 # best candidate's document lacks them (which refuses): "Where did the Loop signing take
 # place?" is answered from the report on the Loop, not refused over another signing's.

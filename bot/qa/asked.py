@@ -177,6 +177,22 @@ def asked_type(question: str) -> str | None:
     return None
 
 
+def speaker(question: str) -> str:
+    """Who the question asks to have spoken ("Japan's trade minister" of "What did Japan's
+    trade minister say ..."), as the question words it; "" when it asks no one's words."""
+    question = LEAD_IN.sub("", question)
+    if chinese.has_han(question):
+        return ""
+    cited = ACCORDING.match(question)
+    if cited:
+        return cited.group(1) if asked_type(question) == "speech" else ""
+    for pattern, kind in ASKS:
+        m = pattern.search(question)
+        if m:
+            return m.group(2) if kind == "speech" and SPEAKER.search(m.group(2)) else ""
+    return ""
+
+
 # Who is said to speak in "what did ... say": a name, a pronoun, or a person by office.
 SPEAKER = re.compile(r"\b[A-Z]|\b(he|she|they|i|we|you|mayor|minister|premier|president|secretary|"
                      r"chief|leader|official|spokes\w*|governor|chair\w*)s?\b")

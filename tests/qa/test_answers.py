@@ -666,3 +666,16 @@ def test_a_close_answer_from_the_document_with_the_questions_names_beats_a_contr
            Candidate(rank["loop"], 0, "The Loop memorandum was signed at the Offices.",
                      1.0 - 2 * NAMES_RESCUE_GAP)]
     assert prefer_documents_with_names(bot.index, hits, question, [], far)[0].text.startswith("The signing")
+
+
+def test_what_someone_named_said_is_not_answered_by_someone_elses_words(tmp_path):
+    assert asked.speaker("What did Japan's trade minister say about the pact?").startswith("Japan's")
+    assert asked.speaker("What did he say?").strip() == "he"
+    assert asked.speaker("When did the pact open?") == ""
+    bot = _bot_over(tmp_path, {"pact.md": _doc(
+        "Pact in force", "2022-01-01",
+        'The pact entered into force today. "It keeps markets open," the secretary-general '
+        "said. Cambodia's minister said it would bring new opportunities.\n")})
+    ev, _ = bot.evidence_for("What did Japan's trade minister say about the pact?")
+    assert ev.speaker_missing == 1.0
+    assert bot.evidence_for("What did Cambodia's minister say about the pact?")[0].speaker_missing == 0.0
