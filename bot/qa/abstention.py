@@ -149,7 +149,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
                         group_forms) >= DOCUMENT_NAMES_SHARE),
                     name_unknown=float(any(_unknown(index, word, variant_tokens, top)
-                                           for name in names for word in _name_words(name))),
+                                           for name in names for word in _name_words(name))
+                                       or _common_name_unknown(index, question)),
                     attribute_missing=float(asked.attribute_missing(question, answer_passage.text)),
                     speaker_missing=float(_speaker_missing(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, question,
@@ -160,6 +161,28 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
 
 DOCUMENT_NAMES_SHARE = 0.5
+
+
+@lru_cache(maxsize=1)
+def _common_chinese_forms() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """(Chinese forms, all forms) of each group of the packaged table of common names."""
+    from ..corpus.variants import load_common
+    return tuple((tuple(n for n in g["names"] if chinese.has_han(n) and len(n) >= 2),
+                  tuple(g["names"])) for g in load_common())
+
+
+def _common_name_unknown(index: CorpusIndex, question: str) -> bool:
+    """Whether a Chinese question names a place the table of common names knows ("广州")
+    that the texts name in none of its forms ("Guangzhou"): Chinese is written without
+    capitals, so the common table is what tells its names apart."""
+    if not chinese.has_han(question):
+        return False
+    for han, forms in _common_chinese_forms():
+        if any(f in question for f in han) and \
+                not any(len(rows) for f in forms
+                        if (rows := index.lexical.passages_with(f)) is not None):
+            return True
+    return False
 
 
 def _speaker_missing(index: CorpusIndex, passage: int, question: str, names: Sequence[str],

@@ -679,3 +679,10 @@ def test_what_someone_named_said_is_not_answered_by_someone_elses_words(tmp_path
     ev, _ = bot.evidence_for("What did Japan's trade minister say about the pact?")
     assert ev.speaker_missing == 1.0
     assert bot.evidence_for("What did Cambodia's minister say about the pact?")[0].speaker_missing == 0.0
+
+
+def test_a_chinese_question_naming_a_common_place_the_texts_never_name_refuses(tmp_path):
+    bot = _bot_over(tmp_path, {"pact.md": _doc(
+        "Pact signed", "2024-01-02", "Singapore and the river city signed a port pact.\n")})
+    assert bot.evidence_for("广州和新加坡签了什么协议？")[0].name_unknown == 1.0   # no Guangzhou
+    assert bot.evidence_for("新加坡签了什么协议？")[0].name_unknown == 0.0        # Singapore is
