@@ -181,5 +181,19 @@ def test_a_third_corpus_written_after_the_rules(third_corpus_bot):
     # counted thing's other names, web addresses, titled persons): hit@1 .767, hit@5 .907,
     # answer_hit .581, false_abstain .093, abstain_ok .933, retrieval hit@5 1.0.
     c3 = score(third_corpus_bot, load_questions(EVAL_DIR / "corpus3.jsonl"))
-    assert c3["retrieval_hit@5"] >= 0.95 and c3["hit@1"] >= 0.7 and c3["hit@5"] >= 0.85
-    assert c3["false_abstain"] <= 0.12 and c3["abstain_ok"] >= 0.85
+    assert c3["retrieval_hit@5"] >= 0.95 and c3["hit@1"] >= 0.78 and c3["hit@5"] >= 0.9
+    assert c3["false_abstain"] <= 0.08 and c3["abstain_ok"] >= 0.9 and c3["answer_hit"] >= 0.6
+
+
+@pytest.fixture(scope="module")
+def fourth_corpus_bot(tmp_path_factory, real_encoder):
+    return _bot_over("corpus4", tmp_path_factory, real_encoder)
+
+
+def test_a_fourth_corpus_written_blind(fourth_corpus_bot):
+    # Written in session 9 by someone who saw no code; scored blind at its start: hit@1 .761,
+    # answer_hit .587, false_abstain .087, abstain_ok .786. After the session's rules (its
+    # misses were read, so it is in sample from there): .804, .696, .065, .929.
+    c4 = score(fourth_corpus_bot, load_questions(EVAL_DIR / "corpus4.jsonl"))
+    assert c4["retrieval_hit@5"] >= 0.93 and c4["hit@1"] >= 0.78 and c4["answer_hit"] >= 0.67
+    assert c4["false_abstain"] <= 0.07 and c4["abstain_ok"] >= 0.9
