@@ -111,6 +111,40 @@ def load_common(path: Path = COMMON_FILE) -> list[dict[str, Any]]:
              "origin": "common"} for g in data["groups"]]
 
 
+def _is_word(ch: str) -> bool:
+    # What NOT_BEFORE / NOT_AFTER refuse beside a name: a word character, not a Chinese one.
+    return (ch.isalnum() or ch == "_") and not chinese.HAN_CHAR.match(ch)
+
+
+def passages_with_names(keys: set[str], texts: Iterable[str]) -> dict[str, list[int]]:
+    """For each folded name in `keys`, the rows of the folded `texts` that hold it as a word
+    (no word character either side; Chinese may touch it). One Aho-Corasick pass over each
+    text for all names, overlapping ones too ("Hong Kong" inside "Hong Kong Special
+    Administrative Region"): a regex per name and text costs names x passages."""
+    import ahocorasick
+
+    keys = {k for k in keys if k}
+    if not keys:
+        return {}
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        automaton.add_word(key, key)
+    automaton.make_automaton()
+    found: dict[str, list[int]] = {}
+    for row, text in enumerate(texts):
+        seen: set[str] = set()
+        for end, key in automaton.iter(text):
+            if key in seen:
+                continue
+            start = end - len(key) + 1
+            if (start > 0 and _is_word(text[start - 1])) or \
+                    (end + 1 < len(text) and _is_word(text[end + 1])):
+                continue
+            seen.add(key)
+            found.setdefault(key, []).append(row)
+    return found
+
+
 def prepare(table: list[dict[str, Any]], passages: Sequence[Passage],
             common: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Table plus derived groups plus the common ones the texts use; each name found in the
@@ -122,13 +156,13 @@ def prepare(table: list[dict[str, Any]], passages: Sequence[Passage],
     # does not list at all.
     own = {_key(n) for g in groups for n in g["names"]}
     groups += [g for g in common if not own & {_key(n) for n in g["names"]}]
-    texts = [" " + _key(p.text) + " " for p in passages]
+    found = passages_with_names({_key(n) for g in groups for n in g["names"]},
+                                (_key(p.text) for p in passages))
     common_share = COMMON_SHARE * max(len(passages), 1)
     for group in groups:
         group["in_corpus"] = {}
         for name in group["names"]:
-            pattern = re.compile(NOT_BEFORE + re.escape(_key(name)) + NOT_AFTER)
-            hits = [i for i, t in enumerate(texts) if pattern.search(t)]
+            hits = found.get(_key(name))
             if hits:
                 group["in_corpus"][name] = {"passages": len(hits),
                                             "ids": hits if len(hits) <= common_share else None}

@@ -113,3 +113,30 @@ def test_the_corpus_table_decides_the_names_it_lists(tmp_path):
     table = [{"type": "place", "names": ["Hong Kong", "Heung Kong"], "note": "", "origin": "table"}]
     hk = [g for g in prepare(table, passages) if "Hong Kong" in g["names"]]
     assert len(hk) == 1 and hk[0]["names"] == ["Hong Kong", "Heung Kong"]
+
+
+def test_names_are_found_as_words_overlapping_ones_too_and_chinese_may_touch():
+    from bot.corpus.variants import passages_with_names
+    texts = ["hong kong special administrative region", "hongkonger and kong", "在香港签署",
+             "shanghai-hong kong link", "the uk's deal", "ukraine"]
+    found = passages_with_names({"hong kong", "hong kong special administrative region",
+                                 "香港", "uk", "kong"}, texts)
+    assert found["hong kong"] == [0, 3]                  # inside the longer name; after a hyphen
+    assert found["hong kong special administrative region"] == [0]
+    assert found["香港"] == [2]                            # Chinese written without spaces
+    assert found["uk"] == [4] and found["kong"] == [0, 1, 3]   # not inside "ukraine"
+    assert passages_with_names(set(), texts) == {}
+
+
+def test_finding_names_is_one_pass_per_passage_not_one_per_name(tmp_path):
+    """20,000 passages and a few hundred names: a regex per name and passage took ~44 s."""
+    import time
+    from bot.corpus.passages import Passage
+    passages = [Passage(f"d#{i}", "d", "T", "S", "2023-01-01", "",
+                        f"The United Kingdom and Hong Kong met in London, meeting {i}.")
+                for i in range(20_000)]
+    started = time.perf_counter()
+    groups = prepare(load_table(REPO_CORPUS / "variants.yaml"), passages)
+    assert time.perf_counter() - started < 5.0
+    uk = next(g for g in groups if "United Kingdom" in g["names"])
+    assert uk["in_corpus"]["United Kingdom"]["passages"] == 20_000
