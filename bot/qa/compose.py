@@ -330,7 +330,8 @@ def subject_misses(index: CorpusIndex, hits: Sequence[Hit], subject: Sequence[st
 
 def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
            query: str, question: str | None = None, subject: Sequence[str] = (),
-           groups: Sequence[dict[str, Any]] = (), subject_share: float = 1.0) -> list[Candidate]:
+           groups: Sequence[dict[str, Any]] = (), subject_share: float = 1.0,
+           kind_from: str | None = None) -> list[Candidate]:
     """All candidate sentences, ranked for the question (the asked type is read from
     `question`, the user's own words; relevance from `query`, which carries the context;
     `subject`: the names a topic-changing follow-up keeps, or the question's own, which the
@@ -348,8 +349,11 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
     names = set(tokenize([" ".join(names_in(query))])[0])
     miss = [m * subject_share for m in subject_misses(index, hits, subject, groups)]
     reach = lexical_reach(index, question or query, groups)
-    return rank_candidates(index, hits, query_vector, weights, names, question or query, miss,
-                           reach, subject, group_forms(groups))
+    # `kind_from`: the question whose kind is asked, for an elliptical follow-up ("And for
+    # Malaysia?" asks what the earlier turn asked).
+    return rank_candidates(index, hits, query_vector, weights, names,
+                           kind_from or question or query, miss, reach, subject,
+                           group_forms(groups))
 
 
 def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, query: str,

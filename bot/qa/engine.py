@@ -11,7 +11,7 @@ import numpy as np
 from .abstention import (MODEL_FILE, Evidence, evidence, load_model, model_file,
                          prefer_documents_with_names,
                          prepare as prepare_evidence, probability)
-from .asked import each_name
+from .asked import asked_type, each_name
 from .compose import choose, compose, prepare as prepare_candidates, related
 from ..cache import BytesLRU, budget
 from ..text import chinese
@@ -45,6 +45,14 @@ OWN_NAMES_SHARE = 0.75
 def own_names(question: str) -> list[str]:
     """The names a question asks about, in English or Chinese."""
     return each_name(names_in(question)) + chinese_names(question)
+
+
+def _asks_as(question: str, history: Sequence[str]) -> str | None:
+    """The earlier question whose kind an elliptical follow-up asks ("And for Malaysia?" after
+    "Who signed it for Singapore?" asks who), when it asks none of its own."""
+    if history and changes_topic(question) and asked_type(question) is None:
+        return history[-1]
+    return None
 
 
 def subject(question: str, standalone: str) -> list[str]:
@@ -141,7 +149,7 @@ class Bot:
         if standalone == question:
             names, share = own_names(question), OWN_NAMES_SHARE
         pool = choose(self.index, hits, vector, query, question, names, groups,
-                      subject_share=share) if hits else []
+                      subject_share=share, kind_from=_asks_as(question, history)) if hits else []
         pool = prefer_documents_with_names(self.index, hits, standalone, groups, pool)
         return standalone, query, groups, vector, hits, pool
 

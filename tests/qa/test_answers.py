@@ -686,3 +686,16 @@ def test_a_chinese_question_naming_a_common_place_the_texts_never_name_refuses(t
         "Pact signed", "2024-01-02", "Singapore and the river city signed a port pact.\n")})
     assert bot.evidence_for("广州和新加坡签了什么协议？")[0].name_unknown == 1.0   # no Guangzhou
     assert bot.evidence_for("新加坡签了什么协议？")[0].name_unknown == 0.0        # Singapore is
+
+
+def test_an_elliptical_follow_up_asks_what_the_earlier_turn_asked(tmp_path):
+    from bot.qa.engine import _asks_as
+    assert _asks_as("And for Malaysia?", ["Who signed it for Singapore?"]) == "Who signed it for Singapore?"
+    assert _asks_as("And when did it open?", ["Who signed it?"]) is None     # asks its own
+    assert _asks_as("For Malaysia?", []) is None
+    bot = _bot_over(tmp_path, {"link.md": _doc(
+        "Rail link signed", "2024-01-02",
+        "The rail link agreement for Malaysia and Singapore will open the border in 2026. "
+        "Minister Wee signed it for Malaysia.\n")})
+    pool = bot._retrieve("And for Malaysia?", ["Who signed the rail link agreement for Singapore?"], 5)[-1]
+    assert "Minister Wee" in pool[0].text
