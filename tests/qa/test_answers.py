@@ -699,3 +699,20 @@ def test_an_elliptical_follow_up_asks_what_the_earlier_turn_asked(tmp_path):
         "Minister Wee signed it for Malaysia.\n")})
     pool = bot._retrieve("And for Malaysia?", ["Who signed the rail link agreement for Singapore?"], 5)[-1]
     assert "Minister Wee" in pool[0].text
+
+
+def test_a_question_asking_for_several_things_prefers_the_sentence_naming_several(tmp_path):
+    from bot.qa.compose import ENUMERATION, ENUMERATION_WEIGHT
+    assert ENUMERATION.search("They toured the Science Park, the Cultural District, the Museum and Dazu Rock Carvings.")
+    assert not ENUMERATION.search("They toured the Science Park in the morning.")
+    bot = _bot_over(tmp_path, {"tour.md": _doc(
+        "Students tour the city", "2024-03-31",
+        "The students like sights. The students tour the Planning Hall, the Rock Carvings, the "
+        "City Museum and the Old Town.\n")})
+
+    def score_of(question: str) -> float:
+        pool = bot._retrieve(question, (), 5)[-1]
+        return next(c.score for c in pool if "Planning Hall" in c.text)
+    # The same words; only the plural asks for several.
+    gain = score_of("Which sights will the students tour?") - score_of("Which sight will the students tour?")
+    assert gain == pytest.approx(ENUMERATION_WEIGHT, abs=0.02) and gain > 0.1
