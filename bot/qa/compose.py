@@ -40,8 +40,21 @@ AGENT_WEIGHT = 0.15       # measured: two answers gained, none lost; 0.3 lost tw
 LIST_WEIGHT = 0.5
 # ... and a sentence that names several in a row ("the Science Park, the West Kowloon Cultural
 # District and the University of Hong Kong") gives some of it.
-ENUMERATION = re.compile(r"(?:(?:the\s+)?[A-Z][\w'’-]*(?:\s+(?:of\s+|and\s+|for\s+)?[A-Z][\w'’-]*)*"
-                         r"\s*(?:,|;|、)\s*){2,}(?:and\s+)?(?:the\s+)?[A-Z]")
+_SEPARATOR = re.compile(r"\s*[,;、]\s*")
+_ENDS_NAMED = re.compile(r"[A-Z][\w'’-]*$")
+_STARTS_NAMED = re.compile(r"(?:and\s+|or\s+)?(?:the\s+)?[A-Z]")
+
+
+def enumerates(text: str) -> bool:
+    """Whether `text` names three or more things in a row, "A, B, C and D" (capitalised, split
+    by commas): one split and a look at each piece's ends, linear in the text."""
+    parts = _SEPARATOR.split(text)
+    run = 0
+    for before, after in zip(parts, parts[1:]):
+        run = run + 1 if _ENDS_NAMED.search(before) and _STARTS_NAMED.match(after) else 0
+        if run >= 2:
+            return True
+    return False
 ENUMERATION_WEIGHT = 0.15     # measured: five answers gained, none lost; 0.3 lost a hit more
 # A follow-up that changes the topic ("And what about youth development?") keeps the earlier
 # turn's subject: a sentence whose passage lacks those names answers about someone else, and
@@ -140,7 +153,7 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
                 cand.score += TITLED_WEIGHT
             if kind in ("person", "body") and agent_of(cand.text, asked_words):
                 cand.score += AGENT_WEIGHT
-        if wants_list and not LIST_INTRO.search(cand.text) and ENUMERATION.search(cand.text):
+        if wants_list and not LIST_INTRO.search(cand.text) and enumerates(cand.text):
             cand.score += ENUMERATION_WEIGHT
         if wants_list and LIST_INTRO.search(cand.text):
             about = _list_about(index, hits[cand.hit_rank].idx, cand.position, subject, forms)
