@@ -55,7 +55,7 @@ TITLED = re.compile(rf"\b({_TITLES})\.?\s+[A-Z]|"
                     r"[A-Z][\w'’-]*,\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?[A-Z][a-z]")
 # A body by its name, which ends in what it is ("the Joint Implementation Committee", "SMRT
 # Corporation"): surely a body, as a title before a name is surely a person.
-NAMED_BODY = re.compile(r"\b[A-Z][\w&'’-]*\s+(?:(?:of|for|and|on)\s+)?(?:[A-Z][\w&'’-]*\s+)*"
+NAMED_BODY = re.compile(r"\b[A-Z][\w&'’-]*\s+(?:(?:of|for|and|on)\s+)?"
                         r"(Committee|Council|Commission|Corporation|Company|Agency|Authority|"
                         r"Bureau|Ministry|Department|Bank|University|Institute|Association|"
                         r"Foundation|Secretariat|Office|Board|Ltd|Limited|Inc|Group|Holdings)\b")
@@ -312,7 +312,11 @@ def _says(key: tuple[str, str]) -> bool:
     return bool(SAYS[kind].search(sentence))
 
 
-AGENT = re.compile(r"\b([A-Za-z][\w-]+?)(?:ed|en)?\s+(?:over\s+|up\s+|jointly\s+)?by\b")
+# The word before "by", past "over"/"up"/"jointly" ("presided over by"): looked at only where
+# "by" is, so that the work is linear in the sentence.
+BY = re.compile(r"\bby\b")
+BEFORE_BY = re.compile(r"([A-Za-z][\w-]*)\s+(?:(?:over|up|jointly)\s+)?$")
+AGENT_LOOKBACK = 40   # characters before "by" that hold its verb
 
 
 def agent_of(sentence: str, question_tokens: set[str]) -> bool:
@@ -320,7 +324,11 @@ def agent_of(sentence: str, question_tokens: set[str]) -> bool:
     signed by ...", "is chaired by ..."): `question_tokens`, the question's word stems."""
     if " by " not in sentence:
         return False
-    verbs = [m.group(0).split()[0] for m in AGENT.finditer(sentence)]
+    verbs = []
+    for m in BY.finditer(sentence):
+        before = BEFORE_BY.search(sentence[max(0, m.start() - AGENT_LOOKBACK):m.start()])
+        if before:
+            verbs.append(before.group(1))
     return bool(verbs) and bool(set(tokenize([" ".join(verbs)])[0]) & question_tokens)
 
 

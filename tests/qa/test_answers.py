@@ -720,3 +720,14 @@ def test_a_question_asking_for_several_things_prefers_the_sentence_naming_severa
     # The same words; only the plural asks for several.
     gain = score_of("Which sights will the students tour?") - score_of("Which sight will the students tour?")
     assert gain == pytest.approx(ENUMERATION_WEIGHT, abs=0.02) and gain > 0.1
+
+
+def test_who_and_by_whom_are_read_in_time_linear_in_the_sentence():
+    import time
+    words = set(asked.tokenize(["Who signed it?"])[0])
+    asked.agent_of("It was signed by Wu.", words)   # warm the tokeniser
+    started = time.perf_counter()
+    for long in ("Aa " * 330, "a-" * 500 + " by " + "a-" * 500):
+        asked.names_a_named_body(long + "x")
+        asked.agent_of(long + " by x", words)
+    assert time.perf_counter() - started < 0.05
