@@ -118,12 +118,27 @@ def _carried(question: str, context: str) -> list[str]:
 def _english_candidates(question: str, context: str) -> Iterable[str]:
     names = names_in(context)
     candidates: Iterable[str] = (n for n in names if len(n) <= MAX_NAME_CHARS)
-    if not ELLIPSIS.search(question):
-        # "And what about youth development?" keeps the subject (names), not the old topic.
+    if not ELLIPSIS.search(question) or swaps_entity(question):
+        # "And what about youth development?" keeps the subject (names), not the old topic;
+        # "And for Malaysia?" keeps the topic too: only the name changes.
         in_names = {w for n in names for w in n.split()}
+        swap = swaps_entity(question)   # the whole question again, its verbs too
         candidates = chain(candidates, (w for w in _content(context)
-                                        if w not in in_names and not _is_verb_like(w)))
+                                        if w not in in_names and (swap or not _is_verb_like(w))))
     return candidates
+
+
+_LEAD_PREPOSITION = re.compile(r"^(?:for|in|at|of|on|with|to|from|by)\s+", re.I)
+
+
+def swaps_entity(question: str) -> bool:
+    """Whether an elliptical follow-up only names another thing ("And for Malaysia?", "What
+    about the EU?"): it asks the earlier question again about that."""
+    rest = _LEAD_PREPOSITION.sub("", ELLIPSIS.sub("", question, count=1).strip(" ?.!,"))
+    words = rest.split()
+    return bool(words) and len(words) <= 6 and all(
+        w[0].isupper() or w.lower() in ("the", "of", "and") for w in words) \
+        and any(w[0].isupper() for w in words)
 
 
 def _chinese_key(text: str) -> str:

@@ -695,7 +695,7 @@ def test_an_elliptical_follow_up_asks_what_the_earlier_turn_asked(tmp_path):
     assert _asks_as("For Malaysia?", []) is None
     bot = _bot_over(tmp_path, {"link.md": _doc(
         "Rail link signed", "2024-01-02",
-        "The rail link agreement for Malaysia and Singapore will open the border in 2026. "
+        "The rail link for Malaysia will open the border in 2026. "
         "Minister Wee signed it for Malaysia.\n")})
     pool = bot._retrieve("And for Malaysia?", ["Who signed the rail link agreement for Singapore?"], 5)[-1]
     assert "Minister Wee" in pool[0].text

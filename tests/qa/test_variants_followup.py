@@ -140,3 +140,14 @@ def test_finding_names_is_one_pass_per_passage_not_one_per_name(tmp_path):
     assert time.perf_counter() - started < 5.0
     uk = next(g for g in groups if "United Kingdom" in g["names"])
     assert uk["in_corpus"]["United Kingdom"]["passages"] == 20_000
+
+
+def test_a_follow_up_that_only_names_another_thing_asks_the_earlier_question_again():
+    from bot.qa.followup import swaps_entity
+    assert swaps_entity("And for Malaysia?") and swaps_entity("What about the EU?")
+    assert not swaps_entity("And what about youth development?")
+    resolved = resolve("And for Chongqing?", ["Who signed the agreement for Hong Kong?"])
+    assert "signed" in resolved and "agreement" in resolved and "Hong Kong" in resolved
+    # A new topic keeps only the subject.
+    topic = resolve("And what about youth development?", ["What did Hong Kong agree on finance?"])
+    assert "Hong Kong" in topic and "finance" not in topic
