@@ -119,6 +119,7 @@ ASKS = [
 ASKS_ZH = [
     (re.compile(r"什么时候|什麼時候|何时|何時|哪天|哪一天|哪年|哪一年|几月|幾月|几号|幾號|哪个月|哪個月|"
                 r"哪一日|什么日期|什麼日期"), "date"),
+    (re.compile(r"第几|第幾|排名第?几|排名第?幾"), "rank"),
     (re.compile(r"多少|几[个個份所条條家名位次项項座年天人]|幾[个個份所条條家名位次项項座年天人]|多大|"
                 r"多长|多長|多久|多远|多遠|多高|比例|百分之"), "quantity"),
     (re.compile(r"谁|誰|哪位|何人"), "person"),
@@ -293,7 +294,13 @@ SPEECH = re.compile(r"[“”\"]|\b(said|says|say|stated|states|noted|notes|stre
 HOW_OLD = re.compile(r"\bhow old\b|多大年纪|多大年紀|几岁|幾歲|年龄|年齡", re.I)
 AGE = re.compile(rf"\b(aged?|age of)\s+\d|\b(\d+|{NUMBER_WORDS})[\s-]+years?[\s-]+old\b|"
                  r"\bborn\b|\d+\s*岁|\d+\s*歲|出生", re.I)
-SAYS = {"speech": SPEECH, "age": AGE, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
+# A rank: an ordinal of a superlative ("fourth largest", "the 3rd biggest"), "ranked second",
+# 第四大; not any ordinal ("the Sixth Committee", "the first time").
+RANK = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                  r"\d+(?:st|nd|rd|th))[\s-]+(?:largest|biggest|busiest|highest|most|top|"
+                  r"leading|fastest)\b|\branked\s+(?:\w+\s+){0,2}?(?:first|second|third|fourth|"
+                  r"fifth|\d+(?:st|nd|rd|th))\b|第[一二三四五六七八九十\d]+大|排名第", re.I)
+SAYS = {"speech": SPEECH, "age": AGE, "rank": RANK, "date": DATE, "number": NUMBER, "money": MONEY, "person": PERSON,
         "place": PLACE, "body": BODY, "titled": TITLED, "named_body": NAMED_BODY}
 
 
@@ -347,7 +354,7 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
     if kind is None or kind == "yesno":
         return True
-    if kind in ("date", "person", "place", "speech", "body"):
+    if kind in ("date", "person", "place", "speech", "body", "rank"):
         return _says((kind, sentence))
     if kind == "quantity":
         if not _says(("count", sentence)):

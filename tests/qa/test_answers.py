@@ -731,3 +731,12 @@ def test_who_and_by_whom_are_read_in_time_linear_in_the_sentence():
         asked.names_a_named_body(long + "x")
         asked.agent_of(long + " by x", words)
     assert time.perf_counter() - started < 0.05
+
+
+def test_which_rank_in_chinese_is_answered_by_a_rank_not_any_ordinal():
+    question = "香港是重庆的第几大贸易伙伴？"
+    assert asked.asked_type(question) == "rank"
+    assert asked.gives("rank", "Hong Kong will become Chongqing's fourth largest trading partner.", question)
+    assert asked.gives("rank", "香港是重庆第四大贸易伙伴。", question)
+    assert not asked.gives("rank", "Ms Xiang, member of the Sixth Chongqing Committee, said so.", question)
+    assert not asked.gives("rank", "It is the first time he visits Chongqing.", question)
