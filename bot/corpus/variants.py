@@ -111,11 +111,6 @@ def load_common(path: Path = COMMON_FILE) -> list[dict[str, Any]]:
              "origin": "common"} for g in data["groups"]]
 
 
-def _is_word(ch: str) -> bool:
-    # What NOT_BEFORE / NOT_AFTER refuse beside a name: a word character, not a Chinese one.
-    return (ch.isalnum() or ch == "_") and not chinese.HAN_CHAR.match(ch)
-
-
 def passages_with_names(keys: set[str], texts: Iterable[str]) -> dict[str, list[int]]:
     """For each folded name in `keys`, the rows of the folded `texts` that hold it as a word
     (no word character either side; Chinese may touch it). One Aho-Corasick pass over each
@@ -137,8 +132,8 @@ def passages_with_names(keys: set[str], texts: Iterable[str]) -> dict[str, list[
             if key in seen:
                 continue
             start = end - len(key) + 1
-            if (start > 0 and _is_word(text[start - 1])) or \
-                    (end + 1 < len(text) and _is_word(text[end + 1])):
+            if (start > 0 and chinese.is_word_char(text[start - 1])) or \
+                    (end + 1 < len(text) and chinese.is_word_char(text[end + 1])):
                 continue
             seen.add(key)
             found.setdefault(key, []).append(row)

@@ -199,6 +199,8 @@ def _speaker_missing(index: CorpusIndex, passage: int, question: str, names: Seq
     if passage > 0 and index.passages[passage - 1].doc_id == p.doc_id:
         text = f"{index.passages[passage - 1].text} {text}"
     return asked.missing_names(fold_key(f"{p.title} {text}"), named, group_forms) > 0
+
+
 # Of a candidate's score, what a document that holds the question's names may make up when the
 # best candidate's document lacks them (which refuses): "Where did the Loop signing take
 # place?" is answered from the report on the Loop, not refused over another signing's.
@@ -230,6 +232,8 @@ def prefer_documents_with_names(index: CorpusIndex, hits: Sequence[Hit], questio
         if not lacks(cand.hit_rank):
             cand.score += NAMES_RESCUE_GAP
     return sorted(pool, key=lambda c: -c.score)
+
+
 DERIVED_MIN = 4    # letters a word made from a name shares with it, at least
 DERIVED_ENDING = 5  # letters it may add ("Shanghai" -> "Shanghainese")
 

@@ -474,20 +474,14 @@ def names(question: str, lowercase_words: set[str] = frozenset()) -> list[str]:
     return out
 
 
-def _is_word(ch: str) -> bool:
-    # What the regex \w matches, less Chinese characters: Chinese is written without spaces, so
-    # a name may touch them (variants.NOT_BEFORE / NOT_AFTER).
-    return (ch.isalnum() or ch == "_") and not chinese.HAN_CHAR.match(ch)
-
-
 def has_word(text: str, phrase: str) -> bool:
     """`phrase` in `text` with no word character either side: a regex built from the question
     would do it, and fill re's pattern cache (512 entries of any size) with every question."""
     start = text.find(phrase)
     while start >= 0:
         end = start + len(phrase)
-        if (start == 0 or not _is_word(text[start - 1])) and \
-                (end == len(text) or not _is_word(text[end])):
+        if (start == 0 or not chinese.is_word_char(text[start - 1])) and \
+                (end == len(text) or not chinese.is_word_char(text[end])):
             return True
         start = text.find(phrase, start + 1)
     return False

@@ -40,21 +40,6 @@ AGENT_WEIGHT = 0.15       # measured: two answers gained, none lost; 0.3 lost tw
 LIST_WEIGHT = 0.5
 # ... and a sentence that names several in a row ("the Science Park, the West Kowloon Cultural
 # District and the University of Hong Kong") gives some of it.
-_SEPARATOR = re.compile(r"\s*[,;、]\s*")
-_ENDS_NAMED = re.compile(r"[A-Z][\w'’-]*$")
-_STARTS_NAMED = re.compile(r"(?:and\s+|or\s+)?(?:the\s+)?[A-Z]")
-
-
-def enumerates(text: str) -> bool:
-    """Whether `text` names three or more things in a row, "A, B, C and D" (capitalised, split
-    by commas): one split and a look at each piece's ends, linear in the text."""
-    parts = _SEPARATOR.split(text)
-    run = 0
-    for before, after in zip(parts, parts[1:]):
-        run = run + 1 if _ENDS_NAMED.search(before) and _STARTS_NAMED.match(after) else 0
-        if run >= 2:
-            return True
-    return False
 ENUMERATION_WEIGHT = 0.15     # measured: five answers gained, none lost; 0.3 lost a hit more
 # A follow-up that changes the topic ("And what about youth development?") keeps the earlier
 # turn's subject: a sentence whose passage lacks those names answers about someone else, and
@@ -77,6 +62,23 @@ class Candidate:
     text: str
     score: float
     gives_type: bool = True
+
+
+_SEPARATOR = re.compile(r"\s*[,;、]\s*")
+_ENDS_NAMED = re.compile(r"[A-Z][\w'’-]*$")
+_STARTS_NAMED = re.compile(r"(?:and\s+|or\s+)?(?:the\s+)?[A-Z]")
+
+
+def enumerates(text: str) -> bool:
+    """Whether `text` names three or more things in a row, "A, B, C and D" (capitalised, split
+    by commas): one split and a look at each piece's ends, linear in the text."""
+    parts = _SEPARATOR.split(text)
+    run = 0
+    for before, after in zip(parts, parts[1:]):
+        run = run + 1 if _ENDS_NAMED.search(before) and _STARTS_NAMED.match(after) else 0
+        if run >= 2:
+            return True
+    return False
 
 
 def term_weights(lexical: LexicalIndex, query: str) -> dict[str, float]:
@@ -147,7 +149,7 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             near = sum(v for t, v in local.items() if t in ar and v > 0)
             cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near) / total
         if kind not in (None, "yesno") and cand.gives_type:
-            cand.score += (THING_WEIGHT if kind == "thing" else TYPE_WEIGHT)
+            cand.score += THING_WEIGHT if kind == "thing" else TYPE_WEIGHT
             if kind == "person" and (names_a_titled_person(cand.text)
                                      or names_a_named_body(cand.text)):
                 cand.score += TITLED_WEIGHT

@@ -118,11 +118,11 @@ def _carried(question: str, context: str) -> list[str]:
 def _english_candidates(question: str, context: str) -> Iterable[str]:
     names = names_in(context)
     candidates: Iterable[str] = (n for n in names if len(n) <= MAX_NAME_CHARS)
-    if not ELLIPSIS.search(question) or swaps_entity(question):
-        # "And what about youth development?" keeps the subject (names), not the old topic;
-        # "And for Malaysia?" keeps the topic too: only the name changes.
+    # "And what about youth development?" keeps the subject (names), not the old topic;
+    # "And for Malaysia?" keeps the topic too, its verbs with it: only the name changes.
+    swap = swaps_entity(question)
+    if swap or not ELLIPSIS.search(question):
         in_names = {w for n in names for w in n.split()}
-        swap = swaps_entity(question)   # the whole question again, its verbs too
         candidates = chain(candidates, (w for w in _content(context)
                                         if w not in in_names and (swap or not _is_verb_like(w))))
     return candidates

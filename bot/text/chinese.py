@@ -39,6 +39,12 @@ def has_han(text: str) -> bool:
     return HAN_CHAR.search(text) is not None
 
 
+def is_word_char(ch: str) -> bool:
+    """What the regex \\w matches, less Chinese characters: Chinese is written without spaces,
+    so a name may touch them (corpus.variants' NOT_BEFORE / NOT_AFTER)."""
+    return (ch.isalnum() or ch == "_") and not HAN_CHAR.match(ch)
+
+
 def is_chinese(text: str) -> bool:
     """Whether the text is written mainly in Chinese: at least two Chinese characters (about a
     word) to a Latin word ("John Lee 在重庆说了什么" is Chinese; "What did 李家超 say?" English)."""
@@ -242,7 +248,8 @@ def content_words(text: str) -> list[str]:
 
 _MONTH_NAMES = ("January February March April May June July August September October "
                 "November December").split()
-_ZH_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号號])?|(\d{4})\s*年")
+# A month, with its year and day when given (a year alone is written the same in English).
+_ZH_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月(?:\s*(\d{1,2})\s*[日号號])?")
 
 
 def english_dates(text: str) -> list[str]:
@@ -250,8 +257,8 @@ def english_dates(text: str) -> list[str]:
     2023"): a question in Chinese shares them with English passages in no other form."""
     out = []
     for m in _ZH_DATE.finditer(text):
-        year, month, day, year_only = m.groups()
-        if month and 1 <= int(month) <= 12:
+        year, month, day = m.groups()
+        if 1 <= int(month) <= 12:
             out.append(" ".join(p for p in (str(int(day)) if day else "", _MONTH_NAMES[int(month) - 1],
                                             year or "") if p))
     return out
