@@ -26,7 +26,14 @@ MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
 HEADING_MARK = re.compile(r"^(#{1,6})(?:\s+(.*?))?\s*#*\s*$")   # the rule; _heading runs it
 RULE = re.compile(r"^[-_*=~\s]{3,}$")
 HASHTAGS = re.compile(r"^(#[^\s#]+\s*){1,}$")
-BREADCRUMB = re.compile(r"^(home|首页)\s*(»|>|/|›)", re.IGNORECASE)
+BREADCRUMB = re.compile(r"^(home|首页|首頁|主页|主頁)\s*(»|>|/|›)", re.IGNORECASE)
+# Markdown images are debris in text (their alt text is a caption at best); a link keeps its text.
+MD_IMAGE = re.compile(r"!\[[^\]\n]{0,300}\]\([^()\s\[\]]{0,500}(?:\s+\"[^\"\n]{0,200}\")?\)")
+MD_LINK = re.compile(r"(?<!!)\[([^\]\n]{1,300})\]\([^()\s\[\]]{0,500}\)")
+NAV_SEPARATOR = " | "
+NAV_SEGMENT_WORDS = 12   # a segment of a site's bar is a label, not a sentence
+NAV_SEGMENT_CHARS = 80
+NAV_END = tuple('.!?:;"”’)。！？：；」')
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 DATELINE = re.compile(r"^date\s+\d{4}-\d{2}-\d{2}\s+", re.IGNORECASE)
 PHOTO_CREDIT = re.compile(r"(?<=[.!?”\"])\s*+Photo(?:graph)?s? by [^\n]{1,80}?/\s*[\w ]{1,40}$")
@@ -77,6 +84,16 @@ def _heading(line: str) -> str | None:
     return rest.strip().rstrip("#").rstrip()
 
 
+def _is_nav_bar(line: str) -> bool:
+    """A line of short labels between ' | ' ('GovHK | Press Releases | Tuesday, January 3, 2017',
+    '新聞 | 港澳 | 2018年10月23日'): a site's bar, not a sentence. A table row starts with '|'."""
+    if NAV_SEPARATOR not in line or line.startswith("|") or line.endswith(("|",) + NAV_END):
+        return False
+    return all(part.strip() and len(part) <= NAV_SEGMENT_CHARS
+               and len(part.split()) <= NAV_SEGMENT_WORDS and not part.strip().endswith(NAV_END)
+               for part in line.split(NAV_SEPARATOR))
+
+
 def _tidy(line: str) -> str:
     line = DATELINE.sub("", line)
     line = PHOTO_CREDIT.sub("", line)
@@ -88,7 +105,8 @@ def _tidy(line: str) -> str:
 def clean(text: str, title: str = "") -> list[Block]:
     """Paragraphs and headings of a page, without banners, furniture and markdown debris."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [MD_ESCAPE.sub(r"\1", line).strip() for line in text.split("\n")]
+    lines = [MD_LINK.sub(r"\1", MD_IMAGE.sub("", MD_ESCAPE.sub(r"\1", line))).strip()
+             for line in text.split("\n")]
     counts = Counter(line for line in lines if line and not line.startswith("#"))
     title_key = _norm(title)
 
@@ -107,7 +125,7 @@ def clean(text: str, title: str = "") -> list[Block]:
         if counts[line] > 1 and len(line) <= REPEAT_MAX_CHARS:
             continue  # a banner repeated through the page
         if (FURNITURE.match(line) or RULE.match(line) or HASHTAGS.match(line)
-                or BREADCRUMB.match(line) or TIMESTAMP.match(line)):
+                or BREADCRUMB.match(line) or TIMESTAMP.match(line) or _is_nav_bar(line)):
             continue
         marked = _heading(line)
         if marked is not None:

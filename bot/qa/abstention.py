@@ -75,9 +75,11 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
     third plenary" against "the second", "today" (the reader's) against a dated report."""
     # Each kind is looked for in the passage only when the question has one: a passage is
     # long and the question short.
-    for kind in (asked.years, asked.numbers, asked.ordinals, asked.relative_times):
+    for kind in (asked.years, asked.full_dates, asked.numbers, asked.ordinals,
+                 asked.relative_times):
         wanted = kind(question)
-        if wanted and wanted - kind(passage_text) - (kind(doc_date or "") if kind is asked.years
+        if wanted and wanted - kind(passage_text) - (kind(doc_date or "")
+                                                     if kind in (asked.years, asked.full_dates)
                                                      else set()):
             return 1.0
     return 0.0

@@ -263,6 +263,9 @@ MEASURE = re.compile(r"^\s*what(?:'s|’s| is| was| are| were| will be| would be
 # What a number counts, said in other words: "How many nations" is answered by "seven other
 # countries". Only words that name the same thing; a unit ("hours") has no other name.
 UNIT_SYNONYMS = [("nation", "nations", "country", "countries", "state", "states"),
+                 # what government texts sign, under their other names
+                 ("agreement", "agreements", "deal", "deals", "accord", "accords", "pact", "pacts",
+                  "treaty", "treaties", "memorandum", "memoranda", "memorandums"),
                  ("company", "companies", "firm", "firms", "enterprise", "enterprises",
                   "business", "businesses", "corporation", "corporations"),
                  ("person", "persons", "people", "individual", "individuals")]
@@ -284,6 +287,23 @@ def counted(question: str) -> str | None:
     m = re.search(r"\bhow many\s+([\w-]+)", question, re.I) or MEASURE.search(question)
     toks = tokenize([m.group(1)])[0] if m else []
     return toks[0] if toks else None
+
+
+COUNTED_WORDS = 3   # "how many cooperation deals": a modifier, then the head
+
+
+def counted_units(question: str) -> set[str] | None:
+    """The stems a number's sentence may name for "how many X Y" (X's, Y's and their other
+    names): the head of a compound is its last word ("cooperation deals" counts deals), but
+    a verb can follow unmarked ("how many people live"), so any of the few words will do."""
+    unit = counted(question)
+    if unit is None:
+        return None
+    m = re.search(r"\bhow many\s+", question, re.I)
+    words = (HEAD_END.split(question[m.end():], maxsplit=1)[0].split()[:COUNTED_WORDS]
+             if m else [])
+    stems = set(tokenize([" ".join(words)])[0]) | {unit}
+    return set().union(*(same_units(stem) for stem in stems))
 
 
 # What a sentence says, whatever the question: looked up once per sentence and kind (the same
@@ -314,8 +334,8 @@ DAY_OF_MONTH = re.compile(rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,
 @bytes_cached(0.02)
 def _says(key: tuple[str, str]) -> bool:
     kind, sentence = key
-    if kind == "count":   # a number that is not the day of a month
-        return bool(NUMBER.search(DAY_OF_MONTH.sub(" ", sentence)))
+    if kind == "count":   # a number that is not the day of a month nor a year ("In 2018")
+        return bool(NUMBER.search(YEAR.sub(" ", DAY_OF_MONTH.sub(" ", sentence))))
     return bool(SAYS[kind].search(sentence))
 
 
@@ -365,9 +385,9 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
         if money and not ASKS_SHARE.search(question) and "比例" not in question \
                 and not _says(("money", sentence)):
             return False
-        unit = counted(question)
+        units = counted_units(question)
         # "how many hours": a number of the thing counted, not any number.
-        return unit is None or bool(same_units(unit) & set(tokenize([sentence])[0]))
+        return units is None or bool(units & set(tokenize([sentence])[0]))
     if kind == "thing":
         thing = asked_thing(question)
         return thing is None or thing in tokenize([sentence])[0]
@@ -430,6 +450,41 @@ def relative_times(text: str) -> set[str]:
 
 def years(text: str) -> set[str]:
     return set(YEAR.findall(text))
+
+
+# A day of a month of a year, in the three ways the texts write it: "1 January 2021",
+# "January 1, 2021", "2021年1月1日" (the abbreviations too: "Jan. 1, 2021").
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+                "september", "october", "november", "december")
+_MONTH = rf"({MONTHS})\b\.?"
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(1[5-9]\d\d|20\d\d)\b", re.I)
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(1[5-9]\d\d|20\d\d)\b", re.I)
+_ZH_DATE = re.compile(r"(1[5-9]\d\d|20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]|"
+                      r"\b(1[5-9]\d\d|20\d\d)-(\d\d)-(\d\d)\b")   # and a document's ISO date
+
+
+def _month(abbrev: str) -> int | None:
+    key = abbrev.lower().rstrip(".")[:3]
+    return next((n for n, name in enumerate(_MONTH_NAMES, 1) if name.startswith(key)), None)
+
+
+def full_dates(text: str) -> set[str]:
+    """The full dates `text` gives (day, month and year), as "YYYY-MM-DD" whatever the writing:
+    a question's "on 1 January 2021" is not answered by a text's "1 January 2022" even when
+    the text names 2021 elsewhere."""
+    out = set()
+    for m in _DAY_MONTH_YEAR.finditer(text):
+        month = _month(m.group(2))
+        if month:
+            out.add(f"{m.group(3)}-{month:02d}-{int(m.group(1)):02d}")
+    for m in _MONTH_DAY_YEAR.finditer(text):
+        month = _month(m.group(1))
+        if month:
+            out.add(f"{m.group(3)}-{month:02d}-{int(m.group(2)):02d}")
+    for m in _ZH_DATE.finditer(text):
+        year, month, day = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+        out.add(f"{year}-{int(month):02d}-{int(day):02d}")
+    return out
 
 
 NUMBER_VALUE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
@@ -542,10 +597,15 @@ def group_forms(groups: Sequence[Mapping[str, Any]]) -> list[set[str]]:
     return [{fold_key(n) for n in g["names"]} for g in groups]
 
 
+ACRONYM_PLURAL = re.compile(r"(?<=[A-Z]{2})s$")
+
+
 def forms_of(name: str, forms: Sequence[set[str]]) -> set[str]:
     """Every folded form of `name` the variants table knows (its own, without "'s", if none)."""
     key = fold_key(re.sub(r"’s|'s$", "", name))
-    return next((f for f in forms if key in f), {key})
+    found = next((f for f in forms if key in f), {key})
+    singular = ACRONYM_PLURAL.sub("", name)   # "the two SARs": the texts' "SAR" too
+    return found | forms_of(singular, forms) if singular != name else found
 
 
 def missing_names(text: str, names: Sequence[str], group_forms: Sequence[set[str]]) -> int:

@@ -44,6 +44,17 @@ def test_a_sentence_split_across_paragraphs_is_joined():
     assert [b.text for b in blocks] == ["Support the docking and establishment of relationships."]
 
 
+def test_site_bars_chinese_breadcrumbs_and_markdown_images_are_not_content():
+    raw = ("GovHK 香港政府一站通 | Press Releases | Tuesday, January 3, 2017\n\n"
+           "首頁 > 新聞公報 > 2024 > 12月 > 10日\n\n"
+           "![簽署儀式](/gia/general/202412/10/photo.jpg)\n\n"
+           "The memorandum was signed today. See [the plan](https://example.org/plan) for more.\n\n"
+           "Hong Kong and Shenzhen agreed | the two sides signed it.\n")
+    texts = [b.text for b in clean(raw)]
+    assert texts == ["The memorandum was signed today. See the plan for more.",
+                     "Hong Kong and Shenzhen agreed | the two sides signed it."]
+
+
 def test_photo_credits_and_datelines_are_not_content():
     blocks = clean(" date 2023-05-11 On May 11 the meeting was held.Photo by reporter Long Fan/Visual Chongqing\n")
     assert blocks[0].text == "On May 11 the meeting was held."
@@ -76,3 +87,11 @@ def test_the_real_corpus_reads_cleanly():
     headings = [b.text for b in press.blocks if b.heading]
     assert "Finance" in headings and "Youth Development" in headings
     assert "Health and Chinese Medicine" in headings
+
+
+def test_markdown_debris_patterns_stay_linear_on_hostile_lines():
+    import time
+    for hostile in ("![x](" * 20_000, "[x](a" * 20_000, "[x](" + "a" * 100_000, "a | " * 30_000):
+        started = time.perf_counter()
+        clean(hostile)
+        assert time.perf_counter() - started < 0.2, hostile[:12]

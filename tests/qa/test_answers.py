@@ -11,6 +11,7 @@ from bot.qa.compose import _clip, compose, rank_candidates, term_weights
 from bot.index.build import build_index
 from bot.qa.engine import Bot
 from bot.qa.evaluation import citation_problems
+from bot.text.words import fold_key
 
 from ..fakes import FakeEncoder
 
@@ -164,6 +165,19 @@ def test_a_changed_year_is_a_missing_specific():
     assert answerability.specifics("When did the mayor visit in 2021?", text, "2023-05-11") == 1.0
     assert answerability.specifics("When did the mayor visit in 2023?", text, "2023-05-11") == 0.0
     assert answerability.specifics("Were 5 agreements signed?", "3 agreements were signed.", "") == 1.0
+
+
+def test_a_changed_full_date_is_a_missing_specific_though_its_year_is_elsewhere():
+    # The passage names 2021 (another date) and 1 January (of 2022): neither answers "on 1
+    # January 2021". Written three ways, the same date agrees.
+    text = ("The agreement entered into force on 1 January 2022. Korea ratified it on "
+            "2 December 2021.")
+    assert answerability.specifics("Which countries joined on 1 January 2021?", text, "") == 1.0
+    assert answerability.specifics("Which countries joined on January 1, 2022?", text, "") == 0.0
+    assert answerability.specifics("2022年1月1日有哪些國家加入？", text, "") == 0.0
+    # A dateline's "today": the document's own date.
+    assert answerability.specifics("What happened on 1 January 2022?",
+                                   "On 1 January the agreement entered into force.", "2022-01-01") == 0.0
 
 
 def test_a_changed_ordinal_is_a_missing_specific():
@@ -740,3 +754,25 @@ def test_which_rank_in_chinese_is_answered_by_a_rank_not_any_ordinal():
     assert asked.gives("rank", "香港是重庆第四大贸易伙伴。", question)
     assert not asked.gives("rank", "Ms Xiang, member of the Sixth Chongqing Committee, said so.", question)
     assert not asked.gives("rank", "It is the first time he visits Chongqing.", question)
+
+
+def test_how_many_counts_the_head_of_a_compound_and_its_other_names():
+    question = "How many cooperation deals did the two governments ink?"
+    assert asked.gives("quantity", "The two sides signed six co-operation agreements.", question)
+    assert not asked.gives("quantity", "The meeting lasted two hours.", question)
+    # "how many people live": the word after the head is a verb, not the thing counted.
+    assert asked.gives("quantity", "About 2.2 billion people live in the bloc.",
+                       "How many people live in the bloc?")
+
+
+def test_a_year_alone_is_no_count():
+    question = "How many branch lines were opened?"
+    assert not asked.gives("quantity", "In 2018, the branch line of the corridor was opened.", question)
+    assert asked.gives("quantity", "In 2018, three branch lines were opened.", question)
+
+
+def test_an_acronyms_plural_is_the_acronym_the_texts_write():
+    forms: list[set[str]] = []
+    assert asked.missing_names(fold_key("The two SAR governments agreed."), ["SARs"], forms) == 0
+    assert asked.missing_names(fold_key("The two SARs agreed."), ["SARs"], forms) == 0
+    assert asked.missing_names(fold_key("The two cities agreed."), ["SARs"], forms) == 1
