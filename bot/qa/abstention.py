@@ -85,6 +85,16 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
     return 0.0
 
 
+def table_forms(index: CorpusIndex) -> list[set[str]]:
+    """The folded forms of every group of the index's variants table, computed once per index
+    (kept on it: an index is replaced whole, never changed)."""
+    cached = getattr(index, "_table_forms", None)
+    if cached is None:
+        cached = asked.group_forms(index.variants)
+        index._table_forms = cached   # type: ignore[attr-defined]
+    return cached
+
+
 def prepare(passage: Any) -> None:
     """What evidence computes for a passage it sees first (its words, its folded text with and
     without the title), computed ahead (engine.Bot.warm): the caches keep it."""
@@ -121,9 +131,15 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
+    # Is a name held: the groups the question matched first, then the whole table (for which
+    # document holds it only across languages: its loose forms, "HK", would place a name in
+    # more documents than write it). A name the
+    # expansion left alone (too common to add forms to, as "Hong Kong"; inside a longer name, as "Dongjiang"
+    # in "Dongjiang water") is still held by a passage that writes it in another form (香港).
     group_forms = asked.group_forms(variant_groups)
+    held_forms = group_forms + table_forms(index)
     names = asked.question_names(question, [p.text for p in top])
-    missing = asked.missing_names(text, names, group_forms)
+    missing = asked.missing_names(text, names, held_forms)
 
     kind = asked.asked_type(question)
     if pool:
@@ -136,6 +152,9 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
         sentence = answer_passage.sentence_texts()[hits[0].best_sentence]
         gives, margin = asked.gives(kind, sentence, question), 0.0
     negation = float(asked.is_negated(question) and not asked.is_negated(sentence))
+    # An English question over a Chinese document (or the other way round): the document
+    # writes the question's names in its own language, which the table knows (香港).
+    crossed = chinese.is_chinese(question) != chinese.is_chinese(answer_passage.text)
     return Evidence(dense=max(h.dense for h in hits), sentence=max(h.sentence for h in hits),
                     coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
                     names_missing=missing / len(names) if names else 0.0,
@@ -144,12 +163,12 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                                                 answer_passage.date),
                     answer_names_missing=asked.missing_names(
                         fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
-                        group_forms) / len(names) if names else 0.0,
+                        held_forms) / len(names) if names else 0.0,
                     negation_mismatch=negation, margin=margin,
                     value_missing=float(kind in STRICT_KINDS and not gives),
                     document_names_missing=float(_outside_document(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
-                        group_forms) >= DOCUMENT_NAMES_SHARE),
+                        held_forms if crossed else group_forms) >= DOCUMENT_NAMES_SHARE),
                     name_unknown=float(any(_unknown(index, word, variant_tokens, top)
                                            for name in names for word in _name_words(name))
                                        or _common_name_unknown(index, question)),
@@ -157,8 +176,7 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     speaker_missing=float(_speaker_missing(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, question,
                         names, group_forms)),
-                    cross_language=float(chinese.is_chinese(question)
-                                         != chinese.is_chinese(answer_passage.text)))
+                    cross_language=float(crossed))
 
 
 

@@ -776,3 +776,20 @@ def test_an_acronyms_plural_is_the_acronym_the_texts_write():
     assert asked.missing_names(fold_key("The two SAR governments agreed."), ["SARs"], forms) == 0
     assert asked.missing_names(fold_key("The two SARs agreed."), ["SARs"], forms) == 0
     assert asked.missing_names(fold_key("The two cities agreed."), ["SARs"], forms) == 1
+
+
+def test_a_chinese_document_holds_the_names_an_english_question_writes_in_english(tmp_path: Path):
+    # "Hong Kong" is too common for the question's expansion to add 香港, and "Dongjiang" sits
+    # inside the longer name "Dongjiang water": the variants table still knows both, so the
+    # Chinese document that answers holds them (the English question is not refused for it).
+    index = _bot_over(tmp_path, {
+        "water.md": _doc("東江水供水協議", "2024-12-10", "廣東省每年向香港供應東江水的上限維持在8.2億立方米。\n"),
+        "harbour.md": _doc("Harbour week", "2024-04-28", "Hong Kong held a food festival.\n"),
+        "variants.yaml": "- names: [Hong Kong, 香港]\n- names: [Dongjiang, 東江]\n"
+                         "- names: [Dongjiang water, 東江水]\n- names: [Guangdong, 廣東]\n"}).index
+    water = next(i for i in range(len(index.passages)) if index.passages[i].doc_id == "water")
+    names = ["Dongjiang", "Guangdong", "Hong Kong"]
+    matched = asked.group_forms([g for g in index.variants if "Guangdong" in g["names"]])
+    outside = answerability._outside_document
+    assert outside(index, water, names, matched) == 0.5     # "Hong Kong" only in English
+    assert outside(index, water, names, matched + answerability.table_forms(index)) == 0.0

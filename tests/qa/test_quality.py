@@ -211,7 +211,8 @@ def test_a_fifth_corpus_written_blind(fifth_corpus_bot):
     # scored blind: hit@1 .652, retrieval hit@5 .891, answer_hit .587, false_abstain .152,
     # abstain_ok .722. After the session's general fixes (site bars, Chinese breadcrumbs and
     # Markdown images out of the text; full dates; a compound's head counted; a year is no
-    # count): .674, .891, .609, .152, .722.
+    # count; a Chinese document holds the names an English question writes in English):
+    # .696, .891, .630, .130, .722.
     c5 = score(fifth_corpus_bot, load_questions(EVAL_DIR / "corpus5.jsonl"))
     assert c5["retrieval_hit@5"] >= 0.87 and c5["hit@1"] >= 0.65 and c5["answer_hit"] >= 0.58
     assert c5["false_abstain"] <= 0.16 and c5["abstain_ok"] >= 0.7
