@@ -90,6 +90,10 @@ SETTINGS: tuple[Setting, ...] = (
             "wrong tokens included."),
     Setting("RATE_LIMIT_STORAGE", "memory://", "Where rate-limit counters live: memory:// (each "
             "process counts alone) or a redis:// URL shared by every worker and server."),
+    Setting("RATE_LIMIT_EXEMPT", "", "Comma-separated addresses or networks (127.0.0.1, ::1, "
+            "10.0.0.0/8) whose requests to /api/ask and /api/feedback no per-client limit counts, "
+            "when no proxy forwarded them (other programs on this machine, an evaluation); "
+            "scripts/serve.sh sets 127.0.0.1,::1 [empty: every client is limited]."),
     Setting("TRUSTED_PROXIES", 0, "How many reverse proxies in front of the app set "
             "X-Forwarded-For [0: the header is ignored and the peer address is the client]."),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024, "Largest request body in bytes; larger ones are refused unread."),

@@ -1,6 +1,7 @@
 """Per-client rate limits (flask-limiter): /api/ask, /api/feedback and, stricter, the admin API."""
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 
@@ -30,6 +31,35 @@ def client_key() -> str:
     """The client's address; behind TRUSTED_PROXIES proxies, ProxyFix has already put the
     forwarded address here, and otherwise X-Forwarded-For is ignored so no client can pick it."""
     return request.remote_addr or "unknown"
+
+
+def exempt_networks(setting: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """RATE_LIMIT_EXEMPT read: addresses or networks, comma-separated; a bad one is named."""
+    out = []
+    for part in (p.strip() for p in str(setting or "").split(",")):
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise AccordError(f"ACCORD_RATE_LIMIT_EXEMPT: {part!r} is not an address or network "
+                              "(for example 127.0.0.1, ::1 or 10.0.0.0/8)") from None
+    return out
+
+
+def _exempt_check(networks: list, proxies: int):
+    """exempt_when for the public limits: the peer is in `networks` and, with no trusted proxy,
+    sent no X-Forwarded-For (a proxy on this machine forwarding the internet's clients would
+    otherwise make them all local)."""
+    def exempt() -> bool:
+        if not networks or (not proxies and "X-Forwarded-For" in request.headers):
+            return False
+        try:
+            address = ipaddress.ip_address(request.remote_addr or "")
+        except ValueError:
+            return False
+        return any(address in net for net in networks)
+    return exempt
 
 
 def _retry_after(limiter: Limiter) -> int:
@@ -87,9 +117,11 @@ def init_app(app: Flask) -> Limiter:
         _check_storage(limiter, uri)
         _thread_safe_fallback(limiter)
     app.extensions[KEY] = limiter
+    exempt = _exempt_check(exempt_networks(app.config["RATE_LIMIT_EXEMPT"]), proxies)
     for endpoint, key in VIEW_LIMITS:
         if endpoint in app.view_functions:
-            app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(
+            app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"],
+                                                         exempt_when=exempt)(
                 app.view_functions[endpoint])
     if ADMIN_BLUEPRINT in app.blueprints:
         # One allowance for all admin endpoints together, so guesses cannot be spread over them.

@@ -216,3 +216,30 @@ def test_memory_storage_starts_one_sweeper_not_a_thread_per_request(monkeypatch)
     while any(storage.events.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(storage.events.values()), "expired rate-limit windows were never reclaimed"
+
+
+def test_exempt_local_clients_are_not_counted_unless_a_proxy_forwarded_them(make_app):
+    client = make_app(RATE_LIMIT="2/minute", RATE_LIMIT_EXEMPT="127.0.0.1, ::1").test_client()
+    for _ in range(5):   # a program on this machine asking many questions
+        assert client.post("/api/ask", json=ASK).status_code == 200
+    # A proxy on this machine forwarding someone: limited as before.
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(2):
+        assert client.post("/api/ask", json=ASK, headers=forwarded).status_code == 200
+    rate_limited(client.post("/api/ask", json=ASK, headers=forwarded))
+    # A client from elsewhere is limited.
+    away = {"REMOTE_ADDR": "198.51.100.7"}
+    for _ in range(2):
+        assert client.post("/api/ask", json=ASK, environ_base=away).status_code == 200
+    rate_limited(client.post("/api/ask", json=ASK, environ_base=away))
+    # The admin limit exempts no one.
+    admin = make_app(ADMIN_TOKEN="right-token", ADMIN_RATE_LIMIT="1/minute",
+                     RATE_LIMIT_EXEMPT="127.0.0.1").test_client()
+    guess = {"Authorization": "Bearer guess"}
+    assert admin.post("/api/index/rebuild", headers=guess).status_code == 401
+    rate_limited(admin.post("/api/index/rebuild", headers=guess))
+
+
+def test_a_bad_exempt_address_is_named_at_start(make_app):
+    with pytest.raises(Exception, match="ACCORD_RATE_LIMIT_EXEMPT: 'localhost'"):
+        make_app(RATE_LIMIT_EXEMPT="127.0.0.1,localhost")
