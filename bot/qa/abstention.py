@@ -131,11 +131,11 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
     # Folded per passage (and cached): the same few passages come back question after question.
     text = " ".join(fold_key(p.text) for p in top)
-    # Is a name held: the groups the question matched first, then the whole table (for which
-    # document holds it only across languages: its loose forms, "HK", would place a name in
-    # more documents than write it). A name the
-    # expansion left alone (too common to add forms to, as "Hong Kong"; inside a longer name, as "Dongjiang"
-    # in "Dongjiang water") is still held by a passage that writes it in another form (香港).
+    # Is a name held: the groups the question matched first, then the whole table. A name the
+    # expansion left alone (too common to add forms to, as "Hong Kong"; inside a longer name,
+    # as "Dongjiang" in "Dongjiang water") is still held by a passage that writes it in another
+    # form (香港). Which document holds it asks the table only across languages: its loose
+    # forms ("HK") would place a name in more documents than write it.
     group_forms = asked.group_forms(variant_groups)
     held_forms = group_forms + table_forms(index)
     names = asked.question_names(question, [p.text for p in top])

@@ -456,15 +456,19 @@ def years(text: str) -> set[str]:
 # "January 1, 2021", "2021年1月1日" (the abbreviations too: "Jan. 1, 2021").
 _MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
                 "september", "october", "november", "december")
-_MONTH = rf"({MONTHS})\b\.?"
-_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH},?\s+(1[5-9]\d\d|20\d\d)\b", re.I)
-_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(1[5-9]\d\d|20\d\d)\b", re.I)
-_ZH_DATE = re.compile(r"(1[5-9]\d\d|20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]|"
-                      r"\b(1[5-9]\d\d|20\d\d)-(\d\d)-(\d\d)\b")   # and a document's ISO date
+_MONTH = rf"(?P<month>{MONTHS})\b\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>1[5-9]\d\d|20\d\d)"
+_FULL_DATES = (re.compile(rf"\b{_DAY}\s+{_MONTH},?\s+{_YEAR}\b", re.I),
+               re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I),
+               re.compile(rf"{_YEAR}\s*年\s*(?P<month>\d{{1,2}})\s*月\s*(?P<day>\d{{1,2}})\s*[日号號]"),
+               re.compile(rf"\b{_YEAR}-(?P<month>\d\d)-(?P<day>\d\d)\b"))   # a document's date
 
 
-def _month(abbrev: str) -> int | None:
-    key = abbrev.lower().rstrip(".")[:3]
+def _month(month: str) -> int | None:
+    if month.isdigit():
+        return int(month)
+    key = month.lower().rstrip(".")[:3]
     return next((n for n, name in enumerate(_MONTH_NAMES, 1) if name.startswith(key)), None)
 
 
@@ -473,17 +477,11 @@ def full_dates(text: str) -> set[str]:
     a question's "on 1 January 2021" is not answered by a text's "1 January 2022" even when
     the text names 2021 elsewhere."""
     out = set()
-    for m in _DAY_MONTH_YEAR.finditer(text):
-        month = _month(m.group(2))
-        if month:
-            out.add(f"{m.group(3)}-{month:02d}-{int(m.group(1)):02d}")
-    for m in _MONTH_DAY_YEAR.finditer(text):
-        month = _month(m.group(1))
-        if month:
-            out.add(f"{m.group(3)}-{month:02d}-{int(m.group(2)):02d}")
-    for m in _ZH_DATE.finditer(text):
-        year, month, day = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
-        out.add(f"{year}-{int(month):02d}-{int(day):02d}")
+    for pattern in _FULL_DATES:
+        for m in pattern.finditer(text):
+            month = _month(m["month"])
+            if month:
+                out.add(f"{m['year']}-{month:02d}-{int(m['day']):02d}")
     return out
 
 
