@@ -18,6 +18,8 @@ VARIANTS_FILE = "variants.yaml"
 # packaged, and added to a corpus's table where its texts hold one of the names.
 COMMON_FILE = Path(__file__).resolve().parent.parent / "data" / "common_variants.json"
 TYPES = {"person", "place", "organisation", "term"}
+# Both spellings are what people write; the table keeps one.
+SPELLINGS = {"organization": "organisation"}
 MAX_ALTERNATIVES = 4
 MAX_CHINESE = 2       # Chinese forms added besides them (when the texts hold Chinese ones)
 MAX_ADDED_CHARS = 300  # all alternatives of one question together (86 in the eval sets at most)
@@ -58,6 +60,7 @@ def load_table(path: Path) -> list[dict[str, Any]]:
                                                                    for n in names):
             raise DocumentError(f"{path.name}: group {i} needs 'names', a list of names")
         kind = group.get("type", "term")
+        kind = SPELLINGS.get(kind, kind)
         if kind not in TYPES:
             raise DocumentError(f"{path.name}: group {i} has type {kind!r}; use one of "
                                 f"{', '.join(sorted(TYPES))}")

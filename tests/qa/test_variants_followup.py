@@ -55,8 +55,13 @@ def test_names_found_in_most_passages_are_not_expanded(expander):
 def test_users_can_add_variants_and_bad_tables_are_reported(tmp_path):
     (tmp_path / "variants.yaml").write_text("- type: person\n  names: [Jane Doe, Doe Jane]\n")
     assert load_table(tmp_path / "variants.yaml")[0]["names"] == ["Jane Doe", "Doe Jane"]
+    (tmp_path / "variants.yaml").write_text("- type: organization\n  names: [World Bank, WB]\n")
+    assert load_table(tmp_path / "variants.yaml")[0]["type"] == "organisation"
     (tmp_path / "variants.yaml").write_text("- names: 5\n")
     with pytest.raises(DocumentError, match="group 1 needs 'names'"):
+        load_table(tmp_path / "variants.yaml")
+    (tmp_path / "variants.yaml").write_text("- type: company\n  names: [Acme]\n")
+    with pytest.raises(DocumentError, match="group 1 has type 'company'"):
         load_table(tmp_path / "variants.yaml")
 
 
