@@ -61,6 +61,12 @@ def _clauses(sentence: str) -> list[str]:
     if len(sentence) <= LONG_SENTENCE or "; " not in sentence:
         return [sentence]
     parts = [p.strip() for p in re.split(r"(?<=;)\s+", sentence)]
+    # "... the following five areas: trade; ...": the sentence that introduces the list stands
+    # apart from its first item, as it would had the items been lines of a list.
+    intro, colon, first = parts[0].partition(": ")
+    # ... not an item's own label ("peaceful purposes: all activities ...;").
+    if colon and intro[:1].isupper() and len(intro.split()) >= 4:
+        parts[0:1] = [intro + ":", first]
     return [p for p in parts if p]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..corpus.limits import DEFAULT_LIMITS, ReadLimits
 
 CACHE_FILE = "build-cache.sqlite"
-PARSE_VERSION = "8"   # bump when reading, cleaning or splitting changes: old entries then miss
+PARSE_VERSION = "10"   # bump when reading, cleaning or splitting changes: old entries then miss
 # Settings that change what reading a file gives; part of each document's cache key.
 PARSE_SETTINGS = ("MAX_DOCUMENT_BYTES", "MAX_FRONT_MATTER_BYTES", "MAX_META_CHARS",
                   "MAX_SENTENCE_CHARS", "MAX_PASSAGE_CHARS", "MAX_HTML_ATTRIBUTES",

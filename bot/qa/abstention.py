@@ -85,6 +85,14 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
     return 0.0
 
 
+def _place_swapped(question: str, sentence: str, forms: Sequence[set[str]]) -> float:
+    """1 when the answer puts the thing asked about at another place than the question does
+    ("When will the desk in Qinzhou open?" against "the desk in Nanning ..."), in every form
+    of the question's place the variants table knows."""
+    swapped = asked.swapped_places(question, sentence)
+    return float(bool(swapped) and asked.missing_names(fold_key(sentence), swapped, forms) > 0)
+
+
 def table_forms(index: CorpusIndex) -> list[set[str]]:
     """The folded forms of every group of the index's variants table, computed once per index
     (kept on it: an index is replaced whole, never changed)."""
@@ -159,8 +167,9 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                     coverage=coverage, unknown=len(unknown) / max(len(tokens), 1),
                     names_missing=missing / len(names) if names else 0.0,
                     type_mismatch=float(not gives),
-                    specifics_missing=specifics(question, f"{answer_passage.title} {answer_passage.text}",
-                                                answer_passage.date),
+                    specifics_missing=max(specifics(
+                        question, f"{answer_passage.title} {answer_passage.text}",
+                        answer_passage.date), _place_swapped(question, sentence, held_forms)),
                     answer_names_missing=asked.missing_names(
                         fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
                         held_forms) / len(names) if names else 0.0,
@@ -238,12 +247,17 @@ def prefer_documents_with_names(index: CorpusIndex, hits: Sequence[Hit], questio
     if not names:
         return pool
     forms = asked.group_forms(variant_groups)
+    # Across languages, the whole table's forms (as evidence() judges it): "Hong Kong", too
+    # common to expand, is 香港 in a Chinese report.
+    crossed_forms = forms + table_forms(index)
+    asked_in_chinese = chinese.is_chinese(question)
     outside: dict[int, bool] = {}
 
     def lacks(rank: int) -> bool:
         if rank not in outside:
+            crossed = chinese.is_chinese(index.passages[hits[rank].idx].text) != asked_in_chinese
             outside[rank] = _outside_document(index, hits[rank].idx, names,
-                                              forms) >= DOCUMENT_NAMES_SHARE
+                                              crossed_forms if crossed else forms) >= DOCUMENT_NAMES_SHARE
         return outside[rank]
 
     if not lacks(pool[0].hit_rank):

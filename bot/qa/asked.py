@@ -19,14 +19,16 @@ NUMBER = re.compile(rf"(?<![A-Za-z])\d|\b({NUMBER_WORDS})\b", re.I)
 # "How much does it cost": the quantity asked is an amount of money.
 ASKS_MONEY = re.compile(r"\b(cost|costs|costing|price[sd]?|pay|paid|pays|spend|spent|spends|"
                         r"worth|budgets?|fees?|fares?|salary|salaries|charges?|charged|"
-                        r"tickets?|tolls?)\b", re.I)
+                        r"tickets?|tolls?|fund(?:s|ing|ed)?|investments?|grants?|subsid(?:y|ies))\b", re.I)
 # ... unless a share of it is asked ("what percentage of the money ...").
 ASKS_SHARE = re.compile(r"\b(percentage|percent|share|proportion|rate|ratio)\b", re.I)
 MONEY = re.compile(r"[$€£¥]|\b(HK\$|RMB|US\$|yuan|dollars?|euros?|pounds?|yen|ringgit|renminbi|"
                    r"cents?)\b|\d\s*[千万萬亿億]?元|港元|美元|欧元|歐元|人民币|人民幣|港币|港幣", re.I)
 ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
                      r"eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
-YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)")
+# Not a sum ("1500万元", "2000 million"): a year is no count of anything.
+YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)"
+                  r"(?!\s*(?:[万萬亿億千百元]|million\b|billion\b))")
 DATE = re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS})\b\.?\s*\d|\d{{1,2}}\s+({MONTHS})\b|"
                   r"\b(today|yesterday|tomorrow|this (week|month|year)|last (week|month|year)|"
                   r"next (week|month|year)|(mon|tues|wednes|thurs|fri|satur|sun)day|"
@@ -75,7 +77,11 @@ PLACE = re.compile(r"\b(in|at|to|from|near|across|within|inside|outside|between|
                    r"(ceremony|meeting|conference|forum|event|summit|symposium|session|"
                    r"plenary|dinner|banquet|reception|visit|trip|tour)\b")
 NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|n't|fail(ed|s)?|refus(e|ed|es)|exclud(e|ed|es|ing)|"
-                      r"reject(ed|s)?|den(y|ied|ies)|lack(ed|s)?)\b|n't\b", re.I)
+                      r"reject(ed|s)?|den(y|ied|ies)|lack(ed|s)?|turn(ed|s|ing)? down|rul(e|ed|es|ing) out|"
+                      r"veto(ed|es)?|left out|omit(s|ted)?)\b|n't\b|"
+                      # Chinese: what was refused or left out, not every 不 or 未 (不断, 未来).
+                      r"拒绝|拒絕|否决|否決|排除|反对|反對|不同意|不包括|未能|未获|未獲|未纳入|未納入|"
+                      r"没有获得|沒有獲得|没有纳入|沒有納入|没有同意|沒有同意", re.I)
 
 # What the question asks for, tried in order; the first that matches decides.
 ASKS = [
@@ -87,8 +93,9 @@ ASKS = [
                 r"total|volume|size)\b|"
                 # "What is the (top) speed / the budget of ...": a measure, asked by name.
                 r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"
-                r"(?:[\w-]+\s+)?(cost|price|budget|fee|fare|toll|salary|population|speed|"
-                r"temperature|length|height|area|distance|duration)s?\b|"
+                # Not "What are the five areas ...": a count before the noun asks for the list.
+                rf"(?!(?:\d+|{NUMBER_WORDS})\s)(?:[\w-]+\s+)?(cost|price|budget|fee|fare|toll|"
+                r"salary|population|speed|temperature|length|height|area|distance|duration)s?\b|"
                 r"\bcosts?(\s+to\s+[\w-]+)?\s*\??\s*$", re.I), "quantity"),
     (re.compile(r"^\s*(who|whom|whose)\b|^\s*(which|what) (person|people|official|minister|"
                 r"leader)\b", re.I), "person"),
@@ -237,6 +244,17 @@ def asked_thing(question: str) -> str | None:
     return toks[0] if toks else None
 
 
+# 涵蓋哪些範疇, 哪五個範疇: the X of a Chinese "which Xs" (two characters, a classifier passed).
+ASKED_THING_ZH = re.compile(r"(?:哪些|哪[几幾一二三四五六七八九十两兩\d]+\s*[个個项項方条條家间間所位名类類种種]?)"
+                            r"([\u4e00-\u9fff]{2})")
+
+
+def asked_thing_zh(question: str) -> str | None:
+    """The X of a Chinese "which Xs" question, in Simplified characters."""
+    m = ASKED_THING_ZH.search(question)
+    return chinese.to_simplified(m.group(1)) if m else None
+
+
 # "Which sectors will it focus on?", "What does the agreement cover?", "有哪些": the answer is
 # a list, which a sentence introducing one ("the following four priority areas:") gives.
 ASKS_LIST = re.compile(
@@ -256,7 +274,7 @@ def asks_list(question: str) -> bool:
 
 
 MEASURE = re.compile(r"^\s*what(?:'s|’s| is| was| are| were| will be| would be)\s+(?:the\s+)?"
-                     r"(?:[\w-]+\s+)?(population|speed|temperature|length|height|area|"
+                     rf"(?!(?:\d+|{NUMBER_WORDS})\s)(?:[\w-]+\s+)?(population|speed|temperature|length|height|area|"
                      r"distance|duration)s?\b", re.I)
 
 
@@ -370,11 +388,36 @@ def names_a_titled_person(sentence: str) -> bool:
     return _says(("titled", sentence))
 
 
+_PLACE_RUN = re.compile(r"[\w'’-]+(?:\s+[A-Z][\w'’-]*)*")
+
+
+def _places(text: str) -> list[str | None]:
+    """The places `text` names after "in", "at", ... (each a run of capitalised words), None for
+    a venue or an event ("at the ceremony")."""
+    out: list[str | None] = []
+    for m in PLACE.finditer(text):
+        if not text[m.end() - 1].isupper():
+            out.append(None)
+            continue
+        run = _PLACE_RUN.match(text, m.end() - 1)
+        out.append(run.group().lower() if run else None)
+    return out
+
+
+def _new_place(sentence: str, question: str) -> bool:
+    """Whether a place the sentence gives is not the one the question says it is in: "Where did
+    he go after signing it in Haikou?" is not answered by "signed it in Haikou"."""
+    asked = {p for p in _places(question) if p}
+    return any(p is None or p not in asked for p in _places(sentence))
+
+
 def gives(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
     if kind is None or kind == "yesno":
         return True
-    if kind in ("date", "person", "place", "speech", "body", "rank"):
+    if kind == "place":
+        return _says((kind, sentence)) and _new_place(sentence, question)
+    if kind in ("date", "person", "speech", "body", "rank"):
         return _says((kind, sentence))
     if kind == "quantity":
         if not _says(("count", sentence)):
@@ -382,9 +425,9 @@ def gives(kind: str | None, sentence: str, question: str) -> bool:
         if HOW_OLD.search(question):   # an age, not "one country, two systems"
             return _says(("age", sentence))
         money = ASKS_MONEY.search(question) or ASKS_MONEY_ZH.search(question)
-        if money and not ASKS_SHARE.search(question) and "比例" not in question \
-                and not _says(("money", sentence)):
-            return False
+        if money and not ASKS_SHARE.search(question) and "比例" not in question:
+            # A sum is the answer, whatever the question calls it ("how much funding").
+            return _says(("money", sentence))
         units = counted_units(question)
         # "how many hours": a number of the thing counted, not any number.
         return units is None or bool(units & set(tokenize([sentence])[0]))
@@ -413,6 +456,29 @@ def attribute_missing(question: str, passage_text: str) -> bool:
     `passage_text` does not speak of at all."""
     return any(asks.search(question) and not states.search(passage_text)
                for asks, states in ATTRIBUTES)
+
+
+# "the service desk in Qinzhou": a thing, a preposition, the place it is at.
+PLACE_SLOT = re.compile(r"\b([A-Za-z][\w-]*)\s+(in|at|near|from|to)\s+(?:the\s+)?"
+                        r"([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,4})")
+
+
+def swapped_places(question: str, sentence: str) -> list[str]:
+    """The places the question puts a thing at ("the desk in Qinzhou") where the sentence puts
+    the same thing, after the same preposition, at another ("the desk in Nanning"): the
+    question's place is not said there, and may be swapped (the caller checks its other forms)."""
+    slots = [m.groups() for m in PLACE_SLOT.finditer(question)]
+    if not slots:
+        return []
+    said = [(w.lower(), p.lower(), place.lower()) for w, p, place in
+            (m.groups() for m in PLACE_SLOT.finditer(sentence))]
+    out = []
+    for word, prep, place in slots:
+        if place.lower() in sentence.lower() or word.lower() in ASKING_WORDS:
+            continue
+        if any(w == word.lower() and p == prep.lower() and pl != place.lower() for w, p, pl in said):
+            out.append(place)
+    return out
 
 
 def is_negated(text: str) -> bool:

@@ -8,8 +8,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..index.loaded import CorpusIndex
+from ..text import chinese
 from ..text.words import fold_key, tokenize
-from .asked import (agent_of, asked_type, asks_list, gives, group_forms, missing_names,
+from .asked import (agent_of, asked_thing_zh, asked_type, asks_list, gives, group_forms, missing_names,
                     names_a_named_body, names_a_titled_person)
 from .followup import names_in
 from ..index.bm25 import LexicalIndex
@@ -50,7 +51,8 @@ FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carri
 FOCUS_WEIGHT = 2.0         # weight of the words after "about" against the question's others
 MAX_LIST_ITEMS = 12        # a list brought with the sentence that introduces it
 MAX_LIST_CHARS = 420
-LIST_INTRO = re.compile(r":\s*$")
+LIST_INTRO = re.compile(r"[:：]\s*$")
+INLINE_LIST = re.compile(r"[:：]\s+(.+)$")
 COUNT_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                "eleven", "twelve"]
 
@@ -132,8 +134,12 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
         said = kind == "speech" and any(gives(kind, t, question) for t in texts)
         for pos, (text, toks) in enumerate(zip(texts, sentence_tokens)):
             miss = subject_miss[rank] if rank < len(subject_miss) else 0.0
+            sim = float(sims[pos])
+            if pos + 1 < len(texts) and LIST_INTRO.search(text):
+                # "The memorandum covers the following five areas:" means what its items say.
+                sim = max(sim, float(sims[pos + 1]))
             pool.append(Candidate(rank, pos, text,
-                                  float(sims[pos]) - RANK_PENALTY * rank - SUBJECT_WEIGHT * miss,
+                                  sim - RANK_PENALTY * rank - SUBJECT_WEIGHT * miss,
                                   said or gives(kind, text, question)))
             tokens.append(set(toks) | heading)
             around.append(in_passage - set(toks))
@@ -156,8 +162,12 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             if kind in ("person", "body") and agent_of(cand.text, asked_words):
                 cand.score += AGENT_WEIGHT
         if wants_list and not LIST_INTRO.search(cand.text) and enumerates(cand.text):
-            cand.score += ENUMERATION_WEIGHT
-        if wants_list and LIST_INTRO.search(cand.text):
+            # "The eight founding members are: Australia, Canada, ...": the list itself, as
+            # whole an answer as a sentence that introduces one with its items.
+            inline = INLINE_LIST.search(cand.text)
+            cand.score += LIST_WEIGHT if inline and enumerates(inline.group(1)) \
+                else ENUMERATION_WEIGHT
+        if wants_list and LIST_INTRO.search(cand.text) and _names_the_thing(cand.text, question):
             about = _list_about(index, hits[cand.hit_rank].idx, cand.position, subject, forms)
             if about:
                 # Its items are the Xs of "which Xs", whatever word it calls them by.
@@ -166,6 +176,16 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
                 cand.gives_type = True
     pool.sort(key=lambda c: -c.score)
     return pool
+
+
+def _names_the_thing(intro: str, question: str) -> bool:
+    """Whether a Chinese sentence that introduces a list names what a Chinese question asks for
+    ("以下五个方面：" for 哪些方面): Chinese shares few words with a question and its lists ("以下
+    区域：", "以下目标：") differ by that word alone. English intros are judged by their words."""
+    if not chinese.has_han(intro):
+        return True
+    thing = asked_thing_zh(question)
+    return bool(thing) and thing in chinese.to_simplified(intro)
 
 
 def _list_about(index: CorpusIndex, hit_idx: int, position: int, subject: Sequence[str],
@@ -181,9 +201,11 @@ def _list_about(index: CorpusIndex, hit_idx: int, position: int, subject: Sequen
         return 1.0
     passage = index.passages[hit_idx]
     held = missing_names(fold_key(f"{passage.title} {passage.text}"), subject, forms)
-    # The list whole (its items in the answer are cut to a length): from the sentence on.
+    # The list whole (its items in the answer are cut to a length): from the sentence on, under
+    # its document's title, which names what the whole document is about.
     start = passage.sentences[position][0]
-    said = missing_names(fold_key(" ".join([passage.text[start:], *items])), subject, forms)
+    said = missing_names(fold_key(" ".join([passage.title, passage.text[start:], *items])),
+                         subject, forms)
     return 0.0 if said > held else 1.0 - held / len(subject)
 
 
@@ -252,7 +274,7 @@ def list_items(index: CorpusIndex, hit_idx: int, position: int) -> list[str]:
         # ends as a list item does (";", "; and", ",").
         for t in texts[position + 1:]:
             items.append(t.strip())
-            if not re.search(r"([;,]|\band|\bor)\s*$", t.strip()):
+            if not re.search(r"([;,；，]|\band|\bor)\s*$", t.strip()):
                 break
     else:
         seen = {passage.section}
@@ -277,7 +299,7 @@ def list_items(index: CorpusIndex, hit_idx: int, position: int) -> list[str]:
         if size + len(item) + 2 > MAX_LIST_CHARS:
             out.append("…")
             break
-        out.append(item.rstrip(";. "))
+        out.append(item.rstrip(";.；。 "))
         size += len(item) + 2
     return out
 
@@ -286,7 +308,11 @@ def _with_list(index: CorpusIndex, hits: Sequence[Hit], cand: Candidate) -> str:
     if not LIST_INTRO.search(cand.text):
         return cand.text
     items = list_items(index, hits[cand.hit_rank].idx, cand.position)
-    return f"{cand.text.rstrip()} {'; '.join(items)}." if items else cand.text
+    if not items:
+        return cand.text
+    if chinese.has_han(cand.text):
+        return f"{cand.text.rstrip()}{'；'.join(items)}。"
+    return f"{cand.text.rstrip()} {'; '.join(items)}."
 
 
 def citation_link(index: CorpusIndex, p, sentences: list[str]) -> dict[str, Any]:

@@ -23,8 +23,9 @@ STOPWORDS = frozenset(
     "一下 他 她 它 他们 她们 它们 我 我们 你 你们 这些 那些 这个 那个 方面 关于 有关 说明 告诉 介绍".split())
 
 # Sentence ends: full stop, exclamation and question marks, semicolon (full- and half-width),
-# with any closing quotes or brackets that follow them.
-SENTENCE = re.compile(r"[^。！？；!?;]*(?:[。！？；!?;]+[」』”’\"'）)】〕》]*|$)")
+# with any closing quotes or brackets that follow them; and a colon that ends its line (a list
+# follows: "备忘录涵盖以下五个方面：" then one line per item, joined by a space on reading).
+SENTENCE = re.compile(r"(?:[^。！？；!?;：]|：(?!\s|$))*(?:[。！？；!?;]+[」』”’\"'）)】〕》]*|：|$)")
 
 # Dictionary words seen fewer times than this in jieba's corpus are dropped from its prefix
 # dictionary: they split into smaller words the same way in texts and questions, and the

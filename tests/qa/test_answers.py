@@ -793,3 +793,98 @@ def test_a_chinese_document_holds_the_names_an_english_question_writes_in_englis
     outside = answerability._outside_document
     assert outside(index, water, names, matched) == 0.5     # "Hong Kong" only in English
     assert outside(index, water, names, matched + answerability.table_forms(index)) == 0.0
+
+
+# --- session 11: kinds met in a sixth corpus written blind -----------------------------------
+
+def test_a_count_before_a_plural_asks_for_the_list_not_a_measure():
+    question = "What are the five areas of the customs arrangement?"
+    assert asked.asked_type(question) is None and asked.asks_list(question)
+    assert asked.asked_type("What is the area of the new park?") == "quantity"
+
+
+SEMICOLON_LIST = ("The arrangement covers the following five areas: mutual recognition of "
+                  "certification and compliance standards for traders; reduced inspection rates "
+                  "and priority clearance for certified shipments; exchange of information on "
+                  "certified companies through a secure channel; joint business continuity "
+                  "measures after disruptions such as typhoons; and regular consultations and "
+                  "joint training of customs officers.\n")
+
+
+def test_a_list_run_into_one_sentence_after_its_colon_is_brought_whole(tmp_path):
+    """A bulleted list read as one paragraph: "...five areas: a; b; c; d; and e." The sentence
+    that introduces it stands alone and brings all five items, not the first alone."""
+    bot = _bot_over(tmp_path, {"customs.md": _doc("Customs arrangement signed", "2025-06-10",
+                                                  SEMICOLON_LIST)})
+    answer = _compose(bot, "What are the five areas of the customs arrangement?")["answer"]
+    assert answer.startswith("The arrangement covers the following five areas: mutual")
+    assert "reduced inspection rates" in answer and "joint training" in answer
+
+
+def test_a_chinese_list_after_a_colon_that_ends_its_line_is_brought_whole(tmp_path):
+    body = ("备忘录涵盖以下三个方面：\n一是联合推广，双方互推20条旅游线路；\n二是文博交流，文物赴港展出；\n"
+            "三是人才交流，每年互派50名从业人员。\n\n双方还将举办文化旅游周。\n")
+    bot = _bot_over(tmp_path, {"tour.md": _doc("川港签署文化旅游合作备忘录", "2025-09-03", body)})
+    answer = _compose(bot, "备忘录涵盖哪些方面？")["answer"]
+    assert answer.startswith("备忘录涵盖以下三个方面：一是联合推广")
+    assert "二是文博交流" in answer and "三是人才交流" in answer and "；；" not in answer
+
+
+def test_a_chinese_list_must_name_what_a_chinese_question_asks_for():
+    from bot.qa.compose import _names_the_thing
+    assert _names_the_thing("备忘录涵盖以下五个方面：", "备忘录涵盖哪些方面？")
+    assert _names_the_thing("合作安排涵蓋以下五個範疇：", "安排包括哪五個範疇？")
+    assert not _names_the_thing("扩区后的合作区包括以下区域：", "到2035年要实现哪些目标？")
+    assert _names_the_thing("The plan covers the following areas:", "计划有哪些目标？")
+
+
+def test_a_list_given_in_its_own_sentence_is_as_whole_an_answer_as_an_introduced_one(tmp_path):
+    body = ("Countries that sign the accords commit to the following:\n\n"
+            "* peaceful purposes: all activities will be peaceful;\n"
+            "* transparency: signatories will describe their plans openly.\n\n"
+            "The eight founding members of the accords are: Australia, Canada, Italy, Japan, "
+            "Luxembourg, the United Arab Emirates, the United Kingdom and the United States.\n")
+    bot = _bot_over(tmp_path, {"accords.md": _doc("Moon accords signed", "2020-10-13", body)})
+    pool = bot._retrieve("Which countries are the founding members?", (), 5)[-1]
+    assert pool[0].text.startswith("The eight founding members")
+
+
+def test_where_is_not_answered_by_the_place_the_question_itself_names():
+    question = "Where did Mr Chow go the day after signing the memorandum in Haikou?"
+    assert not asked.gives("place", "The memorandum was signed today in Haikou.", question)
+    assert asked.gives("place", "Mr Chow will visit the Yangpu zone and return to Hong Kong.",
+                       question)
+    # A place the question names as a party may be the answer.
+    assert asked.gives("place", "The next conference will be held in Hong Kong in 2026.",
+                       "Where will the next Hong Kong–Guangxi conference take place?")
+
+
+def test_a_thing_put_at_another_place_than_the_question_puts_it_contradicts():
+    question = "When will the HKTDC service desk in Qinzhou open?"
+    assert asked.swapped_places(question, "The HKTDC service desk in Nanning will open in June.") \
+        == ["Qinzhou"]
+    assert not asked.swapped_places(question, "The service desk in Qinzhou will open in June.")
+    assert not asked.swapped_places("Where will the meeting be held in 2027?",
+                                    "The meeting will be held in Hong Kong in 2026.")
+    assert answerability._place_swapped(question, "The desk in Nanning opens in June.", []) == 1.0
+    # ... unless the sentence names the question's place in a form the table knows.
+    forms = [{fold_key("Qinzhou"), fold_key("钦州")}]
+    assert answerability._place_swapped(question, "The desk in Nanning, 钦州 office, opens.",
+                                        forms) == 0.0
+
+
+def test_refusing_and_leaving_out_are_negations_in_english_and_chinese():
+    for question in ("Which proposals did Hong Kong turn down?", "Which items were left out?",
+                     "川港备忘录谈判中，四川拒绝了香港的哪些提议？", "哪些措施没有获得广东方面同意？"):
+        assert asked.is_negated(question), question
+    for question in ("What will the fund support in the next five years?", "未来五年将投入多少资金？",
+                     "双方将不断深化合作。"):
+        assert not asked.is_negated(question), question
+
+
+def test_a_sum_in_chinese_is_no_year_and_answers_how_much_funding():
+    question = "How much funding will Sichuan set aside for tourism?"
+    assert asked.gives("quantity", "四川将设立1500万元文旅合作专项资金。", question)
+    assert asked.years("四川将设立1500万元专项资金。") == set()
+    assert asked.years("2024年，香港居民赴川旅游达68万人次。") == {"2024"}
+    assert not asked.gives("quantity", "Some 300 firms will take part.", question)
