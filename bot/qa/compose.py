@@ -47,6 +47,7 @@ ENUMERATION_WEIGHT = 0.15     # measured: five answers gained, none lost; 0.3 lo
 # loses this, times the share of them missing, to one whose passage has them.
 SUBJECT_WEIGHT = 0.3
 AROUND_SHARE = 0.5         # of a word's weight, when the sentence's passage has it, not the sentence
+TITLE_SHARE = 0.25         # ... when its document's title has it
 FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carried ones
 FOCUS_WEIGHT = 2.0         # weight of the words after "about" against the question's others
 MAX_LIST_ITEMS = 12        # a list brought with the sentence that introduces it
@@ -122,6 +123,7 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     pool: list[Candidate] = []
     tokens: list[set[str]] = []
     around: list[set[str]] = []   # what a sentence is about through its passage
+    in_title: list[set[str]] = []   # ... and through its document's title
     for rank, hit in enumerate(hits):
         passage = index.passages[hit.idx]
         sims = index.sentence_vectors[index.sentence_rows(hit.idx)] @ query_vector
@@ -130,6 +132,10 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
         in_passage = names & set().union(*map(set, sentence_tokens)) if texts else set()
         # A section heading says what every sentence under it is about ("Finance").
         heading = set(tokenize([passage.section or ""])[0])
+        # ... and the document's title what every sentence of it is about: "Who signed the
+        # Hong Kong–Hainan memorandum on green finance?" restates a title, which the lead
+        # sentence repeats; the one that says who signed it need not.
+        titled = set(tokenize([passage.title or ""])[0])
         # What someone said: a speech's sentences after "Lee said that ..." say it too.
         said = kind == "speech" and any(gives(kind, t, question) for t in texts)
         for pos, (text, toks) in enumerate(zip(texts, sentence_tokens)):
@@ -143,17 +149,20 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
                                   said or gives(kind, text, question)))
             tokens.append(set(toks) | heading)
             around.append(in_passage - set(toks))
+            in_title.append(titled - set(toks) - in_passage)
     n = len(pool)
     local = {t: w * np.log((n + 1) / (sum(t in toks for toks in tokens) + 0.5))
              for t, w in weights.items()}
     total = sum(v for v in local.values() if v > 0)
-    for cand, toks, ar in zip(pool, tokens, around):
+    for cand, toks, ar, tl in zip(pool, tokens, around, in_title):
         if total:
             # A name said elsewhere in the passage counts half: the sentence that says it
             # itself is the better answer.
             own = sum(v for t, v in local.items() if t in toks and v > 0)
             near = sum(v for t, v in local.items() if t in ar and v > 0)
-            cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near) / total
+            titled_near = sum(v for t, v in local.items() if t in tl and v > 0)
+            cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near
+                                                    + TITLE_SHARE * titled_near) / total
         if kind not in (None, "yesno") and cand.gives_type:
             cand.score += THING_WEIGHT if kind == "thing" else TYPE_WEIGHT
             if kind == "person" and (names_a_titled_person(cand.text)
@@ -416,6 +425,9 @@ def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, q
     chosen = pick_sentences(pool)
     if chosen and LIST_INTRO.search(chosen[0].text):
         chosen = chosen[:1]   # the list is the answer; a second sentence would crowd it out
+    # A second sentence that introduces a list would bring it past the answer's length, or
+    # end the answer on "the following key points:".
+    chosen = chosen[:1] + [c for c in chosen[1:] if not LIST_INTRO.search(c.text)]
     # Read in passage order when both sentences come from one passage.
     if chosen:
         lead = chosen[0].hit_rank

@@ -888,3 +888,38 @@ def test_a_sum_in_chinese_is_no_year_and_answers_how_much_funding():
     assert asked.years("四川将设立1500万元专项资金。") == set()
     assert asked.years("2024年，香港居民赴川旅游达68万人次。") == {"2024"}
     assert not asked.gives("quantity", "Some 300 firms will take part.", question)
+
+
+def test_the_words_of_a_documents_title_count_for_every_sentence_of_it(tmp_path):
+    """"Who signed the Hong Kong–Hainan memorandum on green finance?" restates the title; the
+    lead sentence repeats it word for word, the sentence that says who signed it does not, and
+    loses less to it under that title than under another."""
+    body = ("Hong Kong and Hainan Province today signed a memorandum of understanding on green "
+            "finance and carbon market cooperation in Haikou. The memorandum was signed by the "
+            "Secretary for Financial Services, Mr Raymond Chow, and the Vice Governor of Hainan, "
+            "Ms Liang Zhihua.\n")
+    question = "Who signed the Hong Kong-Hainan memorandum on green finance and carbon markets?"
+    gaps = []
+    for name, title in (("titled", "Hong Kong and Hainan sign memorandum on green finance and "
+                                   "carbon market cooperation"), ("other", "Press release")):
+        folder = tmp_path / name
+        folder.mkdir()
+        pool = _bot_over(folder, {"green.md": _doc(title, "2025-05-15", body)})._retrieve(
+            question, (), 5)[-1]
+        score = {c.position: c.score for c in pool}
+        gaps.append(score[0] - score[1])
+    assert gaps[0] < gaps[1] - 0.02
+
+
+def test_a_second_sentence_never_brings_a_list(tmp_path):
+    body = ("The park will bring an annual economic contribution of about HK$52 billion.\n\n"
+            "Under the memorandum, the two governments agreed on the following key points:\n\n"
+            "* (a) the park will be developed for research;\n* (b) the land is Hong Kong's.\n")
+    bot = _bot_over(tmp_path, {"park.md": _doc("Park memorandum", "2017-01-03", body)})
+    question = "How much will the park contribute to the economy each year?"
+    _, query, _, vector, hits, pool = bot._retrieve(question, (), 5)
+    first = next(c for c in pool if "HK$52 billion" in c.text)
+    intro = next(c for c in pool if c.text.endswith("key points:"))
+    first.score, intro.score = 1.0, 0.99   # nearly as good: pick_sentences would take both
+    answer = compose(bot.index, hits, vector, query, question, [first, intro])[0]
+    assert "HK$52 billion" in answer and "key points" not in answer
