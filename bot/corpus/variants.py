@@ -10,7 +10,7 @@ import yaml
 
 from ..errors import DocumentError
 from ..text import chinese
-from ..text.words import fold_in_place as _fold, fold_key_uncached as _key
+from ..text.words import fold_in_place as _fold, fold_key_uncached as _key, tokenize
 from .passages import Passage
 
 VARIANTS_FILE = "variants.yaml"
@@ -209,6 +209,11 @@ class Expander:
             alts = [n for n, c in found.items() if _key(n) not in mentioned
                     and _key(n) not in asked
                     and (c["ids"] is None or set(c["ids"]) - covered)]
+            if group.get("type") == "term":
+                # "signed" adds nothing by "sign" or "signing" (one stem): only other words
+                # ("put pen to paper" -> "signed") are worth the query's length.
+                stems = set(tokenize([question])[0])
+                alts = [n for n in alts if chinese.has_han(n) or not set(tokenize([n])[0]) <= stems]
             # Chinese forms have their own quota (Chinese passages are found by them, whatever
             # the English forms are); 陳國基 and 陈国基 fold to one form: one of them is enough.
             han = list({_key(n): n for n in reversed(alts) if chinese.has_han(n)}.values())[::-1]

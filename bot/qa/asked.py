@@ -161,6 +161,8 @@ def asked_type(question: str) -> str | None:
     """The kind of thing the question asks for, or None when it does not say (why, how, what)."""
     question = LEAD_IN.sub("", question)
     if chinese.has_han(question):
+        # 甚麼 is how Hong Kong writes 什麼 (甚麼時候, 甚麼地方).
+        question = question.replace("甚麼", "什麼").replace("甚么", "什么")
         for pattern, kind in ASKS_ZH:
             if pattern.search(question):
                 return kind
@@ -265,7 +267,7 @@ ASKS_LIST = re.compile(
     r"^\s*(?:which|what)\b.*\b(?:cover|covers|covered|include|includes|included|contain|contains|"
     r"consist|consists|comprise|comprises|deal with|deals with|focus on|focuses on|"
     r"concentrate on|concentrates on|involve|involves)\b|"
-    r"哪些|哪几[个個项項方]|哪幾[个個项項方]|包括什[么麼]|涵盖什[么麼]|涵蓋什[么麼]", re.I)
+    r"哪些|哪几[个個项項方]|哪幾[个個项項方]|包括[什甚][么麼]|涵盖[什甚][么麼]|涵蓋[什甚][么麼]", re.I)
 
 
 def asks_list(question: str) -> bool:

@@ -18,7 +18,7 @@ LATIN_WORD = re.compile(r"[A-Za-z]+")
 # Function characters and question words: they say how something is asked, not about what.
 STOPWORDS = frozenset(
     "的 了 在 与 和 及 或 是 有 也 都 就 又 还 而 并 被 把 对 从 向 于 以 之 其 该 此 这 那 哪 "
-    "吗 呢 吧 啊 呀 么 个 些 位 次 将 会 能 要 已 曾 给 让 由 为 什么 哪些 哪里 哪儿 哪个 哪位 "
+    "吗 呢 吧 啊 呀 么 个 些 位 次 将 会 能 要 已 曾 给 让 由 为 什么 甚么 哪些 哪里 哪儿 哪个 哪位 "
     "哪家 哪所 怎么 怎样 怎么样 如何 为何 为什么 谁 多少 几 何时 何地 什么样 是否 有没有 请问 "
     "一下 他 她 它 他们 她们 它们 我 我们 你 你们 这些 那些 这个 那个 方面 关于 有关 说明 告诉 介绍".split())
 

@@ -923,3 +923,9 @@ def test_a_second_sentence_never_brings_a_list(tmp_path):
     first.score, intro.score = 1.0, 0.99   # nearly as good: pick_sentences would take both
     answer = compose(bot.index, hits, vector, query, question, [first, intro])[0]
     assert "HK$52 billion" in answer and "key points" not in answer
+
+
+def test_hong_kongs_way_of_writing_what_asks_the_same():
+    assert asked.asked_type("香港與越南的海關互認安排甚麼時候生效？") == "date"
+    assert asked.asked_type("簽約儀式在甚麼地方舉行？") == "place"
+    assert asked.asks_list("合作安排包括甚麼？")

@@ -156,3 +156,22 @@ def test_a_follow_up_that_only_names_another_thing_asks_the_earlier_question_aga
     # A new topic keeps only the subject.
     topic = resolve("And what about youth development?", ["What did Hong Kong agree on finance?"])
     assert "Hong Kong" in topic and "finance" not in topic
+
+
+def test_an_idiom_brings_the_words_the_texts_use_and_one_stem_brings_nothing():
+    """Common terms of agreements ("put pen to paper", "kick off", "come into force") are
+    searched in the words the texts use; "signed" is not padded with "sign" and "signing"."""
+    from bot.corpus.passages import Passage
+    from bot.corpus.variants import load_common
+
+    texts = ["The pilot scheme will start in January 2025.", "The deal was signed in Macao.",
+             "The arrangement will take effect on 1 September 2025.", "The signing was in May."]
+    texts += [f"Trade grew by {n} per cent." for n in range(12)]   # the names are rare
+    passages = [Passage(id=f"d#{i}", doc_id="d", title="T", source="S", date="2025-01-01",
+                        section="", text=t, sentences=[(0, len(t))]) for i, t in enumerate(texts)]
+    expander = Expander(prepare(load_common(), passages))
+    assert "(start" in expander.expand("When does the pilot kick off?")[0]
+    assert "signed" in expander.expand("Who put pen to paper for Macao?")[0]
+    assert "take effect" in expander.expand("When does it come into force?")[0]
+    assert "take effect" in expander.expand("安排甚麼時候生效？")[0]
+    assert expander.expand("Who signed the deal?")[0] == "Who signed the deal?"
