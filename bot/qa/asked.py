@@ -62,11 +62,17 @@ NAMED_BODY = re.compile(r"\b[A-Z][\w&'’-]*\s+(?:(?:of|for|and|on)\s+)?"
                         r"Bureau|Ministry|Department|Bank|University|Institute|Association|"
                         r"Foundation|Secretariat|Office|Board|Ltd|Limited|Inc|Group|Holdings)\b")
 # A person or a body: a title before a name, or a run of two capitalised words not at the start.
+# An office before a name, in Chinese (局長鄭家豪, 省长王海涛): someone, named by title.
+CHINESE_TITLES = ("局长", "局長", "署长", "署長", "司长", "司長", "主席", "省长", "省長", "市长", "市長",
+                  "厅长", "廳長", "部长", "部長", "主任", "行政长官", "行政長官", "书记", "書記", "校长",
+                  "校長", "总裁", "總裁", "院长", "院長", "秘书长", "秘書長", "处长", "處長", "会长", "會長",
+                  "董事长", "董事長", "理事长", "理事長", "总干事", "總幹事", "总理", "總理", "大使",
+                  "总领事", "總領事", "议员", "議員", "先生", "女士")
 PERSON = re.compile(TITLED.pattern + r"|"
                     r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+|\b(minister|government|office|"
                     r"parliament|delegation|president|mayor|secretary|leaders?|officials?)\b|"
                     # "Who will operate it?": a body answers too, by what it is.
-                    + BODY.pattern)
+                    + BODY.pattern + "|" + r"(?:" + r"|".join(CHINESE_TITLES) + r")[\u4e00-\u9fff]{2,3}")
 # "in March", "on Monday", "in 2023" are times, not places.
 _NOT_A_PLACE = rf"(?!(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|" \
                r"(?:1[5-9]|20)\d\d\b)"
@@ -129,7 +135,8 @@ ASKS_ZH = [
     (re.compile(r"第几|第幾|排名第?几|排名第?幾"), "rank"),
     (re.compile(r"多少|几[个個份所条條家名位次项項座年天人]|幾[个個份所条條家名位次项項座年天人]|多大|"
                 r"多长|多長|多久|多远|多遠|多高|比例|百分之"), "quantity"),
-    (re.compile(r"谁|誰|哪位|何人"), "person"),
+    (re.compile(r"谁|誰|哪[一二两兩三四五六七八九十几幾\d]*位|何人|"
+                r"哪些(?:人|官员|官員|领导|領導|嘉宾|嘉賓|部长|部長)"), "person"),
     (re.compile(r"哪里|哪裡|哪裏|哪儿|哪兒|在哪|何地|何处|何處|什么地方|什麼地方"), "place"),
     # ... and "安倍晋三说欧盟和日本将扮演什么角色": who said, then what about, then 什么.
     (re.compile(r"说了什么|說了什麼|说过什么|說過什麼|怎么说|怎麼說|表示了什么|表示了什麼|讲了什么|講了什麼|"
@@ -366,9 +373,19 @@ BEFORE_BY = re.compile(r"([A-Za-z][\w-]*)\s+(?:(?:over|up|jointly)\s+)?$")
 AGENT_LOOKBACK = 40   # characters before "by" that hold its verb
 
 
+AGENT_ZH = re.compile(r"由([^，,。；;！？!?]{2,60})")
+
+
 def agent_of(sentence: str, question_tokens: set[str]) -> bool:
     """Whether `sentence` says who did what the question asks about in the passive ("was
     signed by ...", "is chaired by ..."): `question_tokens`, the question's word stems."""
+    if chinese.has_han(sentence):
+        # 合作安排由局長鄭家豪與廳長林曉東代表雙方簽署: the clause after 由 ends in the verb.
+        for m in AGENT_ZH.finditer(sentence):
+            words = tokenize([m.group(1)])[0]
+            if words and words[-1] in question_tokens:
+                return True
+        return False
     if " by " not in sentence:
         return False
     verbs = []

@@ -929,3 +929,14 @@ def test_hong_kongs_way_of_writing_what_asks_the_same():
     assert asked.asked_type("香港與越南的海關互認安排甚麼時候生效？") == "date"
     assert asked.asked_type("簽約儀式在甚麼地方舉行？") == "place"
     assert asked.asks_list("合作安排包括甚麼？")
+    assert asked.asked_type("合作安排由哪兩位官員簽署？") == "person"
+    assert asked.asked_type("哪些官员出席了签约仪式？") == "person"
+
+
+def test_who_signed_in_chinese_is_the_clause_after_you_that_ends_in_the_verb():
+    words = set(asked.tokenize(["合作安排由哪兩位官員簽署？"])[0])
+    assert asked.agent_of("合作安排由勞工及福利局局長鄭家豪與廣東省民政廳廳長林曉東代表雙方簽署。", words)
+    assert not asked.agent_of("社會福利署署長梁慧珊，以及約80名官員出席簽署儀式。", words)
+    assert not asked.agent_of("參與院舍將由現時的4間增至12間。", words)
+    assert asked.gives("person", "社會福利署署長梁慧珊出席儀式。", "誰出席了儀式？")
+    assert not asked.gives("person", "參與院舍將增至12間。", "誰出席了儀式？")
