@@ -268,6 +268,23 @@ def prefer_documents_with_names(index: CorpusIndex, hits: Sequence[Hit], questio
     return sorted(pool, key=lambda c: -c.score)
 
 
+def documents_with_names(index: CorpusIndex, hits: Sequence[Hit], question: str,
+                         variant_groups: Sequence[dict[str, Any]], k: int) -> list[Hit]:
+    """The k best `hits`; but when none of them is from a document that holds the question's
+    names and a hit further down is, those hits first: "香港与广西签了多少份协议？" is about the
+    English report that names Guangxi, however close Chinese reports on other places come in
+    the question's own language."""
+    names = asked.question_names(question, [index.passages[h.idx].text for h in hits[:EVIDENCE_PASSAGES]])
+    if len(hits) <= k or not names:
+        return list(hits[:k])
+    forms = asked.group_forms(variant_groups) + table_forms(index)
+    lacking = [_outside_document(index, h.idx, names, forms) >= DOCUMENT_NAMES_SHARE for h in hits]
+    if not all(lacking[:k]) or all(lacking):
+        return list(hits[:k])
+    return ([h for h, out in zip(hits, lacking) if not out]
+            + [h for h, out in zip(hits, lacking) if out])[:k]
+
+
 DERIVED_MIN = 4    # letters a word made from a name shares with it, at least
 DERIVED_ENDING = 5  # letters it may add ("Shanghai" -> "Shanghainese")
 

@@ -118,7 +118,9 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     Chinese over English texts shares only its names with them, and those would decide."""
     kind = asked_type(question) if question else None
     # Not "which officials ...": a list of agreements is no list of people.
-    asked_words = set(tokenize([question])[0]) if kind in ("person", "body") else set()
+    # With the query's words: a Chinese question's 签署 is "signed" in an English text.
+    asked_words = set(tokenize([question])[0]) | set(weights) if kind in ("person", "body") \
+        else set()
     wants_list = kind in (None, "thing") and bool(question) and asks_list(question)
     pool: list[Candidate] = []
     tokens: list[set[str]] = []

@@ -8,7 +8,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .abstention import (MODEL_FILE, Evidence, evidence, load_model, model_file,
+from .abstention import (MODEL_FILE, Evidence, documents_with_names, evidence, load_model,
+                         model_file,
                          prefer_documents_with_names,
                          prepare as prepare_evidence, probability)
 from .asked import asked_type, each_name
@@ -40,6 +41,9 @@ WARM_SECONDS = 0.5
 # agreement's report), though less surely than a follow-up's carried subject, which the
 # passage must hold: this share of the follow-up's weight.
 OWN_NAMES_SHARE = 0.75
+# Retrieved this many times the passages asked for: when none of the best is from a document
+# that holds the question's names, those further down that are go first.
+NAMES_DEPTH = 4
 
 
 def own_names(question: str) -> list[str]:
@@ -136,8 +140,9 @@ class Bot:
         vector = self.embed(query)
         # A follow-up's own words say what is asked; the carried context only says about what.
         lexical = query if standalone == question else f"{query} {question}"
-        return vector, self.retriever.search(query, vector, k=k, filters=filters,
-                                             lexical_query=lexical, words=standalone, groups=groups)
+        hits = self.retriever.search(query, vector, k=k * NAMES_DEPTH, filters=filters,
+                                     lexical_query=lexical, words=standalone, groups=groups)
+        return vector, documents_with_names(self.index, hits, standalone, groups, k)
 
     def _retrieve(self, question: str, history: Sequence[str], k: int,
                   filters: Mapping[str, Any] | None = None, last_answer: str = "") -> tuple:

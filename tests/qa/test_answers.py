@@ -940,3 +940,27 @@ def test_who_signed_in_chinese_is_the_clause_after_you_that_ends_in_the_verb():
     assert not asked.agent_of("參與院舍將由現時的4間增至12間。", words)
     assert asked.gives("person", "社會福利署署長梁慧珊出席儀式。", "誰出席了儀式？")
     assert not asked.gives("person", "參與院舍將增至12間。", "誰出席了儀式？")
+
+
+def test_when_no_best_passage_holds_the_questions_names_a_document_further_down_that_does_leads(tmp_path):
+    """A Chinese question naming 广西 over Chinese reports on Sichuan and an English one on
+    Guangxi: the reports in the question's language come first in meaning, not in subject."""
+    zh = "\n\n".join(f"川港合作第{i}项：双方签署了{i}份协议，推动旅游合作。" for i in range(1, 5))
+    bot = _bot_over(tmp_path, {
+        "sichuan.md": _doc("川港签署合作备忘录", "2025-09-03", zh + "\n"),
+        "guangxi.md": _doc("Hong Kong and Guangxi sign 12 deals", "2025-06-10",
+                           "Hong Kong and Guangxi signed 12 cooperation agreements.\n")})
+    question = "香港与广西签了多少份协议？"
+    _, query, groups = bot.understand(question)
+    hits = bot.retriever.search(query, bot.embed(query), k=5, lexical_query=query,
+                                words=question, groups=groups)
+    guangxi = [h for h in hits if bot.index.passages[h.idx].doc_id == "guangxi"]
+    assert guangxi, "the English report is retrieved at all"
+    others = [h for h in hits if h not in guangxi]
+    assert others
+    ranked = answerability.documents_with_names(bot.index, others + guangxi, question, groups, 1)
+    assert [bot.index.passages[h.idx].doc_id for h in ranked] == ["guangxi"]
+    # ... and nothing moves when one of the best already holds them.
+    assert answerability.documents_with_names(bot.index, guangxi + others, question, groups, 1) \
+        == guangxi[:1]
+    assert answerability.documents_with_names(bot.index, others, question, groups, 1) == others[:1]
