@@ -17,7 +17,8 @@ VARIANTS_FILE = "variants.yaml"
 # Countries, cities and bodies readers name one way and texts another ("Britain", "the UK"):
 # packaged, and added to a corpus's table where its texts hold one of the names.
 COMMON_FILE = Path(__file__).resolve().parent.parent / "data" / "common_variants.json"
-TYPES = {"person", "place", "organisation", "term"}
+# "phrase": not a name, words of an agreement said otherwise ("come into force" = "take effect").
+TYPES = {"person", "place", "organisation", "term", "phrase"}
 # Both spellings are what people write; the table keeps one.
 SPELLINGS = {"organization": "organisation"}
 MAX_ALTERNATIVES = 4
@@ -185,7 +186,9 @@ class Expander:
         self._pattern = (re.compile(NOT_BEFORE + "(" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
                                                                for f in forms) + ")" + NOT_AFTER)
                          if forms else None)
-        chinese.register_names(self._by_form)   # follow-ups in Chinese carry these names
+        # Follow-ups in Chinese carry these names; a phrase (签署, 生效) is no name.
+        chinese.register_names(f for f, i in self._by_form.items()
+                               if self.groups[i].get("type") != "phrase")
 
     def expand(self, question: str) -> tuple[str, list[dict[str, Any]]]:
         """(question with alternatives in brackets after each name, the groups matched)."""
@@ -209,7 +212,7 @@ class Expander:
             alts = [n for n, c in found.items() if _key(n) not in mentioned
                     and _key(n) not in asked
                     and (c["ids"] is None or set(c["ids"]) - covered)]
-            if group.get("type") == "term":
+            if group.get("type") == "phrase":
                 # "signed" adds nothing by "sign" or "signing" (one stem): only other words
                 # ("put pen to paper" -> "signed") are worth the query's length.
                 stems = set(tokenize([question])[0])

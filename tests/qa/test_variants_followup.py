@@ -175,3 +175,6 @@ def test_an_idiom_brings_the_words_the_texts_use_and_one_stem_brings_nothing():
     assert "take effect" in expander.expand("When does it come into force?")[0]
     assert "take effect" in expander.expand("安排甚麼時候生效？")[0]
     assert expander.expand("Who signed the deal?")[0] == "Who signed the deal?"
+    # A phrase is no name: the names check does not look for 签署 in the answer.
+    from bot.text import chinese
+    assert chinese.names_in("谁簽署了协议？") == []
