@@ -87,9 +87,10 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
 
 def _place_swapped(question: str, sentence: str, forms: Sequence[set[str]]) -> float:
     """1 when the answer puts the thing asked about at another place than the question does
-    ("When will the desk in Qinzhou open?" against "the desk in Nanning ..."), in every form
-    of the question's place the variants table knows."""
-    swapped = asked.swapped_places(question, sentence)
+    ("When will the desk in Qinzhou open?" against "the desk in Nanning ..."), or has its verb
+    act on another name ("adopted the Kyoto Protocol" against "adopted the Paris Agreement"),
+    in every form of the question's name the variants table knows."""
+    swapped = asked.swapped_places(question, sentence) + asked.swapped_objects(question, sentence)
     return float(bool(swapped) and asked.missing_names(fold_key(sentence), swapped, forms) > 0)
 
 

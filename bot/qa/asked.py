@@ -500,6 +500,36 @@ def swapped_places(question: str, sentence: str) -> list[str]:
     return out
 
 
+# "adopted the Kyoto Protocol": a verb and the name it acts on.
+OBJECT_SLOT = re.compile(r"\b([a-z][a-z-]{2,})\s+(?:the\s+)?([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,4})")
+_NOT_VERBS = {"in", "at", "near", "from", "to", "with", "of", "for", "by", "on", "and", "or", "between",
+              "about", "than", "as", "into", "over", "under", "across", "after", "before", "since",
+              "during", "within"}
+
+
+def swapped_objects(question: str, sentence: str) -> list[str]:
+    """The names the question has a verb act on ("adopted the Kyoto Protocol") where the
+    sentence has the same verb act on another ("adopted the Paris Agreement")."""
+    def slots(text: str) -> list[tuple[str, str]]:
+        out = []
+        for m in OBJECT_SLOT.finditer(text):
+            word = m.group(1).lower()
+            if word in _NOT_VERBS or word in stopwords():
+                continue
+            stem = tokenize([word])[0]
+            if stem:
+                out.append((stem[0], m.group(2)))
+        return out
+
+    asked_slots = slots(question)
+    if not asked_slots:
+        return []
+    said = [(v, name.lower()) for v, name in slots(sentence)]
+    return [name for verb, name in asked_slots
+            if name.lower() not in sentence.lower()
+            and any(v == verb and other != name.lower() for v, other in said)]
+
+
 def is_negated(text: str) -> bool:
     return bool(NEGATION.search(text))
 

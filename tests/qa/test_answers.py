@@ -964,3 +964,13 @@ def test_when_no_best_passage_holds_the_questions_names_a_document_further_down_
     assert answerability.documents_with_names(bot.index, guangxi + others, question, groups, 1) \
         == guangxi[:1]
     assert answerability.documents_with_names(bot.index, others, question, groups, 1) == others[:1]
+
+
+def test_a_verb_acting_on_another_name_than_the_questions_contradicts():
+    question = "How many countries adopted the Kyoto Protocol at Le Bourget?"
+    sentence = "Representatives of 195 countries adopted the Paris Agreement at Le Bourget."
+    assert asked.swapped_objects(question, sentence) == ["Kyoto Protocol"]
+    assert answerability._place_swapped(question, sentence, []) == 1.0
+    assert not asked.swapped_objects("Who adopted the Paris Agreement?", sentence)
+    assert not asked.swapped_objects("When did John Lee visit Chongqing?",
+                                     "On May 10, Li Jiachao visited Chongqing.")
