@@ -269,16 +269,30 @@ def prefer_documents_with_names(index: CorpusIndex, hits: Sequence[Hit], questio
     return sorted(pool, key=lambda c: -c.score)
 
 
+def _document_names(index: CorpusIndex, hits: Sequence[Hit], question: str,
+                    variant_groups: Sequence[dict[str, Any]]) -> tuple[list[str], list[set[str]]]:
+    names = asked.question_names(question, [index.passages[h.idx].text for h in hits[:EVIDENCE_PASSAGES]])
+    return names, asked.group_forms(variant_groups) + table_forms(index)
+
+
+def none_hold_names(index: CorpusIndex, hits: Sequence[Hit], question: str,
+                    variant_groups: Sequence[dict[str, Any]]) -> bool:
+    """Whether the question names something and no hit is from a document that holds half its
+    names (in any form the table knows): then a deeper search is worth its cost."""
+    names, forms = _document_names(index, hits, question, variant_groups)
+    return bool(names) and bool(hits) and all(
+        _outside_document(index, h.idx, names, forms) >= DOCUMENT_NAMES_SHARE for h in hits)
+
+
 def documents_with_names(index: CorpusIndex, hits: Sequence[Hit], question: str,
                          variant_groups: Sequence[dict[str, Any]], k: int) -> list[Hit]:
-    """The k best `hits`; but when none of them is from a document that holds the question's
-    names and a hit further down is, those hits first: "香港与广西签了多少份协议？" is about the
-    English report that names Guangxi, however close Chinese reports on other places come in
-    the question's own language."""
-    names = asked.question_names(question, [index.passages[h.idx].text for h in hits[:EVIDENCE_PASSAGES]])
+    """The k best of a deeper search's `hits`, those from documents that hold the question's
+    names first, each part in its order: "香港与广西签了多少份协议？" is about the English report
+    that names Guangxi, however close Chinese reports on other places come in the question's
+    own language. Unchanged when one of the k best already holds them, or none does."""
+    names, forms = _document_names(index, hits, question, variant_groups)
     if len(hits) <= k or not names:
         return list(hits[:k])
-    forms = asked.group_forms(variant_groups) + table_forms(index)
     lacking = [_outside_document(index, h.idx, names, forms) >= DOCUMENT_NAMES_SHARE for h in hits]
     if not all(lacking[:k]) or all(lacking):
         return list(hits[:k])

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .abstention import (MODEL_FILE, Evidence, documents_with_names, evidence, load_model,
-                         model_file,
+                         model_file, none_hold_names,
                          prefer_documents_with_names,
                          prepare as prepare_evidence, probability)
 from .asked import asked_type, each_name
@@ -140,9 +140,14 @@ class Bot:
         vector = self.embed(query)
         # A follow-up's own words say what is asked; the carried context only says about what.
         lexical = query if standalone == question else f"{query} {question}"
-        hits = self.retriever.search(query, vector, k=k * NAMES_DEPTH, filters=filters,
-                                     lexical_query=lexical, words=standalone, groups=groups)
-        return vector, documents_with_names(self.index, hits, standalone, groups, k)
+        def search(n: int) -> list:
+            return self.retriever.search(query, vector, k=n, filters=filters,
+                                         lexical_query=lexical, words=standalone, groups=groups)
+        hits = search(k)
+        if none_hold_names(self.index, hits, standalone, groups):
+            # Searched deeper only then: most questions' best passages hold their names.
+            hits = documents_with_names(self.index, search(k * NAMES_DEPTH), standalone, groups, k)
+        return vector, hits
 
     def _retrieve(self, question: str, history: Sequence[str], k: int,
                   filters: Mapping[str, Any] | None = None, last_answer: str = "") -> tuple:

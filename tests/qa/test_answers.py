@@ -964,6 +964,9 @@ def test_when_no_best_passage_holds_the_questions_names_a_document_further_down_
     assert answerability.documents_with_names(bot.index, guangxi + others, question, groups, 1) \
         == guangxi[:1]
     assert answerability.documents_with_names(bot.index, others, question, groups, 1) == others[:1]
+    # The deeper search is made only when none of the best holds the names.
+    assert answerability.none_hold_names(bot.index, others[:1], question, groups)
+    assert not answerability.none_hold_names(bot.index, guangxi[:1], question, groups)
 
 
 def test_a_verb_acting_on_another_name_than_the_questions_contradicts():
