@@ -81,6 +81,9 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
         if wanted and wanted - kind(passage_text) - (kind(doc_date or "")
                                                      if kind in (asked.years, asked.full_dates)
                                                      else set()):
+            if kind is asked.relative_times and not (
+                    wanted - kind(passage_text) - asked.dated_years(passage_text, doc_date)):
+                continue
             return 1.0
     return 0.0
 

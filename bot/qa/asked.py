@@ -563,6 +563,22 @@ def relative_times(text: str) -> set[str]:
     return {key for key, pattern in _RELATIVE.items() if pattern.search(text)}
 
 
+# A dated text's "2024" is its reader's "last year" when it was written in 2025.
+YEAR_OFFSETS = {"last year": -1, "this year": 0, "next year": 1}
+
+
+def dated_years(text: str, doc_date: str) -> set[str]:
+    """The relative years ("last year") that `text`, written on `doc_date`, names by number:
+    a report of 2025 that gives "in 2024" tells what a question's "last year" asks, as the
+    reader of that report meant it."""
+    written = YEAR.search(doc_date or "")
+    if not written:
+        return set()
+    named = years(text)
+    return {key for key, offset in YEAR_OFFSETS.items()
+            if str(int(written.group(0)) + offset) in named}
+
+
 def years(text: str) -> set[str]:
     return set(YEAR.findall(text))
 

@@ -48,6 +48,9 @@ ENUMERATION_WEIGHT = 0.15     # measured: five answers gained, none lost; 0.3 lo
 SUBJECT_WEIGHT = 0.3
 AROUND_SHARE = 0.5         # of a word's weight, when the sentence's passage has it, not the sentence
 TITLE_SHARE = 0.25         # ... when its document's title has it
+# A sentence that says the question's event in any of its words ("take effect" for "come
+# into force"): its date or number is that event's, not the signing's told beside it.
+PHRASE_WEIGHT = 0.2
 FOLLOWUP_OWN = 2.0         # weight of a follow-up's own words against the carried ones
 FOCUS_WEIGHT = 2.0         # weight of the words after "about" against the question's others
 MAX_LIST_ITEMS = 12        # a list brought with the sentence that introduces it
@@ -100,7 +103,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
                     weights: dict[str, float], names: set[str] = frozenset(),
                     question: str = "", subject_miss: Sequence[float] = (),
                     reach: float = 1.0, subject: Sequence[str] = (),
-                    forms: Sequence[set[str]] = ()) -> list[Candidate]:
+                    forms: Sequence[set[str]] = (),
+                    phrases: Sequence[Sequence[frozenset[str]]] = ()) -> list[Candidate]:
     """Every sentence of the retrieved passages, best answer first.
 
     Relevance is meaning (the sentence's cosine) plus shared rare words: a word every candidate
@@ -113,7 +117,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     for a person named by title). `subject_miss`: per hit, the share of a topic-changing
     follow-up's carried names its passage lacks (SUBJECT_WEIGHT); `subject`: those names
     or the question's own, with `forms` (asked.group_forms), which a list must be about
-    (LIST_WEIGHT). `reach`: the
+    (LIST_WEIGHT); `phrases`: the word sets of each form of the phrases the question matched
+    in the variants table (PHRASE_WEIGHT). `reach`: the
     share of the question's words the texts can hold (retrieval.lexical_reach): a question in
     Chinese over English texts shares only its names with them, and those would decide."""
     kind = asked_type(question) if question else None
@@ -165,6 +170,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             titled_near = sum(v for t, v in local.items() if t in tl and v > 0)
             cand.score += LEXICAL_WEIGHT * reach * (own + AROUND_SHARE * near
                                                     + TITLE_SHARE * titled_near) / total
+        if phrases and all(any(form <= toks for form in group) for group in phrases):
+            cand.score += PHRASE_WEIGHT
         if kind not in (None, "yesno") and cand.gives_type:
             cand.score += THING_WEIGHT if kind == "thing" else TYPE_WEIGHT
             if kind == "person" and (names_a_titled_person(cand.text)
@@ -410,9 +417,11 @@ def choose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray,
     reach = lexical_reach(index, question or query, groups)
     # `kind_from`: the question whose kind is asked, for an elliptical follow-up ("And for
     # Malaysia?" asks what the earlier turn asked).
+    phrases = [[frozenset(t) for t in tokenize(list(g["names"])) if t]
+               for g in groups if g.get("type") == "phrase"]
     return rank_candidates(index, hits, query_vector, weights, names,
                            kind_from or question or query, miss, reach, subject,
-                           group_forms(groups))
+                           group_forms(groups), phrases)
 
 
 def compose(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.ndarray, query: str,

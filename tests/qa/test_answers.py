@@ -977,3 +977,36 @@ def test_a_verb_acting_on_another_name_than_the_questions_contradicts():
     assert not asked.swapped_objects("Who adopted the Paris Agreement?", sentence)
     assert not asked.swapped_objects("When did John Lee visit Chongqing?",
                                      "On May 10, Li Jiachao visited Chongqing.")
+
+
+def test_last_year_is_the_year_before_the_text_was_written():
+    """A report of June 2025 that gives "in 2024" answers "last year" as its reader meant it;
+    a year the report's "last year" cannot be, or no year at all, does not."""
+    question = "How much Hong Kong investment did Guangxi receive last year?"
+    said = "Guangxi received investment from Hong Kong worth US$4.3 billion in 2024."
+    assert answerability.specifics(question, said, "2025-06-10") == 0.0
+    assert answerability.specifics(question, said.replace("2024", "2022"), "2025-06-10") == 1.0
+    assert answerability.specifics(question, said.replace(" in 2024", ""), "2025-06-10") == 1.0
+    assert answerability.specifics(question, said, "") == 1.0   # an undated text: whose year?
+    assert answerability.specifics("去年有多少香港居民去四川旅游？", "2024年香港居民赴川旅游达68万人次。",
+                                   "2025-09-03") == 0.0
+    assert answerability.specifics("What will Guangxi invest next year?", "It will invest more in 2026.",
+                                   "2025-06-10") == 0.0
+    # "today" is no year: a dated report's day is not the reader's.
+    assert answerability.specifics("What did Guangxi announce today?", "It announced a plan in 2025.",
+                                   "2025-06-10") == 1.0
+
+
+def test_the_sentence_that_says_the_questions_event_in_other_words_gives_its_date(tmp_path):
+    """"Come into force" is "take effect": its date is the answer, not the signing's "Tuesday"
+    in the lead sentence that restates the question's subject."""
+    body = ("HANOI, June 10 - Hong Kong and Vietnam signed a trusted trader arrangement on "
+            "Tuesday that will let trusted traders from each side clear goods faster.\n\n"
+            "Some 68 Hong Kong companies hold trusted trader status.\n\n"
+            "The arrangement will take effect on 1 September 2025.\n")
+    bot = _bot_over(tmp_path, {"aeo.md": _doc("Hong Kong and Vietnam sign trusted trader deal",
+                                              "2025-06-10", body)})
+    question = "When does the Hong Kong–Vietnam trusted trader arrangement come into force?"
+    _, query, _, vector, hits, pool = bot._retrieve(question, (), 5)
+    assert pool[0].text == "The arrangement will take effect on 1 September 2025."
+    assert "1 September 2025" in compose(bot.index, hits, vector, query, question, pool)[0]
