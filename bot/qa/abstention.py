@@ -178,7 +178,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                         fold_key(f"{answer_passage.title} {answer_passage.text}"), names,
                         held_forms) / len(names) if names else 0.0,
                     negation_mismatch=negation, margin=margin,
-                    value_missing=float(kind in STRICT_KINDS and not gives),
+                    value_missing=float(kind in STRICT_KINDS and (
+                        not gives or _unrelated(sentence, question, tokens, variant_tokens))),
                     document_names_missing=float(_outside_document(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
                         held_forms if crossed else group_forms) >= DOCUMENT_NAMES_SHARE),
@@ -194,6 +195,17 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
 
 DOCUMENT_NAMES_SHARE = 0.5
+
+
+def _unrelated(sentence: str, question: str, tokens: Sequence[str],
+               variant_tokens: set[str]) -> bool:
+    """Whether a sentence that gives a date or a number shares no word with the question, nor
+    with any form of its names: "How much will it cost to run the service desk?" is not
+    answered by "36 investment projects worth 28 billion yuan" because its passage names the
+    desk. Only within one language (a Chinese question shares no words with English texts)."""
+    if chinese.has_han(sentence) or chinese.has_han(question):
+        return False
+    return not set(tokenize([sentence])[0]) & (set(tokens) | variant_tokens)
 
 
 @lru_cache(maxsize=1)

@@ -1010,3 +1010,25 @@ def test_the_sentence_that_says_the_questions_event_in_other_words_gives_its_dat
     _, query, _, vector, hits, pool = bot._retrieve(question, (), 5)
     assert pool[0].text == "The arrangement will take effect on 1 September 2025."
     assert "1 September 2025" in compose(bot.index, hits, vector, query, question, pool)[0]
+
+
+def test_a_number_in_a_sentence_sharing_no_word_with_the_question_is_no_value_of_it(tmp_path):
+    """"How much will the desk cost?" is not answered by the investment projects' sum told in
+    the passage that names the desk: that sentence shares none of the question's words."""
+    body = ("The trade council and the commerce department agreed to set up a joint service "
+            "desk in Nanning. A total of 36 investment projects worth about 28 billion yuan "
+            "were announced.\n")
+    bot = _bot_over(tmp_path, {"gx.md": _doc("Guangxi conference", "2025-06-10", body)})
+    question = "How much will it cost to run the service desk in Nanning?"
+    _, _, groups, _, hits, pool = bot._retrieve(question, (), 5)
+    total = next(c for c in pool if "28 billion yuan" in c.text)
+    assert total.gives_type   # a sum: it is what the meaning-blind type check looks for
+    ranked = [total] + [c for c in pool if c is not total]   # as the real model ranks them
+    ev = answerability.evidence(bot.index, hits, question, groups, ranked)
+    assert ev.value_missing == 1.0
+    # ... while a sum of the thing asked about is its value.
+    assert not answerability._unrelated("The desk will cost 2 million yuan a year.", question,
+                                        asked.tokenize([question])[0], set())
+    # Across languages no words are shared: that tells nothing.
+    assert not answerability._unrelated("投资总额达280亿元。", question,
+                                        asked.tokenize([question])[0], set())
