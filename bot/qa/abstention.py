@@ -182,7 +182,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
                         not gives or _unrelated(sentence, question, tokens, variant_tokens))),
                     document_names_missing=float(_outside_document(
                         index, hits[pool[0].hit_rank].idx if pool else hits[0].idx, names,
-                        held_forms if crossed else group_forms) >= DOCUMENT_NAMES_SHARE),
+                        _judging_forms(question, answer_passage.text, group_forms, held_forms))
+                        >= DOCUMENT_NAMES_SHARE),
                     name_unknown=float(any(_unknown(index, word, variant_tokens, top)
                                            for name in names for word in _name_words(name))
                                        or _common_name_unknown(index, question)),
@@ -195,6 +196,15 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
 
 
 DOCUMENT_NAMES_SHARE = 0.5
+
+
+def _judging_forms(question: str, passage_text: str, group_forms: list[set[str]],
+                   table: list[set[str]]) -> list[set[str]]:
+    """The forms a document is judged to hold the question's names by: the groups the question
+    matched, or across languages the whole table's ("Hong Kong", too common to expand, is 香港
+    in a Chinese report; within one language the table's loose forms, "HK", would place a
+    name in more documents than write it)."""
+    return table if chinese.is_chinese(question) != chinese.is_chinese(passage_text) else group_forms
 
 
 def _unrelated(sentence: str, question: str, tokens: Sequence[str],
@@ -266,14 +276,13 @@ def prefer_documents_with_names(index: CorpusIndex, hits: Sequence[Hit], questio
     # Across languages, the whole table's forms (as evidence() judges it): "Hong Kong", too
     # common to expand, is 香港 in a Chinese report.
     crossed_forms = forms + table_forms(index)
-    asked_in_chinese = chinese.is_chinese(question)
     outside: dict[int, bool] = {}
 
     def lacks(rank: int) -> bool:
         if rank not in outside:
-            crossed = chinese.is_chinese(index.passages[hits[rank].idx].text) != asked_in_chinese
-            outside[rank] = _outside_document(index, hits[rank].idx, names,
-                                              crossed_forms if crossed else forms) >= DOCUMENT_NAMES_SHARE
+            text = index.passages[hits[rank].idx].text
+            outside[rank] = _outside_document(index, hits[rank].idx, names, _judging_forms(
+                question, text, forms, crossed_forms)) >= DOCUMENT_NAMES_SHARE
         return outside[rank]
 
     if not lacks(pool[0].hit_rank):

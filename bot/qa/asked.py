@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..cache import bytes_cached
 from ..text import chinese
@@ -482,22 +482,30 @@ PLACE_SLOT = re.compile(r"\b([A-Za-z][\w-]*)\s+(in|at|near|from|to)\s+(?:the\s+)
                         r"([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,4})")
 
 
+def _swapped(question: str, sentence: str,
+             slots: Callable[[str], list[tuple[Any, str]]]) -> list[str]:
+    """The names the question puts in a slot (a thing's place, a verb's object) where the
+    sentence fills the same slot with another name and never says the question's."""
+    asked_slots = slots(question)
+    if not asked_slots:
+        return []
+    lower = sentence.lower()
+    said = [(key, name.lower()) for key, name in slots(sentence)]
+    return [name for key, name in asked_slots
+            if name.lower() not in lower
+            and any(k == key and other != name.lower() for k, other in said)]
+
+
+def _place_slots(text: str) -> list[tuple[tuple[str, str], str]]:
+    return [((word.lower(), prep.lower()), place) for word, prep, place in
+            (m.groups() for m in PLACE_SLOT.finditer(text)) if word.lower() not in ASKING_WORDS]
+
+
 def swapped_places(question: str, sentence: str) -> list[str]:
     """The places the question puts a thing at ("the desk in Qinzhou") where the sentence puts
     the same thing, after the same preposition, at another ("the desk in Nanning"): the
     question's place is not said there, and may be swapped (the caller checks its other forms)."""
-    slots = [m.groups() for m in PLACE_SLOT.finditer(question)]
-    if not slots:
-        return []
-    said = [(w.lower(), p.lower(), place.lower()) for w, p, place in
-            (m.groups() for m in PLACE_SLOT.finditer(sentence))]
-    out = []
-    for word, prep, place in slots:
-        if place.lower() in sentence.lower() or word.lower() in ASKING_WORDS:
-            continue
-        if any(w == word.lower() and p == prep.lower() and pl != place.lower() for w, p, pl in said):
-            out.append(place)
-    return out
+    return _swapped(question, sentence, _place_slots)
 
 
 # "adopted the Kyoto Protocol": a verb and the name it acts on.
@@ -507,27 +515,22 @@ _NOT_VERBS = {"in", "at", "near", "from", "to", "with", "of", "for", "by", "on",
               "during", "within"}
 
 
+def _object_slots(text: str) -> list[tuple[str, str]]:
+    out = []
+    for m in OBJECT_SLOT.finditer(text):
+        word = m.group(1).lower()
+        if word in _NOT_VERBS or word in stopwords():
+            continue
+        stem = tokenize([word])[0]
+        if stem:
+            out.append((stem[0], m.group(2)))
+    return out
+
+
 def swapped_objects(question: str, sentence: str) -> list[str]:
     """The names the question has a verb act on ("adopted the Kyoto Protocol") where the
     sentence has the same verb act on another ("adopted the Paris Agreement")."""
-    def slots(text: str) -> list[tuple[str, str]]:
-        out = []
-        for m in OBJECT_SLOT.finditer(text):
-            word = m.group(1).lower()
-            if word in _NOT_VERBS or word in stopwords():
-                continue
-            stem = tokenize([word])[0]
-            if stem:
-                out.append((stem[0], m.group(2)))
-        return out
-
-    asked_slots = slots(question)
-    if not asked_slots:
-        return []
-    said = [(v, name.lower()) for v, name in slots(sentence)]
-    return [name for verb, name in asked_slots
-            if name.lower() not in sentence.lower()
-            and any(v == verb and other != name.lower() for v, other in said)]
+    return _swapped(question, sentence, _object_slots)
 
 
 def is_negated(text: str) -> bool:
