@@ -254,7 +254,7 @@ def asked_thing(question: str) -> str | None:
 
 
 # 涵蓋哪些範疇, 哪五個範疇: the X of a Chinese "which Xs" (two characters, a classifier passed).
-ASKED_THING_ZH = re.compile(r"(?:哪些|哪[几幾一二三四五六七八九十两兩\d]+\s*[个個项項方条條家间間所位名类類种種]?)"
+ASKED_THING_ZH = re.compile(r"(?:哪些|哪[几幾一二三四五六七八九十两兩\d]+\s*[个個项項方条條家间間所位名类類种種份]?)"
                             r"([\u4e00-\u9fff]{2})")
 
 
@@ -274,7 +274,9 @@ ASKS_LIST = re.compile(
     r"^\s*(?:which|what)\b.*\b(?:cover|covers|covered|include|includes|included|contain|contains|"
     r"consist|consists|comprise|comprises|deal with|deals with|focus on|focuses on|"
     r"concentrate on|concentrates on|involve|involves)\b|"
-    r"哪些|哪几[个個项項方]|哪幾[个個项項方]|包括[什甚][么麼]|涵盖[什甚][么麼]|涵蓋[什甚][么麼]", re.I)
+    r"哪些|哪几[个個项項方]|哪幾[个個项項方]|包括[什甚][么麼]|涵盖[什甚][么麼]|涵蓋[什甚][么麼]|"
+    # 哪五個範疇: a count of two or more (哪一天 asks for one)
+    r"哪(?:[两兩二三四五六七八九十]|[2-9]|\d{2,})\s*[个個项項方条條类類种種份大]", re.I)
 
 
 def asks_list(question: str) -> bool:

@@ -1032,3 +1032,11 @@ def test_a_number_in_a_sentence_sharing_no_word_with_the_question_is_no_value_of
     # Across languages no words are shared: that tells nothing.
     assert not answerability._unrelated("投资总额达280亿元。", question,
                                         asked.tokenize([question])[0], set())
+
+
+def test_which_five_in_chinese_asks_for_a_list_which_one_does_not():
+    assert asked.asks_list("粵港安老合作安排包括哪五個範疇？")
+    assert asked.asks_list("双方签署了哪三份协议？")
+    assert asked.asks_list("涉及哪10个城市？")
+    assert asked.asked_thing_zh("双方签署了哪三份协议？") == "协议"
+    assert not asked.asks_list("协议是哪一天签署的？")
