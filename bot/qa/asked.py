@@ -539,11 +539,40 @@ def is_negated(text: str) -> bool:
     return bool(NEGATION.search(text))
 
 
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                  "ninth", "tenth", "eleventh", "twelfth")
+_ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+# 第三次, 第二届, 第3轮: Chinese numbers a meeting, a session or a round so.
+ORDINAL_ZH = re.compile(r"第\s*([一二三四五六七八九十]+|\d+)\s*(?=[次届屆轮輪期场場])")
+_ZH_DIGITS = "一二三四五六七八九"
+
+
+def _zh_number(numeral: str) -> int:
+    if numeral.isdigit():
+        return int(numeral)
+    tens, _, units = numeral.partition("十")
+    if "十" not in numeral:
+        return _ZH_DIGITS.index(numeral) + 1 if len(numeral) == 1 else 0
+    return (_ZH_DIGITS.index(tens) + 1 if tens else 1) * 10 + (
+        _ZH_DIGITS.index(units) + 1 if units else 0)
+
+
+def _ordinal_number(word: str) -> str:
+    m = _ORDINAL_DIGITS.match(word)
+    if m:
+        return m.group(1)
+    return str(_ORDINAL_WORDS.index(word) + 1) if word in _ORDINAL_WORDS else word
+
+
 def ordinals(text: str) -> set[str]:
-    """The ordinals a text says ("third", "6th"), lower-cased: "the third plenary" is not the
-    second. Not "first": it says "earliest" as often as it numbers ("the first countries to
-    sign" where the text says "founding members", "when did it first ...")."""
-    return {m.lower() for m in ORDINAL.findall(text)} - {"first", "1st"}
+    """The ordinals a text says ("third", "6th", 第三次), as numbers: "the third plenary" is not
+    the second, and is "the 3rd" or 第三次 in other texts. Not the first: it says "earliest" as
+    often as it numbers ("the first countries to sign" where the text says "founding
+    members", "when did it first ...")."""
+    said = {_ordinal_number(m.lower()) for m in ORDINAL.findall(text)}
+    if chinese.has_han(text):
+        said |= {str(_zh_number(m)) for m in ORDINAL_ZH.findall(text)}
+    return said - {"1", "0"}
 
 
 # Times told from the reader's present ("today", "next year"): dated texts speak of their own

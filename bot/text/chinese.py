@@ -263,3 +263,24 @@ def english_dates(text: str) -> list[str]:
             out.append(" ".join(p for p in (str(int(day)) if day else "", _MONTH_NAMES[int(month) - 1],
                                             year or "") if p))
     return out
+
+
+# The one-character names of provinces and cities that Chinese writes in pairs with Hong
+# Kong's 港 ("港琼" Hong Kong and Hainan, "川港" Sichuan and Hong Kong, "深港" Shenzhen and Hong
+# Kong). Not 澳 (港澳 names the Hong Kong and Macao offices more than Macao), 青 (港青 is Hong
+# Kong's youth), 新, 黑, 宁 or 吉 (other words end or start so).
+ABBREVIATED_PLACES = {
+    "京": "北京", "津": "天津", "沪": "上海", "渝": "重庆", "冀": "河北", "晋": "山西", "蒙": "内蒙古",
+    "辽": "辽宁", "苏": "江苏", "浙": "浙江", "皖": "安徽", "闽": "福建", "赣": "江西", "鲁": "山东",
+    "豫": "河南", "鄂": "湖北", "湘": "湖南", "粤": "广东", "桂": "广西", "琼": "海南", "川": "四川",
+    "黔": "贵州", "滇": "云南", "藏": "西藏", "陕": "陕西", "甘": "甘肃", "台": "台湾", "深": "深圳",
+    "穗": "广州",
+}
+_PAIRED = re.compile(f"([{''.join(ABBREVIATED_PLACES)}])港|港([{''.join(ABBREVIATED_PLACES)}])")
+
+
+def abbreviated_places(text: str) -> dict[str, list[str]]:
+    """The pairs of a text that name a place by one character beside 港, each with the two
+    places in full ("港瓊" -> {"港琼": ["香港", "海南"]}), in Simplified characters."""
+    return {m.group(0): ["香港", ABBREVIATED_PLACES[m.group(1) or m.group(2)]]
+            for m in _PAIRED.finditer(to_simplified(text))}

@@ -1040,3 +1040,38 @@ def test_which_five_in_chinese_asks_for_a_list_which_one_does_not():
     assert asked.asks_list("涉及哪10个城市？")
     assert asked.asked_thing_zh("双方签署了哪三份协议？") == "协议"
     assert not asked.asks_list("协议是哪一天签署的？")
+
+
+def test_chinese_ordinals_are_the_english_ones():
+    """"第三次會議" is the third meeting: a text that names only the first and second does not
+    say where it is held, in English or Chinese."""
+    assert asked.ordinals("渝港合作會議第三次會議在哪裏舉行？") == asked.ordinals("the 3rd meeting") \
+        == asked.ordinals("the third meeting") == {"3"}
+    assert asked.ordinals("第十二届会议") == {"12"}
+    assert asked.ordinals("第一次会议") == set()   # the first is the earliest as often
+    assert answerability.specifics("港渝第二次全体会议什么时候举行？",
+                                   "The first plenary session was held in Hong Kong.", "") == 1.0
+    assert answerability.specifics("港渝第二次全体会议什么时候举行？",
+                                   "The second plenary session will be held in Chongqing.", "") == 0.0
+
+
+def test_a_chinese_pair_naming_a_place_by_one_character_finds_it_in_english_texts(tmp_path):
+    """港瓊 is Hong Kong and Hainan: the English report on Hainan, which never writes 瓊, is
+    found by the table's forms of Hainan; a report that writes the pair itself is left as it is."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "hainan.md").write_text(_doc("Hong Kong and Hainan sign green finance memorandum",
+                                           "2025-05-15", "Hong Kong and Hainan signed a memorandum "
+                                           "on green finance in Haikou.\n"), encoding="utf-8")
+    (corpus / "variants.yaml").write_text("- type: place\n  names: [Hainan, 海南]\n", encoding="utf-8")
+    encoder = FakeEncoder()
+    build_index(corpus, tmp_path / "index", encoder)
+    bot = Bot.open(tmp_path / "index", encoder)
+    standalone, query, groups = bot.understand("港瓊綠色金融備忘錄涵蓋哪些範疇？")
+    assert "Hainan" in query and any("Hainan" in g["names"] for g in groups)
+    assert "海南" in standalone   # its names are judged with the place in full
+    # Texts that write 川港 themselves find it by it.
+    (tmp_path / "zh").mkdir()
+    zh = _bot_over(tmp_path / "zh", {"sc.md": _doc("川港签署文化旅游合作备忘录", "2025-09-03",
+                                                    "川港双方签署了文化旅游合作备忘录。\n")})
+    assert zh.understand("川港签署了什么？")[0] == "川港签署了什么？"

@@ -269,3 +269,11 @@ def test_a_chinese_question_over_english_texts_is_judged_as_one(english_bot):
     assert hits and ev.cross_language == 1.0
     english, _ = english_bot.evidence_for("What internships do Hong Kong youths get?")
     assert english.cross_language == 0.0
+
+
+def test_a_place_named_by_one_character_beside_hong_kong_is_read_in_full():
+    assert chinese.abbreviated_places("港瓊綠色金融備忘錄涵蓋哪些範疇？") == {"港琼": ["香港", "海南"]}
+    assert chinese.abbreviated_places("川港签署了什么？") == {"川港": ["香港", "四川"]}
+    # 港青 is Hong Kong's youth and 港澳办 an office, not Qinghai or Macao; 香港 is itself.
+    assert chinese.abbreviated_places("港青就业和港澳办") == {}
+    assert chinese.abbreviated_places("香港与海南") == {}
