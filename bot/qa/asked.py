@@ -432,11 +432,20 @@ def _new_place(sentence: str, question: str) -> bool:
     return any(p is None or p not in asked for p in _places(sentence))
 
 
+# Where, in Chinese: "设在南方科技大学", "位于", "赴成都", "在广州签署".
+PLACE_ZH = re.compile(
+    r"(?:位于|位於|设在|設在|设于|設於|落户|落戶|坐落|前往|抵达|抵達|到访|到訪|赴)[\u4e00-\u9fff]|"
+    r"在[\u4e00-\u9fff\w（）()]{2,15}?(?:举行|舉行|举办|舉辦|召开|召開|签署|簽署|签订|簽訂|会见|會見|"
+    r"会面|會面|开幕|開幕|成立|展出|揭牌|出席)")
+
+
 def gives(kind: str | None, sentence: str, question: str) -> bool:
     """Whether `sentence` holds the kind of thing asked (True when nothing in particular is asked)."""
     if kind is None or kind == "yesno":
         return True
     if kind == "place":
+        if chinese.has_han(sentence):
+            return bool(PLACE_ZH.search(sentence))
         return _says((kind, sentence)) and _new_place(sentence, question)
     if kind in ("date", "person", "speech", "body", "rank"):
         return _says((kind, sentence))

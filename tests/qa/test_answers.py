@@ -1075,3 +1075,11 @@ def test_a_chinese_pair_naming_a_place_by_one_character_finds_it_in_english_text
     zh = _bot_over(tmp_path / "zh", {"sc.md": _doc("川港签署文化旅游合作备忘录", "2025-09-03",
                                                     "川港双方签署了文化旅游合作备忘录。\n")})
     assert zh.understand("川港签署了什么？")[0] == "川港签署了什么？"
+
+
+def test_where_in_chinese_is_answered_by_a_sentence_that_places_something():
+    question = "深港高校科研合作聯盟的秘書處設在哪裏？"
+    assert asked.gives("place", "联盟秘书处设在南方科技大学。", question)
+    assert asked.gives("place", "成立大会在南方科技大学举行。", question)
+    assert not asked.gives("place", "联盟表示，欢迎更多高校申请加入。", question)
+    assert not asked.gives("place", "在资金方面，深圳市政府将投入10亿元。", question)
