@@ -163,7 +163,8 @@ def evidence(index: CorpusIndex, hits: Sequence[Hit], question: str,
         answer_passage = top[0]
         sentence = answer_passage.sentence_texts()[hits[0].best_sentence]
         gives, margin = asked.gives(kind, sentence, question), 0.0
-    negation = float(asked.is_negated(question) and not asked.is_negated(sentence))
+    negation = float(asked.is_negated(question) and not asked.is_negated(sentence)
+                     or asked.opposite_event(question, sentence))
     # An English question over a Chinese document (or the other way round): the document
     # writes the question's names in its own language, which the table knows (香港).
     crossed = chinese.is_chinese(question) != chinese.is_chinese(answer_passage.text)

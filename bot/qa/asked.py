@@ -548,6 +548,26 @@ def is_negated(text: str) -> bool:
     return bool(NEGATION.search(text))
 
 
+# A thing's beginning and its end: "When was the bureau dissolved?" is not answered by "the
+# bureau was established in 1939". Not "close" (close cooperation) or "end" (by the end of June).
+BEGINS = re.compile(r"\b(establish(?:ed|es|ing|ment)?|found(?:ed|ing)|set up|launch(?:ed|es|ing)?|"
+                    r"inaugurat\w*|creat(?:e|ed|es|ion)|formed|sign(?:ed|s|ing)?)\b|"
+                    r"成立|设立|設立|建立|创办|創辦|启动|啟動|签署|簽署", re.I)
+ENDS = re.compile(r"\b(dissolv\w*|abolish\w*|disband\w*|closed|closure|ended|terminat\w*|"
+                  r"expir\w*|scrapped|cancel\w*|withdr[ae]w\w*|wound up|shut down)\b|"
+                  r"解散|撤销|撤銷|废除|廢除|终止|終止|取消|关闭|關閉|退出", re.I)
+
+
+def opposite_event(question: str, sentence: str) -> bool:
+    """Whether the question asks of a thing's end and the sentence tells only its beginning, or
+    the other way round."""
+    for asked_for, other in ((ENDS, BEGINS), (BEGINS, ENDS)):
+        if asked_for.search(question) and not other.search(question) \
+                and other.search(sentence) and not asked_for.search(sentence):
+            return True
+    return False
+
+
 _ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
                   "ninth", "tenth", "eleventh", "twelfth")
 _ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$")

@@ -1083,3 +1083,15 @@ def test_where_in_chinese_is_answered_by_a_sentence_that_places_something():
     assert asked.gives("place", "成立大会在南方科技大学举行。", question)
     assert not asked.gives("place", "联盟表示，欢迎更多高校申请加入。", question)
     assert not asked.gives("place", "在资金方面，深圳市政府将投入10亿元。", question)
+
+
+def test_a_things_end_is_not_answered_by_its_beginning():
+    question = "When was the Southern Bureau dissolved?"
+    began = "As early as 1939, the Southern Bureau was established in Chongqing."
+    assert asked.opposite_event(question, began)
+    assert not asked.opposite_event(question, "The Southern Bureau was dissolved in 1947.")
+    assert not asked.opposite_event("When was the Southern Bureau established?", began)
+    assert asked.opposite_event("南方局是什么时候解散的？", "南方局于1939年在重庆成立。")
+    # "close cooperation" and "by the end of June" end nothing.
+    assert not asked.opposite_event("When was the desk set up?",
+                                    "The desk, set up by the end of June, ensures close cooperation.")
