@@ -414,9 +414,12 @@ _PLACE_RUN = re.compile(r"[\w'’-]+(?:\s+[A-Z][\w'’-]*)*")
 
 def _places(text: str) -> list[str | None]:
     """The places `text` names after "in", "at", ... (each a run of capitalised words), None for
-    a venue or an event ("at the ceremony")."""
+    a venue ("the hotel"), "event:ceremony" for an event ("at the signing ceremony")."""
     out: list[str | None] = []
     for m in PLACE.finditer(text):
+        if m.group(7):   # at an event: "event:ceremony"
+            out.append(f"event:{m.group(7).lower()}")
+            continue
         if not text[m.end() - 1].isupper():
             out.append(None)
             continue
@@ -429,7 +432,10 @@ def _new_place(sentence: str, question: str) -> bool:
     """Whether a place the sentence gives is not the one the question says it is in: "Where did
     he go after signing it in Haikou?" is not answered by "signed it in Haikou"."""
     asked = {p for p in _places(question) if p}
-    return any(p is None or p not in asked for p in _places(sentence))
+    lower = question.lower()
+    # "Where did the signing ceremony take place?" is not answered by "at the signing ceremony".
+    return any(p is None or (p not in asked and not (p.startswith("event:") and p[6:] in lower))
+               for p in _places(sentence))
 
 
 # Where, in Chinese: "设在南方科技大学", "位于", "赴成都", "在广州签署".

@@ -1095,3 +1095,12 @@ def test_a_things_end_is_not_answered_by_its_beginning():
     # "close cooperation" and "by the end of June" end nothing.
     assert not asked.opposite_event("When was the desk set up?",
                                     "The desk, set up by the end of June, ensures close cooperation.")
+
+
+def test_where_the_ceremony_was_is_not_answered_by_at_the_ceremony():
+    question = "Where did the signing ceremony take place?"
+    assert not asked.gives("place", "Speaking at the signing ceremony, Professor Sun said it "
+                                    "mattered.", question)
+    assert asked.gives("place", "The agreement was signed at the Hong Kong Science Park.", question)
+    # ... while an event the question does not name places the thing asked about.
+    assert asked.gives("place", "He announced it at the opening dinner.", "Where did he announce it?")
