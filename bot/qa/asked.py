@@ -22,8 +22,9 @@ ASKS_MONEY = re.compile(r"\b(cost|costs|costing|price[sd]?|pay|paid|pays|spend|s
                         r"tickets?|tolls?|fund(?:s|ing|ed)?|investments?|grants?|subsid(?:y|ies))\b", re.I)
 # ... unless a share of it is asked ("what percentage of the money ...").
 ASKS_SHARE = re.compile(r"\b(percentage|percent|share|proportion|rate|ratio)\b", re.I)
+# Not "per cent": a share is no sum.
 MONEY = re.compile(r"[$€£¥]|\b(HK\$|RMB|US\$|yuan|dollars?|euros?|pounds?|yen|ringgit|renminbi|"
-                   r"cents?)\b|\d\s*[千万萬亿億]?元|港元|美元|欧元|歐元|人民币|人民幣|港币|港幣", re.I)
+                   r"(?<!per )cents?)\b|\d\s*[千万萬亿億]?元|港元|美元|欧元|歐元|人民币|人民幣|港币|港幣", re.I)
 ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
                      r"eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
 # Not a sum ("1500万元", "2000 million"): a year is no count of anything.

@@ -1104,3 +1104,11 @@ def test_where_the_ceremony_was_is_not_answered_by_at_the_ceremony():
     assert asked.gives("place", "The agreement was signed at the Hong Kong Science Park.", question)
     # ... while an event the question does not name places the thing asked about.
     assert asked.gives("place", "He announced it at the opening dinner.", "Where did he announce it?")
+
+
+def test_per_cent_is_a_share_not_a_sum():
+    question = "How much is the government putting aside to cover compliance costs?"
+    assert not asked.gives("quantity", "Close to 70 per cent of 1,200 companies said costs "
+                                       "were a concern.", question)
+    assert asked.gives("quantity", "The Government will set aside HK$50 million.", question)
+    assert asked.gives("quantity", "A ride costs 50 cents.", "How much does a ride cost?")
