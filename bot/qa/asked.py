@@ -267,12 +267,13 @@ def asked_thing_zh(question: str) -> str | None:
 
 # "Which sectors will it focus on?", "What does the agreement cover?", "有哪些": the answer is
 # a list, which a sentence introducing one ("the following four priority areas:") gives.
+_PREP = r"(?:(?:in|at|from|to|for|on|with|by|under|across|into)\s+)?"   # "In which markets ..."
 ASKS_LIST = re.compile(
-    rf"^\s*(?:which|what)\s+(?:(?:\d+|{NUMBER_WORDS}|main|key|other)\s+)?(?:[\w-]+\s+){{0,2}}?"
+    rf"^\s*{_PREP}(?:which|what)\s+(?:(?:\d+|{NUMBER_WORDS}|main|key|other)\s+)?(?:[\w-]+\s+){{0,2}}?"
     r"[\w-]*[^s\W]s\s+(?:did|does|do|will|would|are|were|have|has|can|could|should|must)\b|"
     rf"^\s*what\s+(?:are|were)\s+the\s+(?:(?:\d+|{NUMBER_WORDS}|main|key)\s+)?"
     r"(?:[\w-]+\s+){0,3}?[\w-]*[^s\W]s\s*(?:of\b[^?]*)?\??\s*$|"
-    r"^\s*(?:which|what)\b.*\b(?:cover|covers|covered|include|includes|included|contain|contains|"
+    rf"^\s*{_PREP}(?:which|what)\b.*\b(?:cover|covers|covered|include|includes|included|contain|contains|"
     r"consist|consists|comprise|comprises|deal with|deals with|focus on|focuses on|"
     r"concentrate on|concentrates on|involve|involves)\b|"
     r"哪些|哪几[个個项項方]|哪幾[个個项項方]|包括[什甚][么麼]|涵盖[什甚][么麼]|涵蓋[什甚][么麼]|"

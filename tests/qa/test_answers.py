@@ -1112,3 +1112,9 @@ def test_per_cent_is_a_share_not_a_sum():
                                        "were a concern.", question)
     assert asked.gives("quantity", "The Government will set aside HK$50 million.", question)
     assert asked.gives("quantity", "A ride costs 50 cents.", "How much does a ride cost?")
+
+
+def test_which_after_a_preposition_asks_for_a_list_too():
+    assert asked.asks_list("In which overseas markets will Hong Kong and Macao hold promotions?")
+    assert asked.asks_list("From which countries do the visitors come?")
+    assert not asked.asks_list("In which city was it signed?")
