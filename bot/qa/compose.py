@@ -127,6 +127,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     asked_words = set(tokenize([question])[0]) | set(weights) if kind in ("person", "body") \
         else set()
     wants_list = kind in (None, "thing") and bool(question) and asks_list(question)
+    # "Which cities ...": a run of place names is the list, as for any other thing.
+    wants_places = kind == "place" and bool(question) and asks_list(question)
     pool: list[Candidate] = []
     tokens: list[set[str]] = []
     around: list[set[str]] = []   # what a sentence is about through its passage
@@ -179,7 +181,8 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
                 cand.score += TITLED_WEIGHT
             if kind in ("person", "body") and agent_of(cand.text, asked_words):
                 cand.score += AGENT_WEIGHT
-        if wants_list and not LIST_INTRO.search(cand.text) and enumerates(cand.text):
+        if (wants_list or wants_places) and not LIST_INTRO.search(cand.text) \
+                and enumerates(cand.text):
             # "The eight founding members are: Australia, Canada, ...": the list itself, as
             # whole an answer as a sentence that introduces one with its items.
             inline = INLINE_LIST.search(cand.text)

@@ -1118,3 +1118,14 @@ def test_which_after_a_preposition_asks_for_a_list_too():
     assert asked.asks_list("In which overseas markets will Hong Kong and Macao hold promotions?")
     assert asked.asks_list("From which countries do the visitors come?")
     assert not asked.asks_list("In which city was it signed?")
+
+
+def test_which_cities_is_answered_by_the_sentence_naming_several(tmp_path):
+    body = ("In addition, the agreement provides study tours to Wuyishan, the earthen buildings "
+            "and the port of Quanzhou for Hong Kong interns.\n\n"
+            "Under the scheme, interns will work in Fuzhou, Xiamen, Quanzhou and Pingtan.\n")
+    bot = _bot_over(tmp_path, {"fj.md": _doc("Hong Kong and Fujian launch internships",
+                                             "2025-10-28", body)})
+    question = "Which Fujian cities will the Hong Kong interns be placed in?"
+    pool = bot._retrieve(question, (), 5)[-1]
+    assert pool[0].text.startswith("Under the scheme, interns will work in Fuzhou")
