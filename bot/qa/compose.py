@@ -127,6 +127,7 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     asked_words = set(tokenize([question])[0]) | set(weights) if kind in ("person", "body") \
         else set()
     wants_list = kind in (None, "thing") and bool(question) and asks_list(question)
+    thing_zh = asked_thing_zh(question) if wants_list else None   # read once, not per intro
     # "Which cities ...": a run of place names is the list, as for any other thing.
     wants_places = kind == "place" and bool(question) and asks_list(question)
     pool: list[Candidate] = []
@@ -188,7 +189,7 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
             inline = INLINE_LIST.search(cand.text)
             cand.score += LIST_WEIGHT if inline and enumerates(inline.group(1)) \
                 else ENUMERATION_WEIGHT
-        if wants_list and LIST_INTRO.search(cand.text) and _names_the_thing(cand.text, question):
+        if wants_list and LIST_INTRO.search(cand.text) and _names_the_thing(cand.text, thing_zh):
             about = _list_about(index, hits[cand.hit_rank].idx, cand.position, subject, forms)
             if about:
                 # Its items are the Xs of "which Xs", whatever word it calls them by.
@@ -199,13 +200,13 @@ def rank_candidates(index: CorpusIndex, hits: Sequence[Hit], query_vector: np.nd
     return pool
 
 
-def _names_the_thing(intro: str, question: str) -> bool:
+def _names_the_thing(intro: str, thing: str | None) -> bool:
     """Whether a Chinese sentence that introduces a list names what a Chinese question asks for
-    ("以下五个方面：" for 哪些方面): Chinese shares few words with a question and its lists ("以下
-    区域：", "以下目标：") differ by that word alone. English intros are judged by their words."""
+    (`thing`, asked.asked_thing_zh: "以下五个方面：" for 哪些方面): Chinese shares few words with
+    a question and its lists ("以下区域：", "以下目标：") differ by that word alone. English
+    intros are judged by their words."""
     if not chinese.has_han(intro):
         return True
-    thing = asked_thing_zh(question)
     return bool(thing) and thing in chinese.to_simplified(intro)
 
 

@@ -129,14 +129,10 @@ class Bot:
                    last_answer: str = "") -> tuple[str, str, list]:
         """(standalone question, query with name variants, variant groups matched)."""
         standalone = resolve(question, list(history), last_answer)
-        # "港瓊" names Hong Kong and Hainan: in full, the variants table knows them. Only where
-        # the texts do not write the pair themselves (深港 in Shenzhen's own reports).
-        pairs = chinese.abbreviated_places(standalone) if chinese.has_han(standalone) else {}
-        places = list(dict.fromkeys(name for pair, names in pairs.items()
-                                    if self.index.lexical.passages_with(pair) is None
-                                    for name in names))
-        if places:   # the question names them: its names are judged so too
-            standalone = f"{standalone}（{'、'.join(places)}）"
+        # "港瓊" names Hong Kong and Hainan: in full, the variants table knows them, and the
+        # question's names are judged so too.
+        standalone = chinese.spell_out_pairs(
+            standalone, lambda pair: self.index.lexical.passages_with(pair) is not None)
         query, groups = self.expander.expand(standalone)
         dates = chinese.english_dates(standalone) if chinese.has_han(standalone) else []
         if dates:   # as the names: the English texts' own form beside the question's

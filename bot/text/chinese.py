@@ -6,6 +6,7 @@ import logging
 import re
 from functools import lru_cache
 from threading import Lock
+from typing import Callable
 
 from ..cache import bytes_cached
 
@@ -284,3 +285,14 @@ def abbreviated_places(text: str) -> dict[str, list[str]]:
     places in full ("港瓊" -> {"港琼": ["香港", "海南"]}), in Simplified characters."""
     return {m.group(0): ["香港", ABBREVIATED_PLACES[m.group(1) or m.group(2)]]
             for m in _PAIRED.finditer(to_simplified(text))}
+
+
+def spell_out_pairs(text: str, written: Callable[[str], bool]) -> str:
+    """`text` with the places of its 港 pairs in full after it ("港瓊…？（香港、海南）"), for the
+    pairs `written` says the texts do not write themselves (深港 in Shenzhen's own reports is
+    found as it is)."""
+    if not has_han(text):
+        return text
+    places = list(dict.fromkeys(name for pair, names in abbreviated_places(text).items()
+                                if not written(pair) for name in names))
+    return f"{text}（{'、'.join(places)}）" if places else text

@@ -832,10 +832,13 @@ def test_a_chinese_list_after_a_colon_that_ends_its_line_is_brought_whole(tmp_pa
 
 def test_a_chinese_list_must_name_what_a_chinese_question_asks_for():
     from bot.qa.compose import _names_the_thing
-    assert _names_the_thing("备忘录涵盖以下五个方面：", "备忘录涵盖哪些方面？")
-    assert _names_the_thing("合作安排涵蓋以下五個範疇：", "安排包括哪五個範疇？")
-    assert not _names_the_thing("扩区后的合作区包括以下区域：", "到2035年要实现哪些目标？")
-    assert _names_the_thing("The plan covers the following areas:", "计划有哪些目标？")
+
+    def names(intro: str, question: str) -> bool:
+        return _names_the_thing(intro, asked.asked_thing_zh(question))
+    assert names("备忘录涵盖以下五个方面：", "备忘录涵盖哪些方面？")
+    assert names("合作安排涵蓋以下五個範疇：", "安排包括哪五個範疇？")
+    assert not names("扩区后的合作区包括以下区域：", "到2035年要实现哪些目标？")
+    assert names("The plan covers the following areas:", "计划有哪些目标？")
 
 
 def test_a_list_given_in_its_own_sentence_is_as_whole_an_answer_as_an_introduced_one(tmp_path):

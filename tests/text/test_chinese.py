@@ -277,3 +277,11 @@ def test_a_place_named_by_one_character_beside_hong_kong_is_read_in_full():
     # 港青 is Hong Kong's youth and 港澳办 an office, not Qinghai or Macao; 香港 is itself.
     assert chinese.abbreviated_places("港青就业和港澳办") == {}
     assert chinese.abbreviated_places("香港与海南") == {}
+
+
+def test_a_pair_is_spelt_out_only_where_the_texts_do_not_write_it():
+    assert chinese.spell_out_pairs("港瓊合作涵蓋哪些範疇？", lambda pair: False) == \
+        "港瓊合作涵蓋哪些範疇？（香港、海南）"
+    assert chinese.spell_out_pairs("深港合作", lambda pair: pair == "深港") == "深港合作"
+    assert chinese.spell_out_pairs("How do Hong Kong and Hainan cooperate?", lambda p: False) == \
+        "How do Hong Kong and Hainan cooperate?"
