@@ -78,12 +78,14 @@ def specifics(question: str, passage_text: str, doc_date: str) -> float:
     for kind in (asked.years, asked.full_dates, asked.numbers, asked.ordinals,
                  asked.relative_times):
         wanted = kind(question)
-        if wanted and wanted - kind(passage_text) - (kind(doc_date or "")
-                                                     if kind in (asked.years, asked.full_dates)
-                                                     else set()):
-            if kind is asked.relative_times and not (
-                    wanted - kind(passage_text) - asked.dated_years(passage_text, doc_date)):
-                continue
+        if not wanted:
+            continue
+        missing = wanted - kind(passage_text)
+        if kind in (asked.years, asked.full_dates):
+            missing -= kind(doc_date or "")
+        elif kind is asked.relative_times:
+            missing -= asked.dated_years(passage_text, doc_date)
+        if missing:
             return 1.0
     return 0.0
 

@@ -25,8 +25,9 @@ ASKS_SHARE = re.compile(r"\b(percentage|percent|share|proportion|rate|ratio)\b",
 # Not "per cent": a share is no sum.
 MONEY = re.compile(r"[$€£¥]|\b(HK\$|RMB|US\$|yuan|dollars?|euros?|pounds?|yen|ringgit|renminbi|"
                    r"(?<!per )cents?)\b|\d\s*[千万萬亿億]?元|港元|美元|欧元|歐元|人民币|人民幣|港币|港幣", re.I)
-ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
-                     r"eleventh|twelfth|\d+(?:st|nd|rd|th))\b", re.I)
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                  "ninth", "tenth", "eleventh", "twelfth")
+ORDINAL = re.compile(rf"\b({'|'.join(_ORDINAL_WORDS)}|\d+(?:st|nd|rd|th))\b", re.I)
 # Not a sum ("1500万元", "2000 million"): a year is no count of anything.
 YEAR = re.compile(r"(?<![\d.,])(1[5-9]\d\d|20\d\d)(?![\d.,]\d)"
                   r"(?!\s*(?:[万萬亿億千百元]|million\b|billion\b))")
@@ -576,8 +577,6 @@ def opposite_event(question: str, sentence: str) -> bool:
     return False
 
 
-_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-                  "ninth", "tenth", "eleventh", "twelfth")
 _ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 # 第三次, 第二届, 第3轮: Chinese numbers a meeting, a session or a round so.
 ORDINAL_ZH = re.compile(r"第\s*([一二三四五六七八九十]+|\d+)\s*(?=[次届屆轮輪期场場])")
